@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+//
+// electra-swift: from a raw text corpus to a pre-trained ELECTRA encoder on the CPU.
+// One library module per concern; the two executables are thin CLIs over them.
+import PackageDescription
+
+/// Settings shared by every Swift target. Release builds get whole-module optimisation from
+/// SwiftPM; bounds checks stay on except where a kernel opts out with unsafe buffers.
+let fast: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "electra-swift",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "electra-prep", targets: ["electra-prep"]),
+        .executable(name: "electra-train", targets: ["electra-train"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries (Debian: libzstd-dev, libsqlite3-dev, zlib1g-dev, libopenblas-dev).
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+
+        // Data half.
+        .target(name: "Tokenization", swiftSettings: fast),
+        .target(name: "Corpus", dependencies: ["CZstd", "CZlib"], swiftSettings: fast),
+        .target(name: "VocabularyLearning", dependencies: ["Tokenization", "Corpus"], swiftSettings: fast),
+        .target(name: "Sharding", dependencies: ["Tokenization", "Corpus", "CZstd", "CSQLite"], swiftSettings: fast),
+        .target(name: "Masking", swiftSettings: fast),
+        .target(name: "Batching", dependencies: ["Sharding", "Masking"], swiftSettings: fast),
+
+        // Training half.
+        .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
+        .target(name: "Model", dependencies: ["Kernels"], swiftSettings: fast),
+        .target(name: "Training", dependencies: ["Model", "Batching", "Masking"], swiftSettings: fast),
+        .target(name: "Interop", dependencies: ["Model", "Tokenization"], swiftSettings: fast),
+
+        // Command-line tools.
+        .executableTarget(
+            name: "electra-prep",
+            dependencies: [
+                "Tokenization", "Corpus", "VocabularyLearning", "Sharding",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: fast),
+        .executableTarget(
+            name: "electra-train",
+            dependencies: [
+                "Model", "Training", "Batching", "Interop", "Tokenization",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: fast),
+
+        // Shared test helpers (assertClose, temporary directories, fixtures).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+    ]
+)

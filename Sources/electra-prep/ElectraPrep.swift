@@ -1,0 +1,10 @@
+// electra-prep: corpus -> vocabulary -> tokenized, packed pre-training shards.
+import ArgumentParser
+
+@main
+struct ElectraPrep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "electra-prep",
+        abstract: "Prepare ELECTRA pre-training data: vocabulary, tokenization, shards.",
+        subcommands: [])
+}

@@ -1,0 +1,10 @@
+// electra-train: pre-train an ELECTRA discriminator on the CPU from electra-prep shards.
+import ArgumentParser
+
+@main
+struct ElectraTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "electra-train",
+        abstract: "Pre-train ELECTRA (generator + discriminator) on the CPU.",
+        subcommands: [])
+}
