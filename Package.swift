@@ -17,6 +17,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // System libraries (Debian: libzstd-dev, libsqlite3-dev, zlib1g-dev, libopenblas-dev).
@@ -27,7 +28,8 @@ let package = Package(
 
         // Data half.
         .target(name: "Tokenization", swiftSettings: fast),
-        .target(name: "Corpus", dependencies: ["CZstd", "CZlib"], swiftSettings: fast),
+        .target(name: "Corpus", dependencies: ["CZstd", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: fast),
         .target(name: "VocabularyLearning", dependencies: ["Tokenization", "Corpus"], swiftSettings: fast),
         .target(name: "Sharding", dependencies: ["Tokenization", "Corpus", "CZstd", "CSQLite"], swiftSettings: fast),
         .target(name: "Masking", swiftSettings: fast),
@@ -57,5 +59,6 @@ let package = Package(
 
         // Shared test helpers (assertClose, temporary directories, fixtures).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
     ]
 )
