@@ -31,7 +31,9 @@ let package = Package(
         .target(name: "Corpus", dependencies: ["CZstd", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: fast),
         .target(name: "VocabularyLearning", dependencies: ["Tokenization", "Corpus"], swiftSettings: fast),
-        .target(name: "Sharding", dependencies: ["Tokenization", "Corpus", "CZstd", "CSQLite"], swiftSettings: fast),
+        .target(name: "Sharding", dependencies: ["Tokenization", "Corpus", "CZstd", "CSQLite", "CZlib",
+                                         .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: fast),
         .target(name: "Masking", swiftSettings: fast),
         .target(name: "Batching", dependencies: ["Sharding", "Masking"], swiftSettings: fast),
 
@@ -60,5 +62,6 @@ let package = Package(
         // Shared test helpers (assertClose, temporary directories, fixtures).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
+        .testTarget(name: "ShardingTests", dependencies: ["Sharding", "Corpus", "TestSupport"]),
     ]
 )

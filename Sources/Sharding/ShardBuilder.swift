@@ -1,0 +1,327 @@
+// `electra-prep shard` as a library: streams corpus sources through the tokenizer pool, packs
+// the lines with ExampleBuilder, writes zstd shards and commits them to the SQLite index at
+// source boundaries, so that an interrupted run is finished by running it again.
+import Corpus
+import Foundation
+
+/// The vocabulary facts sharding needs (what the index records and the packing uses).
+public struct ShardVocabulary: Sendable {
+    public var tokens: [String]
+    /// Hex SHA-256 of the vocabulary file.
+    public var sha256: String
+    public var padID: UInt32, unkID: UInt32, clsID: UInt32, sepID: UInt32, maskID: UInt32
+    /// The tokenizer options as canonical JSON.
+    public var tokenizerOptions: String
+
+    /// Finds the special tokens in `tokens`.
+    /// - Throws: `ShardingError.badVocabulary` when [PAD], [UNK], [CLS], [SEP] or [MASK] is missing.
+    public init(tokens: [String], sha256: String, tokenizerOptions: String, name: String = "the vocabulary") throws {
+        var ids: [String: UInt32] = [:]
+        for (i, t) in tokens.enumerated() where t.hasPrefix("[") && ids[t] == nil { ids[t] = UInt32(i) }
+        let missing = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"].filter { ids[$0] == nil }
+        guard missing.isEmpty else {
+            throw ShardingError.badVocabulary("\(name): lacks \(missing.joined(separator: ", ")); shards need [CLS] and [SEP] to frame examples (build one with `electra-prep build-vocab`)")
+        }
+        self.tokens = tokens
+        self.sha256 = sha256
+        self.tokenizerOptions = tokenizerOptions
+        padID = ids["[PAD]"]!; unkID = ids["[UNK]"]!; clsID = ids["[CLS]"]!; sepID = ids["[SEP]"]!; maskID = ids["[MASK]"]!
+    }
+}
+
+/// Settings of a sharding run.
+public struct ShardingOptions: Sendable {
+    /// Tokens per example, [CLS]/[SEP] included (ELECTRA-Small: 128).
+    public var maxSeqLength = 128
+    /// Seeds every random draw of the packing.
+    public var seed: UInt64 = 0
+    /// Tokenizer threads (the reading, packing and compression run on the calling thread).
+    public var threads = ProcessInfo.processInfo.activeProcessorCount
+    /// Sequences per zstd frame (the unit a reader seeks to).
+    public var sequencesPerFrame = 1024
+    /// Frames per shard file.
+    public var framesPerShard = 64
+    /// zstd compression level.
+    public var compressionLevel: Int32 = 6
+    /// Bytes read at a time (blocks of whole lines handed to the tokenizer threads).
+    public var blockSize = 1 << 20
+
+    public init() {}
+}
+
+/// What a sharding run reports while it works.
+public enum ShardingEvent {
+    /// Shard files an interrupted run left behind were deleted (their inputs are sharded again).
+    case removedIncompleteShards([String])
+    /// An input was not sharded; the reason says why (already indexed, unreadable, binary...).
+    case skipped(path: String, reason: String)
+    /// Something the user should know that does not stop the run.
+    case warning(String)
+    /// Reading and tokenizing progress.
+    case progress(ShardingProgress)
+    /// One input is done (its record will be committed with the shard that holds its end).
+    case finishedSource(SourceRecord)
+    /// Shards and sources became visible in the index.
+    case committed(shards: [String], sources: Int, sequences: Int)
+}
+
+/// Progress of a run.
+public struct ShardingProgress: Sendable {
+    public var sourcePath: String
+    public var sourceIndex: Int
+    public var sourceCount: Int
+    /// Bytes read of the current source (compressed bytes for .zst/.gz).
+    public var sourceBytesRead: Int
+    public var sourceTotalBytes: Int?
+    /// Bytes read in this run, all sources together, and their total when known.
+    public var bytesRead: Int
+    public var totalBytes: Int?
+    public var sequences: Int
+    public var tokens: Int
+}
+
+/// Totals of a run.
+public struct ShardingSummary: Sendable {
+    public var sourcesSharded = 0
+    public var sourcesSkipped = 0
+    public var sequences = 0
+    public var tokens = 0
+    public var shardsWritten = 0
+    public var bytesRead = 0
+    public var shardBytes = 0
+}
+
+/// Shards a corpus into an output directory (see data/FORMAT.md).
+///
+/// ```swift
+/// let builder = try ShardBuilder(outputDirectory: out, vocabulary: vocab, options: options) { MyEncoder() }
+/// let summary = try builder.run(sources: try expandCorpusArguments(["corpus/"])) { event in ... }
+/// ```
+public final class ShardBuilder {
+    public let outputDirectory: URL
+    public let vocabulary: ShardVocabulary
+    public let options: ShardingOptions
+    public let meta: ShardMeta
+    private let makeEncoder: () -> any LineEncoder
+
+    /// Test hook: throw `SimulatedCrash` right after this many shard files were renamed into
+    /// place, before they are committed, leaving the temporary file of the open shard behind
+    /// as a killed process would.
+    var crashAfterShardFiles: Int?
+    struct SimulatedCrash: Error {}
+
+    public init(outputDirectory: URL, vocabulary: ShardVocabulary, options: ShardingOptions,
+                makeEncoder: @escaping () -> any LineEncoder) throws {
+        guard options.maxSeqLength >= 5 && options.maxSeqLength <= 65_535 else {
+            throw ShardingError.badVocabulary("--max-seq-length must be between 5 and 65535 (got \(options.maxSeqLength))")
+        }
+        self.outputDirectory = outputDirectory
+        self.vocabulary = vocabulary
+        self.options = options
+        self.makeEncoder = makeEncoder
+        meta = ShardMeta(vocabSize: vocabulary.tokens.count, vocabSHA256: vocabulary.sha256, padID: vocabulary.padID,
+                         unkID: vocabulary.unkID, clsID: vocabulary.clsID, sepID: vocabulary.sepID,
+                         maskID: vocabulary.maskID, tokenizerOptions: vocabulary.tokenizerOptions,
+                         maxSeqLength: options.maxSeqLength, seed: options.seed)
+    }
+
+    // MARK: run state
+    private var index: IndexWriter!
+    private var compressor: FrameCompressor!
+    private var frameBuffer: [PackedSequence] = []
+    private var openShard: (number: Int, writer: ShardFileWriter)?
+    private var pendingShards: [(number: Int, shard: WrittenShard)] = []
+    private var pendingSources: [SourceRecord] = []
+    private var summary = ShardingSummary()
+    private var shardFilesThisRun = 0
+    private var report: (ShardingEvent) -> Void = { _ in }
+
+    /// Shards `sources` (in order), skipping those whose content is already indexed.
+    /// - Throws: `ShardingError` (options differ from the index, I/O), `CorpusError` for stdin.
+    /// - Complexity: O(corpus) time; memory O(threads x block size + one shard's frame table).
+    public func run(sources: [CorpusSource], progress: @escaping (ShardingEvent) -> Void = { _ in }) throws -> ShardingSummary {
+        report = progress
+        summary = ShardingSummary()
+        index = try IndexWriter(directory: outputDirectory, meta: meta, vocabularyTokens: vocabulary.tokens)
+        defer { index = nil }
+        if !index.removedOrphans.isEmpty { report(.removedIncompleteShards(index.removedOrphans)) }
+        compressor = FrameCompressor(level: options.compressionLevel)
+        let pool = TokenizerPool(count: options.threads, maxSeqLength: options.maxSeqLength, makeEncoder: makeEncoder)
+        defer { pool.shutdown() }
+        let totalBytes = sources.reduce(Optional(0)) { sum, s in sum.flatMap { a in s.fileSize.map { a + $0 } } }
+        var pendingHashes = Set<String>()
+        do {
+            for (sourceIndex, source) in sources.enumerated() {
+                var expectedHash: String? = nil
+                if !source.isStandardInput {
+                    // A first pass hashes the file and rejects binary or damaged files before
+                    // anything of them is written.
+                    do {
+                        let reader = try LineReader(source, bufferSize: options.blockSize)
+                        try reader.forEachBlock { _ in }
+                        expectedHash = reader.contentSHA256
+                    } catch let error as CorpusError {
+                        summary.sourcesSkipped += 1
+                        summary.bytesRead += source.fileSize ?? 0
+                        report(.skipped(path: source.description, reason: "\(error); not sharded"))
+                        continue
+                    }
+                    if let hash = expectedHash, let known = index.knownSources[hash] ?? (pendingHashes.contains(hash) ? "this run" : nil) {
+                        summary.sourcesSkipped += 1
+                        summary.bytesRead += source.fileSize ?? 0
+                        report(.skipped(path: source.description,
+                                        reason: "already sharded (same content as \(known)); skipped"))
+                        continue
+                    }
+                }
+                let record = try shardSource(source, sourceIndex: sourceIndex, sourceCount: sources.count,
+                                             expectedHash: expectedHash, totalBytes: totalBytes, pool: pool)
+                if !source.isStandardInput { pendingHashes.insert(record.sha256) }
+                if record.sequences == 0 {
+                    report(.warning("\(source.description): no text (blank lines only or nothing that tokenizes); recorded with 0 sequences"))
+                }
+                if record.invalidUTF8Bytes > 0 {
+                    report(.warning("\(source.description): \(record.invalidUTF8Bytes) invalid UTF-8 bytes were dropped (read as U+FFFD, which the tokenizer removes)"))
+                }
+                summary.sourcesSharded += 1
+                report(.finishedSource(record))
+                try sourceDone(record)
+            }
+            try flushFrame()
+            try closeShard()
+            try commit()
+            index.checkpoint()
+        } catch is SimulatedCrash {
+            openShard = nil   // leave its temporary file behind, as a killed process would
+            throw SimulatedCrash()
+        } catch {
+            openShard?.writer.abandon()
+            openShard = nil
+            throw error
+        }
+        return summary
+    }
+
+    /// Reads, tokenizes and packs one source; returns its record (not committed yet).
+    private func shardSource(_ source: CorpusSource, sourceIndex: Int, sourceCount: Int, expectedHash: String?,
+                             totalBytes: Int?, pool: TokenizerPool) throws -> SourceRecord {
+        let reader = try LineReader(source, bufferSize: options.blockSize)
+        let ordinal = index.knownSources.count + pendingSources.count
+        var builder = ExampleBuilder(maxSeqLength: options.maxSeqLength, clsID: vocabulary.clsID, sepID: vocabulary.sepID,
+                                     random: SeededRandom(seed: options.seed, stream: UInt64(ordinal)))
+        var record = SourceRecord(path: source.description, bytes: 0, sha256: "", documents: 0, lines: 0, sequences: 0,
+                                  tokens: 0, invalidUTF8Bytes: 0, firstSequence: index.sequenceCount + pendingSequenceCount)
+        var inDocument = false
+        let bytesBefore = summary.bytesRead
+        let maxInFlight = max(2, options.threads * 2)
+
+        func emit(_ sequence: PackedSequence) throws {
+            record.sequences += 1
+            record.tokens += sequence.tokens.count
+            try add(sequence)
+        }
+        func consume(_ block: TokenizedBlock) throws {
+            record.invalidUTF8Bytes += block.invalidUTF8Bytes
+            var start = 0
+            for (i, end) in block.lineEnds.enumerated() {
+                record.lines += 1
+                let length = block.lineLengths[i]
+                if length < 0 {
+                    inDocument = false
+                    if let s = builder.endDocument() { try emit(s) }
+                } else {
+                    if !inDocument { inDocument = true; record.documents += 1 }
+                    if let s = builder.addSentence(block.ids[start..<end], length: length) { try emit(s) }
+                }
+                start = end
+            }
+            summary.bytesRead = bytesBefore + reader.bytesRead
+            report(.progress(ShardingProgress(
+                sourcePath: source.description, sourceIndex: sourceIndex, sourceCount: sourceCount,
+                sourceBytesRead: reader.bytesRead, sourceTotalBytes: reader.totalBytes, bytesRead: summary.bytesRead,
+                totalBytes: totalBytes, sequences: summary.sequences + record.sequences,
+                tokens: summary.tokens + record.tokens)))
+        }
+
+        var failure: Error?
+        do {
+            try reader.forEachBlock { block in
+                pool.submit(Array(block))
+                while pool.inFlight >= maxInFlight { try consume(pool.next()) }
+            }
+        } catch {
+            failure = error
+        }
+        // Drain what is in flight (also after an error, so that the pool stays usable).
+        while pool.inFlight > 0 {
+            let block = pool.next()
+            if failure == nil {
+                do { try consume(block) } catch { failure = error }
+            }
+        }
+        if let failure { throw failure }
+        if let s = builder.endDocument() { try emit(s) }
+
+        record.bytes = reader.bytesRead
+        record.sha256 = reader.contentSHA256 ?? ""
+        if let expectedHash, expectedHash != record.sha256 { throw ShardingError.sourceChanged(source.description) }
+        summary.bytesRead = bytesBefore + reader.bytesRead
+        summary.sequences += record.sequences
+        summary.tokens += record.tokens
+        return record
+    }
+
+    private var pendingSequenceCount: Int {
+        pendingShards.reduce(0) { $0 + $1.shard.sequences } + (openShard?.writer.sequenceCount ?? 0) + frameBuffer.count
+    }
+
+    private func add(_ sequence: PackedSequence) throws {
+        frameBuffer.append(sequence)
+        if frameBuffer.count == options.sequencesPerFrame { try flushFrame() }
+    }
+
+    private func flushFrame() throws {
+        guard !frameBuffer.isEmpty else { return }
+        if openShard == nil {
+            let number = index.takeShardNumber()
+            let header = ShardHeader(tokenBytes: meta.tokenBytes, maxSeqLength: meta.maxSeqLength,
+                                     vocabularySize: meta.vocabSize)
+            openShard = (number, try ShardFileWriter(outputDirectory: outputDirectory, number: number, header: header))
+        }
+        try openShard!.writer.appendFrame(frameBuffer[...], compressor: compressor)
+        frameBuffer.removeAll(keepingCapacity: true)
+        if openShard!.writer.frames.count >= options.framesPerShard { try closeShard() }
+    }
+
+    private func closeShard() throws {
+        guard let (number, writer) = openShard else { return }
+        let shard = try writer.finish()
+        openShard = nil
+        pendingShards.append((number, shard))
+        summary.shardsWritten += 1
+        summary.shardBytes += shard.bytes
+        shardFilesThisRun += 1
+        if let limit = crashAfterShardFiles, shardFilesThisRun >= limit { throw SimulatedCrash() }
+    }
+
+    /// At the end of a source: commit when the open shard is empty or at least half full
+    /// (closing it), so that small inputs share shards and a crash loses at most half a shard.
+    private func sourceDone(_ record: SourceRecord) throws {
+        pendingSources.append(record)
+        let open = (openShard?.writer.sequenceCount ?? 0) + frameBuffer.count
+        if open == 0 || open * 2 >= options.sequencesPerFrame * options.framesPerShard {
+            try flushFrame()
+            try closeShard()
+            try commit()
+        }
+    }
+
+    private func commit() throws {
+        guard !pendingShards.isEmpty || !pendingSources.isEmpty else { return }
+        try index.commit(shards: pendingShards, sources: pendingSources)
+        report(.committed(shards: pendingShards.map { $0.shard.path }, sources: pendingSources.count,
+                          sequences: pendingShards.reduce(0) { $0 + $1.shard.sequences }))
+        pendingShards.removeAll()
+        pendingSources.removeAll()
+    }
+}
