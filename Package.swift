@@ -62,6 +62,6 @@ let package = Package(
         // Shared test helpers (assertClose, temporary directories, fixtures).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
-        .testTarget(name: "ShardingTests", dependencies: ["Sharding", "Corpus", "TestSupport"]),
+        .testTarget(name: "ShardingTests", dependencies: ["Sharding", "Corpus", "CSQLite", "TestSupport"]),
     ]
 )
