@@ -164,25 +164,39 @@ public struct ShardFormatError: Error, CustomStringConvertible, Equatable {
 
 /// Encodes and decodes the content of one data frame (before/after zstd).
 enum FramePayload {
-    /// Serializes `sequences` into `out` (cleared first).
+    /// Serializes `sequences` into `out` (resized to fit).
+    /// - Complexity: O(tokens).
     static func encode(_ sequences: ArraySlice<PackedSequence>, tokenBytes: Int, into out: inout [UInt8]) {
         let n = sequences.count
         let headerBytes = (4 + n * 5 + 3) & ~3
         let tokenCount = sequences.reduce(0) { $0 + $1.tokens.count }
-        out.removeAll(keepingCapacity: true)
-        out.reserveCapacity(headerBytes + tokenCount * tokenBytes)
-        var w = ByteWriter(reusing: out)
-        w.u32(UInt32(n))
-        for s in sequences { w.u16(UInt16(s.tokens.count)) }
-        for s in sequences { w.u16(UInt16(s.segmentBStart)) }
-        for s in sequences { w.data.append(s.draws.rawValue) }
-        while w.data.count < headerBytes { w.data.append(0) }
-        if tokenBytes == 2 {
-            for s in sequences { for t in s.tokens { w.u16(UInt16(truncatingIfNeeded: t)) } }
-        } else {
-            for s in sequences { for t in s.tokens { w.u32(t) } }
+        let size = headerBytes + tokenCount * tokenBytes
+        if out.count != size { out = [UInt8](repeating: 0, count: size) }
+        out.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: UInt32(n).littleEndian, toByteOffset: 0, as: UInt32.self)
+            var lengths = 4, bStarts = 4 + 2 * n, draws = 4 + 4 * n
+            for s in sequences {
+                raw.storeBytes(of: UInt16(s.tokens.count).littleEndian, toByteOffset: lengths, as: UInt16.self)
+                raw.storeBytes(of: UInt16(s.segmentBStart).littleEndian, toByteOffset: bStarts, as: UInt16.self)
+                raw[draws] = s.draws.rawValue
+                lengths += 2; bStarts += 2; draws += 1
+            }
+            for i in draws..<headerBytes { raw[i] = 0 }
+            var p = headerBytes
+            if tokenBytes == 2 {
+                for s in sequences {
+                    s.tokens.withUnsafeBufferPointer { t in
+                        for id in t { raw.storeBytes(of: UInt16(truncatingIfNeeded: id).littleEndian, toByteOffset: p, as: UInt16.self); p += 2 }
+                    }
+                }
+            } else {
+                for s in sequences {
+                    s.tokens.withUnsafeBufferPointer { t in
+                        for id in t { raw.storeBytes(of: id.littleEndian, toByteOffset: p, as: UInt32.self); p += 4 }
+                    }
+                }
+            }
         }
-        out = w.data
     }
 
     /// Parses a decompressed frame; `what` names the frame in errors.
