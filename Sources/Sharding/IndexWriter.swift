@@ -13,6 +13,10 @@ final class IndexWriter {
     private var lockFD: Int32 = -1
     /// Content hashes of the sources already sharded.
     private(set) var knownSources: [String: String] = [:]   // sha256 -> path
+    /// Sizes in bytes of the sources already sharded (a file of another size cannot be one of them).
+    private(set) var knownSizes = Set<Int>()
+    /// Rows of the sources table.
+    private(set) var sourceCount = 0
     private(set) var nextShardNumber = 0
     private(set) var sequenceCount = 0
     /// Shard files found on disk that the index does not list (left by an interrupted run), removed.
@@ -59,7 +63,11 @@ final class IndexWriter {
             let differences = existing.differences(from: meta)
             if !differences.isEmpty { throw ShardingError.optionsMismatch(index: indexPath, differences: differences) }
         }
-        for row in try database.rows("SELECT sha256, path FROM sources") { knownSources[row[0].text] = row[1].text }
+        for row in try database.rows("SELECT sha256, path, bytes FROM sources") {
+            knownSources[row[0].text] = row[1].text
+            knownSizes.insert(row[2].int)
+            sourceCount += 1
+        }
         nextShardNumber = (try database.rows("SELECT COALESCE(MAX(id) + 1, 0) FROM shards").first?.first?.int) ?? 0
         sequenceCount = (try database.rows("SELECT COALESCE(SUM(sequences), 0) FROM shards").first?.first?.int) ?? 0
         try removeOrphans()
@@ -126,7 +134,11 @@ final class IndexWriter {
             }
             return next
         }
-        for s in sources { knownSources[s.sha256] = s.path }
+        for s in sources {
+            knownSources[s.sha256] = s.path
+            knownSizes.insert(s.bytes)
+        }
+        sourceCount += sources.count
     }
 
     /// Checkpoints the WAL into the main database file (at the end of a run).

@@ -42,7 +42,7 @@ public struct ShardingOptions: Sendable {
     /// Frames per shard file.
     public var framesPerShard = 64
     /// zstd compression level.
-    public var compressionLevel: Int32 = 6
+    public var compressionLevel: Int32 = 3
     /// Bytes read at a time (blocks of whole lines handed to the tokenizer threads).
     public var blockSize = 1 << 20
 
@@ -149,24 +149,32 @@ public final class ShardBuilder {
         let pool = TokenizerPool(count: options.threads, maxSeqLength: options.maxSeqLength, makeEncoder: makeEncoder)
         defer { pool.shutdown() }
         let totalBytes = sources.reduce(Optional(0)) { sum, s in sum.flatMap { a in s.fileSize.map { a + $0 } } }
-        var pendingHashes = Set<String>()
+        var pendingHashes: [String: String] = [:]
+        var pendingSizes = Set<Int>()
         do {
             for (sourceIndex, source) in sources.enumerated() {
                 var expectedHash: String? = nil
                 if !source.isStandardInput {
-                    // A first pass hashes the file and rejects binary or damaged files before
-                    // anything of them is written.
+                    // Before anything of a file is written: reject binary or damaged files, and
+                    // skip files already sharded (only a file whose size matches a known source
+                    // can be one, so only those are hashed up front).
+                    let size = source.fileSize ?? -1
+                    let mightBeKnown = index.knownSizes.contains(size) || pendingSizes.contains(size)
                     do {
-                        let reader = try LineReader(source, bufferSize: options.blockSize)
-                        try reader.forEachBlock { _ in }
-                        expectedHash = reader.contentSHA256
+                        if source.compression != .none || mightBeKnown {
+                            let reader = try LineReader(source, bufferSize: options.blockSize)
+                            try reader.forEachBlock { _ in }
+                            expectedHash = reader.contentSHA256
+                        } else {
+                            try checkForNUL(source)
+                        }
                     } catch let error as CorpusError {
                         summary.sourcesSkipped += 1
                         summary.bytesRead += source.fileSize ?? 0
                         report(.skipped(path: source.description, reason: "\(error); not sharded"))
                         continue
                     }
-                    if let hash = expectedHash, let known = index.knownSources[hash] ?? (pendingHashes.contains(hash) ? "this run" : nil) {
+                    if let hash = expectedHash, let known = index.knownSources[hash] ?? pendingHashes[hash] {
                         summary.sourcesSkipped += 1
                         summary.bytesRead += source.fileSize ?? 0
                         report(.skipped(path: source.description,
@@ -176,7 +184,8 @@ public final class ShardBuilder {
                 }
                 let record = try shardSource(source, sourceIndex: sourceIndex, sourceCount: sources.count,
                                              expectedHash: expectedHash, totalBytes: totalBytes, pool: pool)
-                if !source.isStandardInput { pendingHashes.insert(record.sha256) }
+                pendingHashes[record.sha256] = record.path
+                pendingSizes.insert(record.bytes)
                 if record.sequences == 0 {
                     report(.warning("\(source.description): no text (blank lines only or nothing that tokenizes); recorded with 0 sequences"))
                 }
@@ -206,7 +215,7 @@ public final class ShardBuilder {
     private func shardSource(_ source: CorpusSource, sourceIndex: Int, sourceCount: Int, expectedHash: String?,
                              totalBytes: Int?, pool: TokenizerPool) throws -> SourceRecord {
         let reader = try LineReader(source, bufferSize: options.blockSize)
-        let ordinal = index.knownSources.count + pendingSources.count
+        let ordinal = index.sourceCount + pendingSources.count
         var builder = ExampleBuilder(maxSeqLength: options.maxSeqLength, clsID: vocabulary.clsID, sepID: vocabulary.sepID,
                                      random: SeededRandom(seed: options.seed, stream: UInt64(ordinal)))
         var record = SourceRecord(path: source.description, bytes: 0, sha256: "", documents: 0, lines: 0, sequences: 0,
@@ -269,6 +278,31 @@ public final class ShardBuilder {
         summary.sequences += record.sequences
         summary.tokens += record.tokens
         return record
+    }
+
+    /// Throws `CorpusError.binary` naming the file when it holds a NUL byte.
+    /// - Complexity: O(file size), one read pass with memchr.
+    private func checkForNUL(_ source: CorpusSource) throws {
+        let fd = open(source.path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { throw CorpusError.notFound(source.path) }
+            throw CorpusError.unreadable(source.path, reason: String(cString: strerror(errno)))
+        }
+        defer { close(fd) }
+        let size = 1 << 20
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+        defer { buffer.deallocate() }
+        var offset = 0
+        while true {
+            let n = read(fd, buffer, size)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CorpusError.unreadable(source.path, reason: String(cString: strerror(errno)))
+            }
+            if n == 0 { return }
+            if let nul = memchr(buffer, 0, n) { throw CorpusError.binary(source.path, offset: offset + (nul - buffer)) }
+            offset += n
+        }
     }
 
     private var pendingSequenceCount: Int {
