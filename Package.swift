@@ -27,7 +27,8 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
 
         // Data half.
-        .target(name: "Tokenization", swiftSettings: fast),
+        .target(name: "Tokenization", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: fast),
         .target(name: "Corpus", dependencies: ["CZstd", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: fast),
         .target(name: "VocabularyLearning", dependencies: ["Tokenization", "Corpus"], swiftSettings: fast),
@@ -63,5 +64,6 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
         .testTarget(name: "ShardingTests", dependencies: ["Sharding", "Corpus", "CSQLite", "TestSupport"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
     ]
 )
