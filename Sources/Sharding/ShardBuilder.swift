@@ -125,15 +125,21 @@ public final class ShardBuilder {
                          maxSeqLength: options.maxSeqLength, seed: options.seed)
     }
 
-    // MARK: run state
+    // MARK: run state (the packing thread's; the sink owns the files and the index)
     private var index: IndexWriter!
-    private var compressor: FrameCompressor!
+    private var sink: ShardSink!
     private var frameBuffer: [PackedSequence] = []
-    private var openShard: (number: Int, writer: ShardFileWriter)?
-    private var pendingShards: [(number: Int, shard: WrittenShard)] = []
-    private var pendingSources: [SourceRecord] = []
+    /// Frames and sequences sent to the sink since its last shard was closed.
+    private var framesInOpenShard = 0
+    private var sequencesInOpenShard = 0
+    /// Sources finished but not yet sent for commit.
+    private var uncommittedSources: [SourceRecord] = []
+    /// Known inputs (index + this run), kept here so that only the sink touches the index.
+    private var knownHashes: [String: String] = [:]
+    private var knownSizes = Set<Int>()
+    private var sourceCount = 0
+    private var sequenceCount = 0
     private var summary = ShardingSummary()
-    private var shardFilesThisRun = 0
     private var report: (ShardingEvent) -> Void = { _ in }
 
     /// Shards `sources` (in order), skipping those whose content is already indexed.
@@ -145,12 +151,19 @@ public final class ShardBuilder {
         index = try IndexWriter(directory: outputDirectory, meta: meta, vocabularyTokens: vocabulary.tokens)
         defer { index = nil }
         if !index.removedOrphans.isEmpty { report(.removedIncompleteShards(index.removedOrphans)) }
-        compressor = FrameCompressor(level: options.compressionLevel)
+        knownHashes = index.knownSources
+        knownSizes = index.knownSizes
+        sourceCount = index.sourceCount
+        sequenceCount = index.sequenceCount
+        frameBuffer = []; framesInOpenShard = 0; sequencesInOpenShard = 0; uncommittedSources = []
+        sink = ShardSink(index: index, outputDirectory: outputDirectory,
+                         header: ShardHeader(tokenBytes: meta.tokenBytes, maxSeqLength: meta.maxSeqLength,
+                                             vocabularySize: meta.vocabSize),
+                         compressionLevel: options.compressionLevel, crashAfterShardFiles: crashAfterShardFiles)
+        defer { sink = nil }
         let pool = TokenizerPool(count: options.threads, maxSeqLength: options.maxSeqLength, makeEncoder: makeEncoder)
         defer { pool.shutdown() }
         let totalBytes = sources.reduce(Optional(0)) { sum, s in sum.flatMap { a in s.fileSize.map { a + $0 } } }
-        var pendingHashes: [String: String] = [:]
-        var pendingSizes = Set<Int>()
         do {
             for (sourceIndex, source) in sources.enumerated() {
                 var expectedHash: String? = nil
@@ -159,7 +172,7 @@ public final class ShardBuilder {
                     // skip files already sharded (only a file whose size matches a known source
                     // can be one, so only those are hashed up front).
                     let size = source.fileSize ?? -1
-                    let mightBeKnown = index.knownSizes.contains(size) || pendingSizes.contains(size)
+                    let mightBeKnown = knownSizes.contains(size)
                     do {
                         if source.compression != .none || mightBeKnown {
                             let reader = try LineReader(source, bufferSize: options.blockSize)
@@ -174,7 +187,7 @@ public final class ShardBuilder {
                         report(.skipped(path: source.description, reason: "\(error); not sharded"))
                         continue
                     }
-                    if let hash = expectedHash, let known = index.knownSources[hash] ?? pendingHashes[hash] {
+                    if let hash = expectedHash, let known = knownHashes[hash] {
                         summary.sourcesSkipped += 1
                         summary.bytesRead += source.fileSize ?? 0
                         report(.skipped(path: source.description,
@@ -184,8 +197,8 @@ public final class ShardBuilder {
                 }
                 let record = try shardSource(source, sourceIndex: sourceIndex, sourceCount: sources.count,
                                              expectedHash: expectedHash, totalBytes: totalBytes, pool: pool)
-                pendingHashes[record.sha256] = record.path
-                pendingSizes.insert(record.bytes)
+                knownHashes[record.sha256] = record.path
+                knownSizes.insert(record.bytes)
                 if record.sequences == 0 {
                     report(.warning("\(source.description): no text (blank lines only or nothing that tokenizes); recorded with 0 sequences"))
                 }
@@ -196,18 +209,21 @@ public final class ShardBuilder {
                 report(.finishedSource(record))
                 try sourceDone(record)
             }
-            try flushFrame()
-            try closeShard()
-            try commit()
+            try sendFrame()
+            try sink.send(.closeShard)
+            try sink.send(.commit(uncommittedSources))
+            uncommittedSources = []
+            try sink.finish()
+            reportSinkEvents()
             index.checkpoint()
-        } catch is SimulatedCrash {
-            openShard = nil   // leave its temporary file behind, as a killed process would
-            throw SimulatedCrash()
         } catch {
-            openShard?.writer.abandon()
-            openShard = nil
+            // Stop the writer thread; the open shard's temporary file is deleted unless the
+            // writer itself failed (it cleans up after itself) or simulated a crash.
+            try? sink.finish(abandoningOpenShard: !(error is SimulatedCrash))
             throw error
         }
+        summary.shardsWritten = sink.shardsWritten
+        summary.shardBytes = sink.shardBytes
         return summary
     }
 
@@ -215,11 +231,11 @@ public final class ShardBuilder {
     private func shardSource(_ source: CorpusSource, sourceIndex: Int, sourceCount: Int, expectedHash: String?,
                              totalBytes: Int?, pool: TokenizerPool) throws -> SourceRecord {
         let reader = try LineReader(source, bufferSize: options.blockSize)
-        let ordinal = index.sourceCount + pendingSources.count
+        let ordinal = self.sourceCount
         var builder = ExampleBuilder(maxSeqLength: options.maxSeqLength, clsID: vocabulary.clsID, sepID: vocabulary.sepID,
                                      random: SeededRandom(seed: options.seed, stream: UInt64(ordinal)))
         var record = SourceRecord(path: source.description, bytes: 0, sha256: "", documents: 0, lines: 0, sequences: 0,
-                                  tokens: 0, invalidUTF8Bytes: 0, firstSequence: index.sequenceCount + pendingSequenceCount)
+                                  tokens: 0, invalidUTF8Bytes: 0, firstSequence: sequenceCount)
         var inDocument = false
         let bytesBefore = summary.bytesRead
         let maxInFlight = max(2, options.threads * 2)
@@ -245,6 +261,7 @@ public final class ShardBuilder {
                 start = end
             }
             summary.bytesRead = bytesBefore + reader.bytesRead
+            reportSinkEvents()
             report(.progress(ShardingProgress(
                 sourcePath: source.description, sourceIndex: sourceIndex, sourceCount: sourceCount,
                 sourceBytesRead: reader.bytesRead, sourceTotalBytes: reader.totalBytes, bytesRead: summary.bytesRead,
@@ -277,6 +294,7 @@ public final class ShardBuilder {
         summary.bytesRead = bytesBefore + reader.bytesRead
         summary.sequences += record.sequences
         summary.tokens += record.tokens
+        self.sourceCount += 1
         return record
     }
 
@@ -305,57 +323,44 @@ public final class ShardBuilder {
         }
     }
 
-    private var pendingSequenceCount: Int {
-        pendingShards.reduce(0) { $0 + $1.shard.sequences } + (openShard?.writer.sequenceCount ?? 0) + frameBuffer.count
+    private func reportSinkEvents() {
+        for event in sink.takeEvents() { report(event) }
     }
 
     private func add(_ sequence: PackedSequence) throws {
         frameBuffer.append(sequence)
-        if frameBuffer.count == options.sequencesPerFrame { try flushFrame() }
+        sequenceCount += 1
+        if frameBuffer.count == options.sequencesPerFrame { try sendFrame() }
     }
 
-    private func flushFrame() throws {
+    /// Hands the buffered sequences to the sink as one frame; closes the shard when it is full.
+    private func sendFrame() throws {
         guard !frameBuffer.isEmpty else { return }
-        if openShard == nil {
-            let number = index.takeShardNumber()
-            let header = ShardHeader(tokenBytes: meta.tokenBytes, maxSeqLength: meta.maxSeqLength,
-                                     vocabularySize: meta.vocabSize)
-            openShard = (number, try ShardFileWriter(outputDirectory: outputDirectory, number: number, header: header))
-        }
-        try openShard!.writer.appendFrame(frameBuffer[...], compressor: compressor)
+        let frame = frameBuffer
         frameBuffer.removeAll(keepingCapacity: true)
-        if openShard!.writer.frames.count >= options.framesPerShard { try closeShard() }
+        try sink.send(.frame(frame))
+        framesInOpenShard += 1
+        sequencesInOpenShard += frame.count
+        if framesInOpenShard >= options.framesPerShard { try closeShard() }
     }
 
     private func closeShard() throws {
-        guard let (number, writer) = openShard else { return }
-        let shard = try writer.finish()
-        openShard = nil
-        pendingShards.append((number, shard))
-        summary.shardsWritten += 1
-        summary.shardBytes += shard.bytes
-        shardFilesThisRun += 1
-        if let limit = crashAfterShardFiles, shardFilesThisRun >= limit { throw SimulatedCrash() }
+        guard framesInOpenShard > 0 else { return }
+        try sink.send(.closeShard)
+        framesInOpenShard = 0
+        sequencesInOpenShard = 0
     }
 
     /// At the end of a source: commit when the open shard is empty or at least half full
     /// (closing it), so that small inputs share shards and a crash loses at most half a shard.
     private func sourceDone(_ record: SourceRecord) throws {
-        pendingSources.append(record)
-        let open = (openShard?.writer.sequenceCount ?? 0) + frameBuffer.count
+        uncommittedSources.append(record)
+        let open = sequencesInOpenShard + frameBuffer.count
         if open == 0 || open * 2 >= options.sequencesPerFrame * options.framesPerShard {
-            try flushFrame()
+            try sendFrame()
             try closeShard()
-            try commit()
+            try sink.send(.commit(uncommittedSources))
+            uncommittedSources = []
         }
-    }
-
-    private func commit() throws {
-        guard !pendingShards.isEmpty || !pendingSources.isEmpty else { return }
-        try index.commit(shards: pendingShards, sources: pendingSources)
-        report(.committed(shards: pendingShards.map { $0.shard.path }, sources: pendingSources.count,
-                          sequences: pendingShards.reduce(0) { $0 + $1.shard.sequences }))
-        pendingShards.removeAll()
-        pendingSources.removeAll()
     }
 }
