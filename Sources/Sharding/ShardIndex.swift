@@ -203,6 +203,26 @@ public final class ShardIndex {
 
     deinit { for fd in descriptors.values { close(fd) } }
 
+    /// Debug-only consistency checks: frames numbered and contiguous, summing to their shards,
+    /// shards contiguous from sequence 0, sources accounting for every sequence.
+    public func checkInvariants() {
+        #if DEBUG
+        var next = 0
+        let byShard = Dictionary(grouping: frames, by: \.shardID)
+        for shard in shards {
+            assert(shard.firstSequence == next, "\(shard.path): first sequence \(shard.firstSequence), expected \(next)")
+            let own = byShard[shard.id] ?? []
+            for (i, f) in own.enumerated() {
+                assert(f.frame == i && f.firstSequence == next, "\(shard.path) frame \(f.frame) out of order")
+                next += f.count
+            }
+            assert(own.reduce(0) { $0 + $1.tokens } == shard.tokens, "\(shard.path): frame tokens do not sum up")
+            assert(next == shard.firstSequence + shard.sequences, "\(shard.path): frame counts do not sum up")
+        }
+        assert(sources.reduce(0) { $0 + $1.sequences } == next, "sources do not account for every sequence")
+        #endif
+    }
+
     /// The vocabulary tokens stored in the index (id order), to decode ids without vocab.txt.
     public func vocabularyTokens() throws -> [String] {
         try database.rows("SELECT token FROM vocabulary ORDER BY id").map { $0[0].text }

@@ -49,6 +49,7 @@ final class ShardRoundTripTests: XCTestCase {
         XCTAssertEqual(summary.sequences, got.count)
 
         let index = try ShardIndex(directory: out)
+        index.checkInvariants()
         XCTAssertEqual(index.meta.tokenBytes, 2)
         XCTAssertEqual(index.meta.maxSeqLength, 64)
         XCTAssertEqual(index.meta.seed, 7)
@@ -172,6 +173,7 @@ final class ShardRoundTripTests: XCTestCase {
         XCTAssertEqual(Array(all.prefix(afterFirst.count)), afterFirst, "earlier shards untouched")
         XCTAssertEqual(Array(all.dropFirst(afterFirst.count)), try packDirectly(b.path, options: smallOptions(), ordinal: 1))
         let index = try ShardIndex(directory: out)
+        index.checkInvariants()
         XCTAssertEqual(index.sources.map(\.path), [a.path, b.path])
         XCTAssertEqual(index.sources[1].firstSequence, afterFirst.count)
         XCTAssertTrue(try verifyShards(in: out).isValid)
