@@ -1,0 +1,194 @@
+// The BERT WordPiece tokenizer: BertPreTokenizer's words, then WordPiece, with a cache of whole
+// words (normalized bytes -> ids) since most words of a corpus repeat. Same output as HF
+// tokenizers' BertWordPieceTokenizer without special tokens, except that special tokens are
+// never produced from text ("[MASK]" in text is "[", "mask", "]").
+import Foundation
+
+/// Turns lines of text into WordPiece ids (no [CLS]/[SEP]: callers add those).
+///
+/// ```swift
+/// var tokenizer = BertTokenizer(vocabulary: vocab, options: TokenizerOptions())
+/// let ids = tokenizer.encode("Unaffable, isn't it?")
+/// tokenizer.tokens(ids)   // ["una", "##ffa", "##ble", ",", "isn", "'", "t", "it", "?"]
+/// ```
+/// Not thread-safe (it owns caches): one per thread.
+public struct BertTokenizer {
+    public let vocabulary: Vocabulary
+    public let options: TokenizerOptions
+    private var preTokenizer: BertPreTokenizer
+    private let wordPiece: WordPiece
+    private let cache: WordCache
+
+    public init(vocabulary: Vocabulary, options: TokenizerOptions) {
+        self.vocabulary = vocabulary
+        self.options = options
+        preTokenizer = BertPreTokenizer(options: options)
+        wordPiece = WordPiece(vocabulary: vocabulary, maxInputCharsPerWord: options.maxInputCharsPerWord)
+        cache = WordCache()
+    }
+
+    /// Appends the ids of `line` to `ids`; returns the number of invalid UTF-8 bytes seen.
+    /// - Complexity: O(n) in the line's length (amortized: new words cost a trie walk).
+    public mutating func encode(_ line: UnsafeRawBufferPointer, into ids: inout [UInt32]) -> Int {
+        let cache = self.cache, wordPiece = self.wordPiece
+        return preTokenizer.forEachWord(in: line) { word in
+            cache.append(word, into: &ids, wordPiece)
+        }
+    }
+
+    /// The ids of `text`.
+    public mutating func encode(_ text: String) -> [UInt32] {
+        var text = text
+        var ids: [UInt32] = []
+        _ = text.withUTF8 { encode(UnsafeRawBufferPointer($0), into: &ids) }
+        return ids
+    }
+
+    /// The token strings of `ids` (ids outside the vocabulary give "[UNK]").
+    public func tokens(_ ids: [UInt32]) -> [String] {
+        ids.map { Int($0) < vocabulary.count ? vocabulary.tokens[Int($0)] : "[UNK]" }
+    }
+
+    /// Number of distinct words in the word cache (for diagnostics).
+    public var cachedWords: Int { cache.count }
+}
+
+/// Open-addressing hash table from a word's normalized bytes to its ids, with both stored in
+/// flat arenas. Cleared when it reaches `maxEntries`, so memory stays bounded on any corpus.
+final class WordCache {
+    private struct Entry {
+        var hash: UInt64       // 0 = empty
+        var keyOffset: UInt32
+        var keyLength: UInt32
+        var idsOffset: UInt32
+        var idsCount: UInt32
+    }
+
+    static let maxEntries = 1 << 20
+    static let maxArenaBytes = 1 << 26
+    private var table: UnsafeMutablePointer<Entry>
+    private var mask: Int
+    private(set) var count = 0
+    private var keys: UnsafeMutablePointer<UInt8>
+    private var keysUsed = 0, keysCapacity = 1 << 16
+    private var ids: UnsafeMutablePointer<UInt32>
+    private var idsUsed = 0, idsCapacity = 1 << 14
+    private var scratch: [UInt32] = []
+
+    init() {
+        mask = (1 << 12) - 1
+        table = .allocate(capacity: mask + 1)
+        table.initialize(repeating: Entry(hash: 0, keyOffset: 0, keyLength: 0, idsOffset: 0, idsCount: 0), count: mask + 1)
+        keys = .allocate(capacity: keysCapacity)
+        ids = .allocate(capacity: idsCapacity)
+    }
+
+    deinit {
+        table.deallocate()
+        keys.deallocate()
+        ids.deallocate()
+    }
+
+    /// A 64-bit hash of `n` bytes at `p` (8 bytes per multiply-xor step), never 0.
+    @inline(__always)
+    private static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+        var h: UInt64 = 0x243F_6A88_85A3_08D3 ^ UInt64(n)
+        var i = 0
+        let raw = UnsafeRawPointer(p)
+        while i + 8 <= n {
+            let v = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            h = (h ^ v) &* 0x9E37_79B9_7F4A_7C15
+            h ^= h >> 29
+            i += 8
+        }
+        if i < n {
+            var v: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < n { v |= UInt64(p[i]) << shift; shift += 8; i += 1 }
+            h = (h ^ v) &* 0x9E37_79B9_7F4A_7C15
+            h ^= h >> 29
+        }
+        h = (h ^ (h >> 32)) &* 0xD6E8_FEB8_6659_FD93
+        h ^= h >> 32
+        return h | 1
+    }
+
+    /// Appends the ids of `word` to `out`, from the cache or from `wordPiece` (then cached).
+    @inline(__always)
+    func append(_ word: UnsafeRawBufferPointer, into out: inout [UInt32], _ wordPiece: WordPiece) {
+        let n = word.count
+        let p = word.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let h = WordCache.hash(p, n)
+        var s = Int(truncatingIfNeeded: h >> 20) & mask
+        while true {
+            let e = table[s]
+            if e.hash == 0 { break }
+            if e.hash == h && Int(e.keyLength) == n && memcmp(keys + Int(e.keyOffset), p, n) == 0 {
+                if e.idsCount == 1 {
+                    out.append(ids[Int(e.idsOffset)])
+                } else {
+                    out.append(contentsOf: UnsafeBufferPointer(start: ids + Int(e.idsOffset), count: Int(e.idsCount)))
+                }
+                return
+            }
+            s = (s + 1) & mask
+        }
+        // Miss: run WordPiece, then remember the word.
+        scratch.removeAll(keepingCapacity: true)
+        wordPiece.tokenize(word, into: &scratch)
+        out.append(contentsOf: scratch)
+        insert(p, n, h)
+    }
+
+    private func insert(_ p: UnsafePointer<UInt8>, _ n: Int, _ h: UInt64) {
+        if count >= WordCache.maxEntries || keysUsed + n > WordCache.maxArenaBytes { clear() }
+        if (count + 1) * 2 > mask + 1 { grow() }
+        if keysUsed + n > keysCapacity {
+            var c = keysCapacity * 2
+            while c < keysUsed + n { c *= 2 }
+            let k = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+            k.update(from: keys, count: keysUsed)
+            keys.deallocate()
+            keys = k
+            keysCapacity = c
+        }
+        if idsUsed + scratch.count > idsCapacity {
+            var c = idsCapacity * 2
+            while c < idsUsed + scratch.count { c *= 2 }
+            let d = UnsafeMutablePointer<UInt32>.allocate(capacity: c)
+            d.update(from: ids, count: idsUsed)
+            ids.deallocate()
+            ids = d
+            idsCapacity = c
+        }
+        (keys + keysUsed).update(from: p, count: n)
+        for (k, id) in scratch.enumerated() { ids[idsUsed + k] = id }
+        var s = Int(truncatingIfNeeded: h >> 20) & mask
+        while table[s].hash != 0 { s = (s + 1) & mask }
+        table[s] = Entry(hash: h, keyOffset: UInt32(keysUsed), keyLength: UInt32(n),
+                         idsOffset: UInt32(idsUsed), idsCount: UInt32(scratch.count))
+        keysUsed += n
+        idsUsed += scratch.count
+        count += 1
+    }
+
+    private func grow() {
+        let old = table, oldSize = mask + 1
+        mask = oldSize * 2 - 1
+        table = .allocate(capacity: mask + 1)
+        table.initialize(repeating: Entry(hash: 0, keyOffset: 0, keyLength: 0, idsOffset: 0, idsCount: 0), count: mask + 1)
+        for i in 0..<oldSize where old[i].hash != 0 {
+            var s = Int(truncatingIfNeeded: old[i].hash >> 20) & mask
+            while table[s].hash != 0 { s = (s + 1) & mask }
+            table[s] = old[i]
+        }
+        old.deallocate()
+    }
+
+    private func clear() {
+        table.update(repeating: Entry(hash: 0, keyOffset: 0, keyLength: 0, idsOffset: 0, idsCount: 0), count: mask + 1)
+        count = 0
+        keysUsed = 0
+        idsUsed = 0
+    }
+}
