@@ -17,23 +17,40 @@ public struct BertTokenizer {
     public let options: TokenizerOptions
     private var preTokenizer: BertPreTokenizer
     private let wordPiece: WordPiece
-    private let cache: WordCache
+    private let cache: WordCacheStorage
+    private var missPieces: [UInt32] = []
 
     public init(vocabulary: Vocabulary, options: TokenizerOptions) {
         self.vocabulary = vocabulary
         self.options = options
         preTokenizer = BertPreTokenizer(options: options)
         wordPiece = WordPiece(vocabulary: vocabulary, maxInputCharsPerWord: options.maxInputCharsPerWord)
-        cache = WordCache()
+        cache = WordCacheStorage()
     }
 
     /// Appends the ids of `line` to `ids`; returns the number of invalid UTF-8 bytes seen.
     /// - Complexity: O(n) in the line's length (amortized: new words cost a trie walk).
     public mutating func encode(_ line: UnsafeRawBufferPointer, into ids: inout [UInt32]) -> Int {
-        let cache = self.cache, wordPiece = self.wordPiece
-        return preTokenizer.forEachWord(in: line) { word in
-            cache.append(word, into: &ids, wordPiece)
+        // The loop captures only plain values (the cache struct, an unretained WordPiece), so
+        // no reference counting happens per word.
+        let storage = cache
+        var wordCache = storage.cache
+        var miss = missPieces
+        missPieces = []
+        let wordPiece = Unmanaged.passUnretained(self.wordPiece)
+        let invalid = preTokenizer.forEachWord(in: line) { word in
+            let n = word.count
+            let p = word.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            let h = WordCache.hash(p, n)
+            if wordCache.appendCached(p, n, h, into: &ids) { return }
+            miss.removeAll(keepingCapacity: true)
+            wordPiece._withUnsafeGuaranteedRef { $0.tokenize(word, into: &miss) }
+            ids.append(contentsOf: miss)
+            wordCache.insert(p, n, h, miss)
         }
+        storage.cache = wordCache
+        missPieces = miss
+        return invalid
     }
 
     /// The ids of `text`.
@@ -50,12 +67,19 @@ public struct BertTokenizer {
     }
 
     /// Number of distinct words in the word cache (for diagnostics).
-    public var cachedWords: Int { cache.count }
+    public var cachedWords: Int { cache.cache.count }
+}
+
+/// Owns a `WordCache`'s memory (the cache itself is a plain struct, so that the hot loop touches
+/// no reference-counted object).
+final class WordCacheStorage {
+    var cache = WordCache()
+    deinit { cache.deallocate() }
 }
 
 /// Open-addressing hash table from a word's normalized bytes to its ids, with both stored in
 /// flat arenas. Cleared when it reaches `maxEntries`, so memory stays bounded on any corpus.
-final class WordCache {
+struct WordCache {
     private struct Entry {
         var hash: UInt64       // 0 = empty
         var keyOffset: UInt32
@@ -73,7 +97,6 @@ final class WordCache {
     private var keysUsed = 0, keysCapacity = 1 << 16
     private var ids: UnsafeMutablePointer<UInt32>
     private var idsUsed = 0, idsCapacity = 1 << 14
-    private var scratch: [UInt32] = []
 
     init() {
         mask = (1 << 12) - 1
@@ -83,7 +106,7 @@ final class WordCache {
         ids = .allocate(capacity: idsCapacity)
     }
 
-    deinit {
+    func deallocate() {
         table.deallocate()
         keys.deallocate()
         ids.deallocate()
@@ -91,7 +114,7 @@ final class WordCache {
 
     /// A 64-bit hash of `n` bytes at `p` (8 bytes per multiply-xor step), never 0.
     @inline(__always)
-    private static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+    static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
         var h: UInt64 = 0x243F_6A88_85A3_08D3 ^ UInt64(n)
         var i = 0
         let raw = UnsafeRawPointer(p)
@@ -113,34 +136,44 @@ final class WordCache {
         return h | 1
     }
 
-    /// Appends the ids of `word` to `out`, from the cache or from `wordPiece` (then cached).
+    /// Appends the cached ids of the word `p[0..<n]` (hash `h`) to `out`; false when not cached.
     @inline(__always)
-    func append(_ word: UnsafeRawBufferPointer, into out: inout [UInt32], _ wordPiece: WordPiece) {
-        let n = word.count
-        let p = word.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        let h = WordCache.hash(p, n)
+    func appendCached(_ p: UnsafePointer<UInt8>, _ n: Int, _ h: UInt64, into out: inout [UInt32]) -> Bool {
         var s = Int(truncatingIfNeeded: h >> 20) & mask
         while true {
             let e = table[s]
-            if e.hash == 0 { break }
-            if e.hash == h && Int(e.keyLength) == n && memcmp(keys + Int(e.keyOffset), p, n) == 0 {
+            if e.hash == 0 { return false }
+            if e.hash == h && Int(e.keyLength) == n && WordCache.equal(keys + Int(e.keyOffset), p, n) {
                 if e.idsCount == 1 {
                     out.append(ids[Int(e.idsOffset)])
                 } else {
                     out.append(contentsOf: UnsafeBufferPointer(start: ids + Int(e.idsOffset), count: Int(e.idsCount)))
                 }
-                return
+                return true
             }
             s = (s + 1) & mask
         }
-        // Miss: run WordPiece, then remember the word.
-        scratch.removeAll(keepingCapacity: true)
-        wordPiece.tokenize(word, into: &scratch)
-        out.append(contentsOf: scratch)
-        insert(p, n, h)
     }
 
-    private func insert(_ p: UnsafePointer<UInt8>, _ n: Int, _ h: UInt64) {
+    @inline(__always)
+    private static func equal(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        var i = 0
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        while i + 8 <= n {
+            if ra.loadUnaligned(fromByteOffset: i, as: UInt64.self) != rb.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+                return false
+            }
+            i += 8
+        }
+        while i < n {
+            if a[i] != b[i] { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// Remembers that the word `p[0..<n]` (hash `h`) has the ids `pieces`.
+    mutating func insert(_ p: UnsafePointer<UInt8>, _ n: Int, _ h: UInt64, _ pieces: [UInt32]) {
         if count >= WordCache.maxEntries || keysUsed + n > WordCache.maxArenaBytes { clear() }
         if (count + 1) * 2 > mask + 1 { grow() }
         if keysUsed + n > keysCapacity {
@@ -152,9 +185,9 @@ final class WordCache {
             keys = k
             keysCapacity = c
         }
-        if idsUsed + scratch.count > idsCapacity {
+        if idsUsed + pieces.count > idsCapacity {
             var c = idsCapacity * 2
-            while c < idsUsed + scratch.count { c *= 2 }
+            while c < idsUsed + pieces.count { c *= 2 }
             let d = UnsafeMutablePointer<UInt32>.allocate(capacity: c)
             d.update(from: ids, count: idsUsed)
             ids.deallocate()
@@ -162,17 +195,17 @@ final class WordCache {
             idsCapacity = c
         }
         (keys + keysUsed).update(from: p, count: n)
-        for (k, id) in scratch.enumerated() { ids[idsUsed + k] = id }
+        for (k, id) in pieces.enumerated() { ids[idsUsed + k] = id }
         var s = Int(truncatingIfNeeded: h >> 20) & mask
         while table[s].hash != 0 { s = (s + 1) & mask }
         table[s] = Entry(hash: h, keyOffset: UInt32(keysUsed), keyLength: UInt32(n),
-                         idsOffset: UInt32(idsUsed), idsCount: UInt32(scratch.count))
+                         idsOffset: UInt32(idsUsed), idsCount: UInt32(pieces.count))
         keysUsed += n
-        idsUsed += scratch.count
+        idsUsed += pieces.count
         count += 1
     }
 
-    private func grow() {
+    private mutating func grow() {
         let old = table, oldSize = mask + 1
         mask = oldSize * 2 - 1
         table = .allocate(capacity: mask + 1)
@@ -185,7 +218,7 @@ final class WordCache {
         old.deallocate()
     }
 
-    private func clear() {
+    private mutating func clear() {
         table.update(repeating: Entry(hash: 0, keyOffset: 0, keyLength: 0, idsOffset: 0, idsCount: 0), count: mask + 1)
         count = 0
         keysUsed = 0

@@ -97,7 +97,8 @@ struct Tokenize: ParsableCommand {
     }
 
     /// Reads every input into memory, then tokenizes it `benchPasses` times with a fresh tokenizer
-    /// (cold word cache) each pass; prints MB/s of the best pass and of a warm-cache pass.
+    /// (cold word cache; its construction is not timed) each pass, followed by a second pass with
+    /// the cache warm; prints MB/s of the best cold and warm passes.
     private func runBenchmark(_ vocabulary: Vocabulary, _ sources: [CorpusSource]) throws {
         var text: [UInt8] = []
         for source in sources {
