@@ -23,6 +23,9 @@ final class WordPiece: @unchecked Sendable {
     init(vocabulary: Vocabulary, maxInputCharsPerWord: Int) {
         unkID = vocabulary.unkID
         self.maxInputCharsPerWord = maxInputCharsPerWord
+        // Edges are at most the bytes of all tokens (plus their "##" remainders): size the table once.
+        let bytes = vocabulary.tokens.reduce(0) { $0 + 2 * $1.utf8.count }
+        trie.reserve(edges: bytes)
         prefixRoot = trie.newNode()
         continuationRoot = trie.newNode()
         for (id, token) in vocabulary.tokens.enumerated() {
@@ -81,6 +84,14 @@ struct ByteTrie {
     private var keys: [UInt64] = Array(repeating: 0, count: 1 << 10)
     private var values: [UInt32] = Array(repeating: 0, count: 1 << 10)
     private var edges = 0
+
+    /// Sizes the edge table for `edges` edges (load factor at most 1/2).
+    mutating func reserve(edges: Int) {
+        var capacity = keys.count
+        while capacity < 2 * edges + 2 { capacity *= 2 }
+        if capacity > keys.count { rehash(capacity) }
+        ids.reserveCapacity(edges + 2)
+    }
 
     mutating func newNode() -> UInt32 {
         ids.append(ByteTrie.none)

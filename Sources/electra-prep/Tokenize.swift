@@ -72,10 +72,24 @@ struct Tokenize: ParsableCommand {
         let tokenBytes = vocabulary.tokens.map { Array($0.utf8) }
         var lineIDs: [UInt32] = []
         var invalidPerFile: [(String, Int)] = []
-        for source in sources {
+        // Progress on stderr, only for a person watching a terminal.
+        let showProgress = isatty(2) != 0
+        var lastReport = DispatchTime.now().uptimeNanoseconds
+        var lines = 0
+        for (index, source) in sources.enumerated() {
             let reader = try LineReader(source)
             var invalid = 0
             try reader.forEachLine { line in
+                lines += 1
+                if showProgress && lines & 0xFFF == 0 {
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    if now - lastReport > 1_000_000_000 {
+                        lastReport = now
+                        let done = reader.totalBytes.map { " (\(100 * reader.bytesRead / max($0, 1))%)" } ?? ""
+                        FileHandle.standardError.write(Data(
+                            "\rtokenize: file \(index + 1)/\(sources.count) \(source)\(done), \(lines) lines   ".utf8))
+                    }
+                }
                 lineIDs.removeAll(keepingCapacity: true)
                 invalid += tok.encode(line, into: &lineIDs)
                 for (k, id) in lineIDs.enumerated() {
@@ -88,6 +102,7 @@ struct Tokenize: ParsableCommand {
             if invalid > 0 { invalidPerFile.append((source.description, invalid)) }
         }
         out.flush()
+        if showProgress && lines >= 0x1000 { FileHandle.standardError.write(Data("\n".utf8)) }
         if !invalidPerFile.isEmpty {
             let total = invalidPerFile.reduce(0) { $0 + $1.1 }
             let detail = invalidPerFile.map { "\($0.0): \($0.1)" }.joined(separator: ", ")
