@@ -41,12 +41,12 @@ public struct BertTokenizer {
         let invalid = preTokenizer.forEachWord(in: line) { word in
             let n = word.count
             let p = word.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            let h = WordCache.hash(p, n)
-            if wordCache.appendCached(p, n, h, into: &ids) { return }
+            let (h, head) = WordCache.hash(p, n)
+            if wordCache.appendCached(p, n, h, head, into: &ids) { return }
             miss.removeAll(keepingCapacity: true)
             wordPiece._withUnsafeGuaranteedRef { $0.tokenize(word, into: &miss) }
             ids.append(contentsOf: miss)
-            wordCache.insert(p, n, h, miss)
+            wordCache.insert(p, n, h, head, miss)
         }
         storage.cache = wordCache
         missPieces = miss
@@ -79,14 +79,18 @@ final class WordCacheStorage {
 
 /// Open-addressing hash table from a word's normalized bytes to its ids, with both stored in
 /// flat arenas. Cleared when it reaches `maxEntries`, so memory stays bounded on any corpus.
+/// An entry holds a word's first 8 bytes and, for one-piece words, the id itself: most lookups
+/// touch one cache line.
 struct WordCache {
     private struct Entry {
         var hash: UInt64       // 0 = empty
-        var keyOffset: UInt32
+        var head: UInt64       // the first min(8, length) bytes, little-endian, zero-padded
+        var keyOffset: UInt32  // the whole word in `keys` (words over 8 bytes)
         var keyLength: UInt32
-        var idsOffset: UInt32
+        var idsOffset: UInt32  // the id itself when idsCount == 1
         var idsCount: UInt32
     }
+    private static let empty = Entry(hash: 0, head: 0, keyOffset: 0, keyLength: 0, idsOffset: 0, idsCount: 0)
 
     static let maxEntries = 1 << 20
     static let maxArenaBytes = 1 << 26
@@ -101,7 +105,7 @@ struct WordCache {
     init() {
         mask = (1 << 12) - 1
         table = .allocate(capacity: mask + 1)
-        table.initialize(repeating: Entry(hash: 0, keyOffset: 0, keyLength: 0, idsOffset: 0, idsCount: 0), count: mask + 1)
+        table.initialize(repeating: WordCache.empty, count: mask + 1)
         keys = .allocate(capacity: keysCapacity)
         ids = .allocate(capacity: idsCapacity)
     }
@@ -112,12 +116,15 @@ struct WordCache {
         ids.deallocate()
     }
 
-    /// A 64-bit hash of `n` bytes at `p` (8 bytes per multiply-xor step), never 0.
+    /// A 64-bit hash of `n` bytes at `p` (8 bytes per multiply-xor step), never 0, and the
+    /// first min(8, n) bytes as a little-endian integer.
     @inline(__always)
-    static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+    static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> (hash: UInt64, head: UInt64) {
         var h: UInt64 = 0x243F_6A88_85A3_08D3 ^ UInt64(n)
+        var head: UInt64 = 0
         var i = 0
         let raw = UnsafeRawPointer(p)
+        if n >= 8 { head = raw.loadUnaligned(as: UInt64.self) }
         while i + 8 <= n {
             let v = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
             h = (h ^ v) &* 0x9E37_79B9_7F4A_7C15
@@ -128,24 +135,26 @@ struct WordCache {
             var v: UInt64 = 0
             var shift: UInt64 = 0
             while i < n { v |= UInt64(p[i]) << shift; shift += 8; i += 1 }
+            if n < 8 { head = v }
             h = (h ^ v) &* 0x9E37_79B9_7F4A_7C15
             h ^= h >> 29
         }
         h = (h ^ (h >> 32)) &* 0xD6E8_FEB8_6659_FD93
         h ^= h >> 32
-        return h | 1
+        return (h | 1, head)
     }
 
     /// Appends the cached ids of the word `p[0..<n]` (hash `h`) to `out`; false when not cached.
     @inline(__always)
-    func appendCached(_ p: UnsafePointer<UInt8>, _ n: Int, _ h: UInt64, into out: inout [UInt32]) -> Bool {
+    func appendCached(_ p: UnsafePointer<UInt8>, _ n: Int, _ h: UInt64, _ head: UInt64, into out: inout [UInt32]) -> Bool {
         var s = Int(truncatingIfNeeded: h >> 20) & mask
         while true {
             let e = table[s]
             if e.hash == 0 { return false }
-            if e.hash == h && Int(e.keyLength) == n && WordCache.equal(keys + Int(e.keyOffset), p, n) {
+            if e.hash == h && e.head == head && Int(e.keyLength) == n
+                && (n <= 8 || WordCache.equal(keys + Int(e.keyOffset), p, n)) {
                 if e.idsCount == 1 {
-                    out.append(ids[Int(e.idsOffset)])
+                    out.append(e.idsOffset)
                 } else {
                     out.append(contentsOf: UnsafeBufferPointer(start: ids + Int(e.idsOffset), count: Int(e.idsCount)))
                 }
@@ -172,8 +181,8 @@ struct WordCache {
         return true
     }
 
-    /// Remembers that the word `p[0..<n]` (hash `h`) has the ids `pieces`.
-    mutating func insert(_ p: UnsafePointer<UInt8>, _ n: Int, _ h: UInt64, _ pieces: [UInt32]) {
+    /// Remembers that the word `p[0..<n]` (hash `h`, first bytes `head`) has the ids `pieces`.
+    mutating func insert(_ p: UnsafePointer<UInt8>, _ n: Int, _ h: UInt64, _ head: UInt64, _ pieces: [UInt32]) {
         if count >= WordCache.maxEntries || keysUsed + n > WordCache.maxArenaBytes { clear() }
         if (count + 1) * 2 > mask + 1 { grow() }
         if keysUsed + n > keysCapacity {
@@ -198,8 +207,8 @@ struct WordCache {
         for (k, id) in pieces.enumerated() { ids[idsUsed + k] = id }
         var s = Int(truncatingIfNeeded: h >> 20) & mask
         while table[s].hash != 0 { s = (s + 1) & mask }
-        table[s] = Entry(hash: h, keyOffset: UInt32(keysUsed), keyLength: UInt32(n),
-                         idsOffset: UInt32(idsUsed), idsCount: UInt32(pieces.count))
+        table[s] = Entry(hash: h, head: head, keyOffset: UInt32(keysUsed), keyLength: UInt32(n),
+                         idsOffset: pieces.count == 1 ? pieces[0] : UInt32(idsUsed), idsCount: UInt32(pieces.count))
         keysUsed += n
         idsUsed += pieces.count
         count += 1
@@ -209,7 +218,7 @@ struct WordCache {
         let old = table, oldSize = mask + 1
         mask = oldSize * 2 - 1
         table = .allocate(capacity: mask + 1)
-        table.initialize(repeating: Entry(hash: 0, keyOffset: 0, keyLength: 0, idsOffset: 0, idsCount: 0), count: mask + 1)
+        table.initialize(repeating: WordCache.empty, count: mask + 1)
         for i in 0..<oldSize where old[i].hash != 0 {
             var s = Int(truncatingIfNeeded: old[i].hash >> 20) & mask
             while table[s].hash != 0 { s = (s + 1) & mask }
@@ -219,7 +228,7 @@ struct WordCache {
     }
 
     private mutating func clear() {
-        table.update(repeating: Entry(hash: 0, keyOffset: 0, keyLength: 0, idsOffset: 0, idsCount: 0), count: mask + 1)
+        table.update(repeating: WordCache.empty, count: mask + 1)
         count = 0
         keysUsed = 0
         idsUsed = 0
