@@ -26,39 +26,46 @@ public struct BertPreTokenizer {
 
     /// Buffers reused across lines; `word` holds the normalized bytes of the current word.
     final class Scratch {
+        /// Normalized bytes of the current word; at least 3 bytes per input byte (HF's largest
+        /// expansion: a Hangul syllable, 3 bytes, becomes 3 jamo of 3 bytes) plus slack.
         var word: UnsafeMutablePointer<UInt8>
-        var capacity: Int
+        var wordCapacity = 0
+        /// Scalars of the current non-ASCII run.
+        var run: UnsafeMutablePointer<UInt32>
+        var runCapacity = 0
         /// ASCII byte -> `ByteClass` raw value, and byte -> normalized byte (lower-cased).
         let asciiClass: UnsafeMutablePointer<UInt8>
         let asciiMap: UnsafeMutablePointer<UInt8>
-        var run: [UInt32] = []
+        /// Buffers of the reordering path.
         var stage: [UInt32] = []
         var decomposed: [UInt32] = []
 
         init() {
-            capacity = 1024
-            word = .allocate(capacity: capacity)
+            word = .allocate(capacity: 1)
+            run = .allocate(capacity: 1)
             asciiClass = .allocate(capacity: 128)
             asciiMap = .allocate(capacity: 128)
         }
 
         deinit {
             word.deallocate()
+            run.deallocate()
             asciiClass.deallocate()
             asciiMap.deallocate()
         }
 
-        /// Makes room for `extra` more bytes after `length`.
+        /// Makes room for a line of `n` bytes.
         @inline(__always)
-        func reserve(_ length: Int, _ extra: Int) {
-            if length + extra > capacity {
-                var bigger = capacity * 2
-                while bigger < length + extra { bigger *= 2 }
-                let new = UnsafeMutablePointer<UInt8>.allocate(capacity: bigger)
-                new.update(from: word, count: length)
+        func reserve(lineBytes n: Int) {
+            if 3 * n + 16 > wordCapacity {
+                wordCapacity = max(3 * n + 16, 2 * wordCapacity, 1024)
                 word.deallocate()
-                word = new
-                capacity = bigger
+                word = .allocate(capacity: wordCapacity)
+            }
+            if n + 1 > runCapacity {
+                runCapacity = max(n + 1, 2 * runCapacity, 256)
+                run.deallocate()
+                run = .allocate(capacity: runCapacity)
             }
         }
     }
@@ -99,9 +106,9 @@ public struct BertPreTokenizer {
         guard let start = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return 0 }
         let n = line.count
         let s = scratch
-        s.reserve(0, n + 16)
+        s.reserve(lineBytes: n)
         let asciiClass = s.asciiClass, asciiMap = s.asciiMap
-        var w = s.word
+        let w = s.word
         var len = 0
         var invalid = 0
         var i = 0
@@ -121,97 +128,144 @@ public struct BertPreTokenizer {
                     len = 0
                 }
                 i &+= 1
-            } else {
-                i = nonASCIIRun(start, n, from: i, length: &len, invalid: &invalid, body)
-                // The slow path may have grown the buffer; keep room for the ASCII rest of the line.
-                s.reserve(len, n - i + 16)
-                w = s.word
+                continue
             }
+            i = nonASCIIRun(start, n, i, w, &len, &invalid, body)
         }
         if len > 0 { body(UnsafeRawBufferPointer(start: w, count: len)) }
         return invalid
     }
 
-    /// Normalizes the run of non-ASCII scalars (and dropped ASCII controls) starting at `i`,
-    /// appending to the current word and emitting finished words; returns where the run ends.
-    private func nonASCIIRun(_ bytes: UnsafePointer<UInt8>, _ n: Int, from start: Int, length len: inout Int,
-                             invalid: inout Int, _ body: (UnsafeRawBufferPointer) -> Void) -> Int {
-        let s = scratch
-        let clean = options.cleanText
-        s.run.removeAll(keepingCapacity: true)
-        var i = start
+    /// Normalizes the run of non-ASCII scalars starting at `i`, appending to the current word and
+    /// emitting finished words; returns where the run ends. Kept out of line so that the ASCII
+    /// loop stays small. A control that clean-text drops does not end the run (the scalars around
+    /// it meet in NFD); ASCII scalars are starters, so canonical reordering stays inside a run.
+    @inline(never)
+    private func nonASCIIRun(_ start: UnsafePointer<UInt8>, _ n: Int, _ from: Int, _ w: UnsafeMutablePointer<UInt8>,
+                             _ len: inout Int, _ invalid: inout Int, _ body: (UnsafeRawBufferPointer) -> Void) -> Int {
+        let run = scratch.run, asciiClass = scratch.asciiClass
+        let clean = options.cleanText, strip = options.stripsAccents
+        var i = from
+        var count = 0
+        var needsReordering = false
         while i < n {
-            let b = bytes[i]
+            let b = start[i]
             if b < 0x80 {
-                // A control that clean-text drops does not end the run: the scalars around it meet in NFD.
-                if clean && s.asciiClass[Int(b)] == ByteClass.drop.rawValue { i += 1; continue }
+                if clean && asciiClass[Int(b)] == ByteClass.drop.rawValue { i &+= 1; continue }
                 break
             }
-            let (scalar, used, valid) = decodeUTF8(bytes, n, i)
-            if !valid { invalid += used }
-            s.run.append(scalar)
-            i += used
+            let (scalar, used, valid) = decodeUTF8(start, n, i)
+            if !valid { invalid &+= used }
+            run[count] = scalar
+            count &+= 1
+            i &+= used
+            if strip && unicode.flags(scalar) & BertUnicode.keptNonStarter != 0 { needsReordering = true }
         }
-
-        // Clean text and Chinese characters, per scalar.
-        s.stage.removeAll(keepingCapacity: true)
-        for c in s.run {
-            if clean {
-                let f = unicode.flags(c)
-                if f & BertUnicode.drop != 0 { continue }
-                if f & BertUnicode.cleanSpace != 0 { s.stage.append(Self.boundary); continue }
-            }
-            if options.handleChineseChars && BertUnicode.isChineseChar(c) {
-                s.stage.append(Self.boundary)
-                s.stage.append(c)
-                s.stage.append(Self.boundary)
-                continue
-            }
-            s.stage.append(c)
-        }
-
-        // Strip accents: NFD (decompose, then canonical reordering), then drop Mn.
-        if options.stripsAccents {
-            s.decomposed.removeAll(keepingCapacity: true)
-            for c in s.stage {
-                if c == Self.boundary { s.decomposed.append(c) } else { unicode.appendDecomposition(of: c, to: &s.decomposed) }
-            }
-            canonicalReorder(&s.decomposed)
-            s.stage.removeAll(keepingCapacity: true)
-            for c in s.decomposed where c == Self.boundary || unicode.flags(c) & BertUnicode.nonspacingMark == 0 {
-                s.stage.append(c)
-            }
-        }
-
-        // Lowercase, then split on whitespace and isolate punctuation.
-        let lower = options.lowercase
-        for c in s.stage {
-            if c == Self.boundary {
-                if len > 0 { body(UnsafeRawBufferPointer(start: s.word, count: len)); len = 0 }
-            } else if lower {
-                unicode.forEachLowercased(c) { emit($0, &len, body) }
-            } else {
-                emit(c, &len, body)
-            }
+        if needsReordering {
+            reorderingRun(run, count, w, &len, body)
+        } else {
+            for k in 0..<count { normalize(run[k], w, &len, body) }
         }
         return i
     }
 
+    /// Normalizes one scalar when no canonical reordering can matter: clean text, Chinese
+    /// characters, NFD without the dropped Mn, lower case, then pre-tokenization.
+    @inline(__always)
+    private func normalize(_ c: UInt32, _ w: UnsafeMutablePointer<UInt8>, _ len: inout Int,
+                           _ body: (UnsafeRawBufferPointer) -> Void) {
+        let f = unicode.flags(c)
+        if options.cleanText {
+            if f & BertUnicode.drop != 0 { return }
+            if f & BertUnicode.cleanSpace != 0 {
+                if len > 0 { body(UnsafeRawBufferPointer(start: w, count: len)); len = 0 }
+                return
+            }
+        }
+        let chinese = options.handleChineseChars && BertUnicode.isChineseChar(c)
+        if chinese, len > 0 { body(UnsafeRawBufferPointer(start: w, count: len)); len = 0 }
+        if options.stripsAccents {
+            if c >= 0xAC00 && c <= 0xD7A3 {
+                // Hangul syllable: L V (T), all starters without case.
+                let sIndex = c - 0xAC00
+                emit(0x1100 + sIndex / 588, w, &len, body)
+                emit(0x1161 + (sIndex % 588) / 28, w, &len, body)
+                if sIndex % 28 != 0 { emit(0x11A7 + sIndex % 28, w, &len, body) }
+            } else if let d = unicode.decompositionMapping(c) {
+                for x in d where unicode.flags(x) & BertUnicode.nonspacingMark == 0 { lowercaseAndEmit(x, w, &len, body) }
+            } else if f & BertUnicode.nonspacingMark == 0 {
+                lowercaseAndEmit(c, w, &len, body)
+            }
+        } else {
+            lowercaseAndEmit(c, w, &len, body)
+        }
+        if chinese, len > 0 { body(UnsafeRawBufferPointer(start: w, count: len)); len = 0 }
+    }
+
+    @inline(__always)
+    private func lowercaseAndEmit(_ c: UInt32, _ w: UnsafeMutablePointer<UInt8>, _ len: inout Int,
+                                  _ body: (UnsafeRawBufferPointer) -> Void) {
+        if options.lowercase, let lower = unicode.lowercaseMapping(c) {
+            for x in lower { emit(x, w, &len, body) }
+        } else {
+            emit(c, w, &len, body)
+        }
+    }
+
+    /// The full pipeline over a run whose NFD keeps several non-starters: decompose the whole run,
+    /// reorder canonically, drop Mn, then lower-case and pre-tokenize.
+    private func reorderingRun(_ run: UnsafeMutablePointer<UInt32>, _ count: Int, _ w: UnsafeMutablePointer<UInt8>,
+                               _ len: inout Int, _ body: (UnsafeRawBufferPointer) -> Void) {
+        let s = scratch
+        var stage = s.stage, decomposed = s.decomposed
+        s.stage = []
+        s.decomposed = []
+        stage.removeAll(keepingCapacity: true)
+        decomposed.removeAll(keepingCapacity: true)
+        for k in 0..<count {
+            let c = run[k]
+            if options.cleanText {
+                let f = unicode.flags(c)
+                if f & BertUnicode.drop != 0 { continue }
+                if f & BertUnicode.cleanSpace != 0 { stage.append(Self.boundary); continue }
+            }
+            if options.handleChineseChars && BertUnicode.isChineseChar(c) {
+                stage.append(Self.boundary)
+                stage.append(c)
+                stage.append(Self.boundary)
+                continue
+            }
+            stage.append(c)
+        }
+        for c in stage {
+            if c == Self.boundary { decomposed.append(c) } else { unicode.appendDecomposition(of: c, to: &decomposed) }
+        }
+        canonicalReorder(&decomposed)
+        for c in decomposed {
+            if c == Self.boundary {
+                if len > 0 { body(UnsafeRawBufferPointer(start: w, count: len)); len = 0 }
+            } else if unicode.flags(c) & BertUnicode.nonspacingMark == 0 {
+                lowercaseAndEmit(c, w, &len, body)
+            }
+        }
+        s.stage = stage
+        s.decomposed = decomposed
+    }
+
     /// Pre-tokenizes one normalized scalar: whitespace ends the word, punctuation is a word alone.
     @inline(__always)
-    private func emit(_ c: UInt32, _ len: inout Int, _ body: (UnsafeRawBufferPointer) -> Void) {
-        let s = scratch
+    private func emit(_ c: UInt32, _ w: UnsafeMutablePointer<UInt8>, _ len: inout Int,
+                      _ body: (UnsafeRawBufferPointer) -> Void) {
         let f = unicode.flags(c)
-        if f & BertUnicode.whitespace != 0 {
-            if len > 0 { body(UnsafeRawBufferPointer(start: s.word, count: len)); len = 0 }
-        } else if f & BertUnicode.punctuation != 0 {
-            if len > 0 { body(UnsafeRawBufferPointer(start: s.word, count: len)) }
-            len = encodeUTF8(c, s.word)
-            body(UnsafeRawBufferPointer(start: s.word, count: len))
-            len = 0
+        if f & (BertUnicode.whitespace | BertUnicode.punctuation) == 0 {
+            len &+= encodeUTF8(c, w + len)
+        } else if f & BertUnicode.whitespace != 0 {
+            if len > 0 { body(UnsafeRawBufferPointer(start: w, count: len)); len = 0 }
         } else {
-            s.reserve(len, 4)
-            len += encodeUTF8(c, s.word + len)
+            if len > 0 { body(UnsafeRawBufferPointer(start: w, count: len)) }
+            len = encodeUTF8(c, w)
+            body(UnsafeRawBufferPointer(start: w, count: len))
+            len = 0
         }
     }
 

@@ -5,11 +5,12 @@
 // standard library (e.g. unicode_categories does not count unassigned scalars as C*, and
 // knows fewer punctuation and Mn scalars), and parity with HF is the point.
 
-/// Per-scalar lookup tables for BERT normalization, built once from the generated data.
+/// Per-scalar lookup tables for BERT normalization, built once from the generated data (a plain
+/// struct of pointers, so lookups cost no reference counting).
 ///
 /// A two-stage table (256-scalar pages, identical pages shared) maps a scalar to its flags,
 /// canonical combining class and an optional NFD / lower-case mapping.
-final class BertUnicode: @unchecked Sendable {
+struct BertUnicode: @unchecked Sendable {
     /// Dropped by clean-text: C* (without Cn), U+0000, U+FFFD; not \t \n \r.
     static let drop: UInt8 = 1
     /// Turned into a space by clean-text (Rust `char::is_whitespace` plus \t \n \r).
@@ -23,13 +24,17 @@ final class BertUnicode: @unchecked Sendable {
 
     static let shared = BertUnicode()
 
+    /// Set on scalars whose NFD holds a non-starter that strip-accents keeps (ccc != 0, not Mn):
+    /// only runs with such scalars need canonical reordering to match HF (derived, not in the data).
+    static let keptNonStarter: UInt8 = 32
+
     /// Page index per 256 scalars (0x1100 pages).
-    private let stage1: [UInt16]
+    private let stage1: UnsafeMutablePointer<UInt16>
     /// Entries: flags (bits 0-7), combining class (8-15), mapping index (16-31, 0 = none).
-    private let stage2: [UInt32]
-    /// Per mapping index: start/count in `pool` of the NFD and of the lower-case mapping.
-    private let mappings: [(nfdStart: Int32, nfdCount: Int32, lowerStart: Int32, lowerCount: Int32)]
-    private let pool: [UInt32]
+    private let stage2: UnsafeMutablePointer<UInt32>
+    /// Per mapping index: start and count in `pool` of the NFD, then of the lower-case mapping.
+    private let mappings: UnsafeMutablePointer<(nfdStart: Int32, nfdCount: Int32, lowerStart: Int32, lowerCount: Int32)>
+    private let pool: UnsafeMutablePointer<UInt32>
 
     private init() {
         var flat = [UInt32](repeating: 0, count: 0x110000)
@@ -85,6 +90,18 @@ final class BertUnicode: @unchecked Sendable {
                 if i < n { i += 1 }  // ';'
             }
         }
+        // Derived flag: the scalar's NFD keeps a non-starter after strip-accents.
+        func ccc(_ c: UInt32) -> UInt32 { (flat[Int(c)] >> 8) & 0xFF }
+        func kept(_ c: UInt32) -> Bool { ccc(c) != 0 && flat[Int(c)] & UInt32(BertUnicode.nonspacingMark) == 0 }
+        for cp in 0..<0x110000 where flat[cp] != 0 {
+            let m = Int(flat[cp] >> 16)
+            var complex = kept(UInt32(cp))
+            if m != 0 && mappings[m].nfdCount > 0 {
+                complex = false
+                for k in 0..<Int(mappings[m].nfdCount) where kept(pool[Int(mappings[m].nfdStart) + k]) { complex = true }
+            }
+            if complex { flat[cp] |= UInt32(BertUnicode.keptNonStarter) }
+        }
         // Compress into shared pages.
         var pages: [[UInt32]: UInt16] = [:]
         var stage1 = [UInt16](repeating: 0, count: 0x1100)
@@ -100,10 +117,16 @@ final class BertUnicode: @unchecked Sendable {
                 stage2.append(contentsOf: slice)
             }
         }
-        self.stage1 = stage1
-        self.stage2 = stage2
-        self.mappings = mappings
-        self.pool = pool
+        // Plain memory for lookups without bounds checks; the shared instance lives for the process.
+        func copy<T>(_ a: [T]) -> UnsafeMutablePointer<T> {
+            let p = UnsafeMutablePointer<T>.allocate(capacity: max(a.count, 1))
+            p.initialize(from: a, count: a.count)
+            return p
+        }
+        self.stage1 = copy(stage1)
+        self.stage2 = copy(stage2)
+        self.mappings = copy(mappings)
+        self.pool = copy(pool)
     }
 
     @inline(__always)
@@ -133,6 +156,26 @@ final class BertUnicode: @unchecked Sendable {
         let map = mappings[m]
         if m == 0 || map.nfdCount == 0 { out.append(scalar); return }
         for k in 0..<Int(map.nfdCount) { out.append(pool[Int(map.nfdStart) + k]) }
+    }
+
+    /// The NFD of `scalar` when it has one in the table (Hangul syllables excluded), else nil.
+    @inline(__always)
+    func decompositionMapping(_ scalar: UInt32) -> UnsafeBufferPointer<UInt32>? {
+        let m = Int(entry(scalar) >> 16)
+        if m == 0 { return nil }
+        let map = mappings[m]
+        if map.nfdCount == 0 { return nil }
+        return UnsafeBufferPointer(start: pool + Int(map.nfdStart), count: Int(map.nfdCount))
+    }
+
+    /// The full lower-case mapping of `scalar` when it is not itself (Rust `char::to_lowercase`), else nil.
+    @inline(__always)
+    func lowercaseMapping(_ scalar: UInt32) -> UnsafeBufferPointer<UInt32>? {
+        let m = Int(entry(scalar) >> 16)
+        if m == 0 { return nil }
+        let map = mappings[m]
+        if map.lowerCount == 0 { return nil }
+        return UnsafeBufferPointer(start: pool + Int(map.lowerStart), count: Int(map.lowerCount))
     }
 
     /// Calls `body` with each scalar of the full lower-case mapping of `scalar` (Rust `char::to_lowercase`).

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Tokenizer parity: `electra-prep tokenize` against HuggingFace tokenizers (the BERT WordPiece
+# pipeline of BertWordPieceTokenizer, see tools/hf_bert_reference.py) with the BERT uncased
+# vocab, line by line, on: the sample corpus; the hard-cases fixture under every option set;
+# and every Unicode scalar (generated) under the default and the all-off option sets.
+# Prints the number of differing lines and the first differences; exits non-zero unless 0.
+# Usage: tools/check-tokenizer-parity.sh [FILE...]   (default: the files above)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=$(tools/venv.sh tokenizers==0.23.3)
+swift build -c release --product electra-prep >/dev/null
+BIN=.build/release/electra-prep
+VOCAB=vocab/bert-base-uncased.txt
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+declare -A FLAGS=(
+  [default]=""
+  [cased]="--no-lower-case"
+  [lower-keep-accents]="--no-strip-accents"
+  [cased-strip-accents]="--no-lower-case --strip-accents"
+  [no-clean-text]="--no-clean-text"
+  [no-chinese-chars]="--no-chinese-chars"
+  [all-off]="--no-lower-case --no-strip-accents --no-clean-text --no-chinese-chars"
+)
+
+total_diff=0
+total_lines=0
+# compare NAME FILE OPTIONSET
+compare() {
+  local name=$1 file=$2 set=$3
+  # shellcheck disable=SC2086
+  "$PY" tools/hf_bert_reference.py --vocab "$VOCAB" ${FLAGS[$set]} "$file" > "$tmp/hf.txt"
+  # shellcheck disable=SC2086
+  "$BIN" tokenize --vocab "$VOCAB" ${FLAGS[$set]} "$file" > "$tmp/ours.txt" 2> "$tmp/err.txt"
+  local lines diff
+  lines=$(wc -l < "$tmp/hf.txt")
+  diff=$("$PY" - "$tmp/hf.txt" "$tmp/ours.txt" "$file" <<'EOF'
+import sys
+hf = open(sys.argv[1], "rb").read().split(b"\n")
+ours = open(sys.argv[2], "rb").read().split(b"\n")
+src = open(sys.argv[3], "rb").read().split(b"\n")
+n = max(len(hf), len(ours))
+bad = [i for i in range(n) if (hf[i] if i < len(hf) else None) != (ours[i] if i < len(ours) else None)]
+for i in bad[:5]:
+    print(f"    line {i + 1}: input {src[i][:200]!r}", file=sys.stderr)
+    print(f"      hf:   {(hf[i] if i < len(hf) else b'<missing>')[:300].decode('utf-8', 'replace')}", file=sys.stderr)
+    print(f"      ours: {(ours[i] if i < len(ours) else b'<missing>')[:300].decode('utf-8', 'replace')}", file=sys.stderr)
+print(len(bad))
+EOF
+)
+  printf '%-28s %-20s %8d lines %6d differ\n' "$name" "$set" "$lines" "$diff"
+  total_diff=$((total_diff + diff))
+  total_lines=$((total_lines + lines))
+}
+
+if [ $# -gt 0 ]; then
+  for f in "$@"; do compare "$(basename "$f")" "$f" default; done
+else
+  [ -s data/sample/kjv.txt ] || { echo "data/sample/kjv.txt missing: run tools/setup.sh" >&2; exit 1; }
+  compare kjv.txt data/sample/kjv.txt default
+  for set in default cased lower-keep-accents cased-strip-accents no-clean-text no-chinese-chars all-off; do
+    compare hard-cases.txt Tests/Fixtures/tokenizer/hard-cases.txt "$set"
+  done
+  # Every scalar but the surrogates and NUL, each between letters, 16 to a line.
+  "$PY" - > "$tmp/scalars.txt" <<'EOF'
+import sys
+cps = [c for c in range(1, 0x110000) if not 0xD800 <= c <= 0xDFFF and c != 0x0A]
+out = sys.stdout.buffer
+for i in range(0, len(cps), 16):
+    out.write(" ".join("q" + chr(c) + "Q" for c in cps[i:i + 16]).encode("utf-8", "surrogatepass") + b"\n")
+EOF
+  for set in default all-off cased lower-keep-accents; do compare every-scalar "$tmp/scalars.txt" "$set"; done
+fi
+echo "tokenizer parity: $total_diff of $total_lines lines differ from HF tokenizers"
+[ "$total_diff" -eq 0 ]
