@@ -64,7 +64,7 @@ struct BuildVocab: ParsableCommand {
         let progress = ProgressLine()
         let counts = try countWords(sources: sources, tokenizer: tokenizer.options, threads: threads) { event in
             if case .reading(let read, let total, let source) = event {
-                progress.update(bytes: read, total: total, start: start, label: "counting words in \(source)")
+                progress.progress(rateLine(bytes: read, total: total, start: start, label: "counting words in \(source)"))
             }
         }
         progress.finish()
@@ -80,7 +80,7 @@ struct BuildVocab: ParsableCommand {
         options.limitAlphabet = limitAlphabet
         let learned = try learnWordPieceVocabulary(words: counts.counter.sortedWords(), options: options) { event in
             if case .merging(let done, let target) = event {
-                progress.update(text: "merges \(done)/\(target)")
+                progress.progress("merges \(done)/\(target)")
             }
         }
         progress.finish()
@@ -97,38 +97,5 @@ struct BuildVocab: ParsableCommand {
               alphabet: \(learned.alphabetSize) characters (each as c and ##c), merges: \(learned.merges)
               time: \(String(format: "%.2f", seconds)) s
             """)
-    }
-}
-
-/// A progress line on standard error, redrawn at most 10 times a second, only on a terminal.
-final class ProgressLine {
-    private let enabled = isatty(2) != 0
-    private var last = 0.0
-    private var shown = false
-
-    func update(bytes: Int, total: Int?, start: Date, label: String) {
-        let elapsed = Date().timeIntervalSince(start)
-        let rate = Double(bytes) / max(elapsed, 1e-9) / 1e6
-        var text = "\(label): \(bytes / 1_000_000) MB, \(String(format: "%.1f", rate)) MB/s"
-        if let total, total > 0 {
-            let eta = Double(total - bytes) / max(Double(bytes) / max(elapsed, 1e-9), 1)
-            text += String(format: ", %.0f%%, ETA %.0f s", 100 * Double(bytes) / Double(total), eta)
-        }
-        update(text: text)
-    }
-
-    func update(text: String) {
-        guard enabled else { return }
-        let now = Date().timeIntervalSinceReferenceDate
-        guard now - last > 0.1 else { return }
-        last = now
-        shown = true
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
-    }
-
-    func finish() {
-        guard enabled, shown else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
-        shown = false
     }
 }

@@ -1,0 +1,120 @@
+// `electra-prep shard`: tokenizes a corpus on all cores and packs it into ELECTRA pre-training
+// examples in zstd shards indexed by SQLite (see data/FORMAT.md).
+import ArgumentParser
+import Corpus
+import Foundation
+import Sharding
+import Tokenization
+
+extension BertTokenizer: LineEncoder {}
+
+struct Shard: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Tokenize and pack a corpus into ELECTRA pre-training shards (zstd + SQLite index).",
+        discussion: """
+        One line = one sentence, a blank line ends a document. Examples are packed as ELECTRA's \
+        build_pretraining_dataset.py does, every random draw seeded by --seed: the same inputs, \
+        options and seed give the same bytes whatever --threads is.
+        Running it again with more inputs adds only what is new (inputs are recognised by content \
+        hash); after an interruption it finishes the job. Binary or damaged inputs are skipped \
+        with a warning; the index only ever lists complete shards.
+        """)
+
+    @Argument(help: "Text files, directories (recursively) or - for standard input; .zst/.gz are decompressed. Default: the sample corpus.")
+    var corpus: [String] = []
+
+    @Option(help: "The WordPiece vocabulary (vocab.txt).")
+    var vocab = "vocab/vocab.txt"
+
+    @Option(help: "Output directory (index.sqlite and shards/).")
+    var out = "data"
+
+    @Option(help: "Tokens per example, [CLS] and [SEP] included.")
+    var maxSeqLength = 128
+
+    @Option(help: "Seed of every random draw of the packing.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Tokenizer threads (default: all cores).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    @OptionGroup var tokenizer: TokenizerFlags
+
+    @Option(help: "Sequences per zstd frame.")
+    var sequencesPerFrame = 1024
+
+    @Option(help: "Frames per shard file.")
+    var framesPerShard = 64
+
+    @Option(help: "zstd compression level (1-19).")
+    var compressionLevel: Int32 = 3
+
+    func validate() throws {
+        guard (5...65_535).contains(maxSeqLength) else { throw ValidationError("--max-seq-length must be between 5 and 65535") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard sequencesPerFrame >= 1, sequencesPerFrame <= 1 << 20 else { throw ValidationError("--sequences-per-frame must be in 1...1048576") }
+        guard framesPerShard >= 1 else { throw ValidationError("--frames-per-shard must be at least 1") }
+        guard (1...19).contains(compressionLevel) else { throw ValidationError("--compression-level must be in 1...19") }
+    }
+
+    func run() throws {
+        let inputs = corpus.isEmpty ? ["data/sample/kjv.txt"] : corpus
+        if corpus.isEmpty && !FileManager.default.fileExists(atPath: inputs[0]) {
+            throw ValidationError("the sample corpus data/sample/kjv.txt is missing: run tools/setup.sh (or pass a corpus)")
+        }
+        let sources = try expandCorpusArguments(inputs)
+        if !FileManager.default.fileExists(atPath: vocab) {
+            throw ValidationError("\(vocab): no such vocabulary; build one with `electra-prep build-vocab`, or pass --vocab vocab/bert-base-uncased.txt")
+        }
+        let vocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: vocab))
+        let tokenizerOptions = tokenizer.options
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let optionsJSON = String(decoding: try encoder.encode(tokenizerOptions), as: UTF8.self)
+        let shardVocabulary = try ShardVocabulary(tokens: vocabulary.tokens, sha256: vocabulary.sha256,
+                                                  tokenizerOptions: optionsJSON, name: vocab)
+        var options = ShardingOptions()
+        options.maxSeqLength = maxSeqLength
+        options.seed = seed
+        options.threads = threads
+        options.sequencesPerFrame = sequencesPerFrame
+        options.framesPerShard = framesPerShard
+        options.compressionLevel = compressionLevel
+        let builder = try ShardBuilder(outputDirectory: URL(fileURLWithPath: out), vocabulary: shardVocabulary,
+                                       options: options) {
+            BertTokenizer(vocabulary: vocabulary, options: tokenizerOptions)
+        }
+        let reporter = ProgressLine()
+        let start = Date()
+        let summary = try builder.run(sources: sources) { event in
+            switch event {
+            case .removedIncompleteShards(let files):
+                reporter.message("removed \(files.count) incomplete shard file(s) left by an interrupted run; their inputs are sharded again")
+            case .skipped(let path, let reason):
+                reporter.message("skip: \(path): \(reason)")
+            case .warning(let text):
+                reporter.message("warning: \(text)")
+            case .progress(let p):
+                let elapsed = Date().timeIntervalSince(start)
+                var line = "shard: [\(p.sourceIndex + 1)/\(p.sourceCount)] \(p.sourcePath)"
+                if let total = p.totalBytes, total > 0 {
+                    line += String(format: " %.1f%%", 100 * Double(p.bytesRead) / Double(total))
+                }
+                line += String(format: " %.1f MB, %.1f MB/s, %d sequences", Double(p.bytesRead) / 1e6,
+                               Double(p.bytesRead) / 1e6 / max(elapsed, 1e-9), p.sequences)
+                reporter.progress(line)
+            case .finishedSource(let s):
+                reporter.message("done: \(s.path): \(s.documents) documents, \(s.lines) lines, \(s.sequences) sequences, \(s.tokens) tokens")
+            case .committed:
+                break
+            }
+        }
+        reporter.finish()
+        let elapsed = Date().timeIntervalSince(start)
+        print(String(format: "%@: %d sequences, %d tokens from %d input(s) (%d skipped) in %d new shard(s), %.1f MB read in %.2f s = %.1f MB/s",
+                     out, summary.sequences, summary.tokens, summary.sourcesSharded, summary.sourcesSkipped,
+                     summary.shardsWritten, Double(summary.bytesRead) / 1e6, elapsed,
+                     Double(summary.bytesRead) / 1e6 / max(elapsed, 1e-9)))
+    }
+}
+

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Benchmark of `electra-prep shard` (not run by CI): release build, 2 tokenizer threads.
+# Prints, for the sample corpus and for a corpus 10x larger: MB/s of raw text in to finished
+# shards + index, peak RSS, bytes per token on disk; and in the same run the seconds HF
+# `tokenizers` needs just to encode the same text with 2 threads, and our ratio to it.
+# Usage: tools/bench-shard.sh [VOCAB]   (default vocab/vocab.txt, else vocab/bert-base-uncased.txt)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/make-sample-corpus.sh > /dev/null
+swift build -c release --product electra-prep > /dev/null
+prep=.build/release/electra-prep
+PY=$(tools/venv.sh tokenizers)
+work=${BENCH_DIR:-$(mktemp -d)}
+trap 'rm -rf "$work"' EXIT
+vocab=${1:-vocab/vocab.txt}
+[ -f "$vocab" ] || vocab=vocab/bert-base-uncased.txt
+echo "vocabulary: $vocab"
+small=data/sample/kjv.txt
+large="$work/kjv-x10.txt"
+for i in $(seq 10); do cat "$small"; echo; done > "$large"
+
+run() {   # name corpus
+  local name=$1 corpus=$2 out="$work/out-$1"
+  rm -rf "$out"
+  local mb
+  mb=$(stat -c %s "$corpus" | awk '{printf "%.2f", $1/1e6}')
+  local start end
+  start=$(date +%s.%N)
+  /usr/bin/time -f "%M" -o "$work/rss" $prep shard "$corpus" --vocab "$vocab" --out "$out" --threads 2 > "$work/log" 2>&1
+  end=$(date +%s.%N)
+  local seconds rss tokens bytes
+  seconds=$(echo "$end - $start" | bc -l)
+  rss=$(cat "$work/rss")
+  read -r tokens bytes < <($prep inspect "$out" --sequences 0 | awk '/sequences,/ {t=$4} /^on disk/ {b=$3} END {print t, b}')
+  printf "%-12s %8s MB in %6.2f s = %6.1f MB/s end to end | peak RSS %6.1f MB | %s tokens, %.3f bytes/token on disk\n" \
+    "$name" "$mb" "$seconds" "$(echo "$mb / $seconds" | bc -l)" "$(echo "$rss / 1024" | bc -l)" "$tokens" \
+    "$(echo "$bytes / $tokens" | bc -l)"
+  eval "${name}_mbs=$(echo "$mb / $seconds" | bc -l)"
+}
+echo "== electra-prep shard (2 threads, $(nproc) cores)"
+run sample "$small"
+run sample_x10 "$large"
+echo "== HF tokenizers encode_batch, RAYON_NUM_THREADS=2, same text, same vocabulary (encoding only)"
+for corpus in "$small" "$large"; do
+  hf=$(RAYON_NUM_THREADS=2 $PY tools/bench_hf_encode.py "$vocab" "$corpus")
+  echo "$(basename "$corpus"): $hf"
+done
+hf_mbs=$(echo "$hf" | sed -E 's/.*hf_mb_per_s=([0-9.]+).*/\1/')
+printf "ratio (ours end to end / HF encode only, 10x corpus): %.1fx\n" "$(echo "$sample_x10_mbs / $hf_mbs" | bc -l)"
