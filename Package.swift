@@ -35,12 +35,13 @@ let package = Package(
         .target(name: "Sharding", dependencies: ["Tokenization", "Corpus", "CZstd", "CSQLite", "CZlib",
                                          .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: fast),
-        .target(name: "Masking", swiftSettings: fast),
+        .target(name: "Randomness", swiftSettings: fast),
+        .target(name: "Masking", dependencies: ["Randomness"], swiftSettings: fast),
         .target(name: "Batching", dependencies: ["Sharding", "Masking"], swiftSettings: fast),
 
         // Training half.
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
-        .target(name: "Model", dependencies: ["Kernels"], swiftSettings: fast),
+        .target(name: "Model", dependencies: ["Kernels", "Randomness"], swiftSettings: fast),
         .target(name: "Training", dependencies: ["Model", "Batching", "Masking"], swiftSettings: fast),
         .target(name: "Interop", dependencies: ["Model", "Tokenization"], swiftSettings: fast),
 
