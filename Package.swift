@@ -61,6 +61,6 @@ let package = Package(
         // Shared test helpers (assertClose, temporary directories, fixtures).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
-        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"], swiftSettings: fast),
     ]
 )

@@ -28,6 +28,20 @@ public struct BertTokenizer {
         cache = WordCacheStorage()
     }
 
+    /// A tokenizer for another thread: it shares this one's read-only vocabulary trie (no rebuild)
+    /// but has its own word cache and scratch buffers.
+    public func copyForAnotherThread() -> BertTokenizer {
+        BertTokenizer(vocabulary: vocabulary, options: options, wordPiece: wordPiece)
+    }
+
+    private init(vocabulary: Vocabulary, options: TokenizerOptions, wordPiece: WordPiece) {
+        self.vocabulary = vocabulary
+        self.options = options
+        preTokenizer = BertPreTokenizer(options: options)
+        self.wordPiece = wordPiece
+        cache = WordCacheStorage()
+    }
+
     /// Appends the ids of `line` to `ids`; returns the number of invalid UTF-8 bytes seen.
     /// - Complexity: O(n) in the line's length (amortized: new words cost a trie walk).
     public mutating func encode(_ line: UnsafeRawBufferPointer, into ids: inout [UInt32]) -> Int {

@@ -85,3 +85,29 @@ final class BertTokenizerTests: XCTestCase {
         XCTAssertEqual(t.tokens(ids), ["bad", "bytes"])
     }
 }
+
+final class BertTokenizerThreadTests: XCTestCase {
+    /// Copies made for other threads give the same ids concurrently, each with its own cache.
+    func testCopiesForOtherThreadsAgree() throws {
+        let base = BertTokenizer(vocabulary: BertTokenizerTests.bert, options: TokenizerOptions())
+        let lines = try Golden.hardCaseLines()
+        func run(_ t: inout BertTokenizer) -> [[UInt32]] {
+            lines.map { line in
+                var ids: [UInt32] = []
+                _ = line.withUnsafeBytes { t.encode($0, into: &ids) }
+                return ids
+            }
+        }
+        var reference = base.copyForAnotherThread()
+        let expected = run(&reference)
+        var results = [[[UInt32]]](repeating: [], count: 4)
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: 4) { k in
+            var t = base.copyForAnotherThread()
+            let r = run(&t)
+            lock.lock(); results[k] = r; lock.unlock()
+        }
+        for r in results { XCTAssertEqual(r, expected) }
+        XCTAssertEqual(base.cachedWords, 0, "copies must not share the word cache")
+    }
+}
