@@ -58,7 +58,7 @@ public struct BertTokenizer {
             let (h, head) = WordCache.hash(p, n)
             if wordCache.appendCached(p, n, h, head, into: &ids) { return }
             miss.removeAll(keepingCapacity: true)
-            wordPiece._withUnsafeGuaranteedRef { $0.tokenize(word, into: &miss) }
+            _ = wordPiece._withUnsafeGuaranteedRef { $0.tokenize(word, into: &miss) }
             ids.append(contentsOf: miss)
             wordCache.insert(p, n, h, head, miss)
         }
