@@ -2,7 +2,8 @@
 # Tokenizer parity: `electra-prep tokenize` against HuggingFace tokenizers (the BERT WordPiece
 # pipeline of BertWordPieceTokenizer, see tools/hf_bert_reference.py) with the BERT uncased
 # vocab, line by line, on: the sample corpus; the hard-cases fixture under every option set;
-# and every Unicode scalar (generated) under four option sets. The sample corpus and the
+# every Unicode scalar (generated) under three option sets; and 10,000 seeded fuzz lines
+# (tools/gen-tokenizer-fuzz.py) under four option sets. The sample corpus and the
 # scalars are checked against BertWordPieceTokenizer itself (--class); the hard cases, which
 # hold a literal "[MASK]", against the same pipeline without added special tokens.
 # Prints the number of differing lines and the first differences; exits non-zero unless 0.
@@ -72,7 +73,9 @@ out = sys.stdout.buffer
 for i in range(0, len(cps), 16):
     out.write(" ".join("q" + chr(c) + "Q" for c in cps[i:i + 16]).encode("utf-8", "surrogatepass") + b"\n")
 EOF
-  for set in default all-off cased lower-keep-accents; do compare every-scalar "$tmp/scalars.txt" "$set" --class; done
+  for set in default all-off cased; do compare every-scalar "$tmp/scalars.txt" "$set" --class; done
+  "$PY" tools/gen-tokenizer-fuzz.py 10000 > "$tmp/fuzz.txt"
+  for set in default all-off cased-strip-accents no-clean-text; do compare fuzz "$tmp/fuzz.txt" "$set" --class; done
 fi
 echo "tokenizer parity: $total_diff of $total_lines lines differ from HF tokenizers"
 [ "$total_diff" -eq 0 ]
