@@ -32,7 +32,9 @@ let package = Package(
         .target(name: "Corpus", dependencies: ["CZstd", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: fast),
         .target(name: "VocabularyLearning", dependencies: ["Tokenization", "Corpus"], swiftSettings: fast),
-        .target(name: "Sharding", dependencies: ["Tokenization", "Corpus", "CZstd", "CSQLite"], swiftSettings: fast),
+        .target(name: "Sharding", dependencies: ["Tokenization", "Corpus", "CZstd", "CSQLite", "CZlib",
+                                         .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: fast),
         .target(name: "Masking", swiftSettings: fast),
         .target(name: "Batching", dependencies: ["Sharding", "Masking"], swiftSettings: fast),
 
@@ -61,6 +63,11 @@ let package = Package(
         // Shared test helpers (assertClose, temporary directories, fixtures).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
+        .testTarget(name: "MaskingTests", dependencies: ["Masking", "TestSupport"]),
+        .testTarget(name: "VocabularyLearningTests",
+                    dependencies: ["VocabularyLearning", "Tokenization", "Corpus", "TestSupport"]),
+        .testTarget(name: "BatchingTests", dependencies: ["Batching", "Masking", "Sharding", "Corpus", "TestSupport"]),
+        .testTarget(name: "ShardingTests", dependencies: ["Sharding", "Corpus", "CSQLite", "TestSupport"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"], swiftSettings: fast),
     ]
 )

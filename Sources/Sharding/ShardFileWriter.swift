@@ -1,0 +1,106 @@
+// Writes one shard file crash-safely: everything goes to a hidden temporary file which is
+// fsynced, renamed into place and its directory fsynced, so that a shard path either does not
+// exist or holds a complete shard.
+import Crypto
+import Foundation
+
+/// What a finished shard file holds, as recorded in the index.
+public struct WrittenShard: Equatable, Sendable {
+    /// Path relative to the output directory, e.g. `shards/shard-000000.zst`.
+    public var path: String
+    public var bytes: Int
+    public var sha256: String
+    public var frames: [ShardFrameEntry]
+    public var sequences: Int { frames.reduce(0) { $0 + $1.sequences } }
+    public var tokens: Int { frames.reduce(0) { $0 + $1.tokens } }
+}
+
+/// Appends compressed frames to a temporary shard file and publishes it atomically.
+final class ShardFileWriter {
+    let relativePath: String
+    let finalURL: URL
+    let temporaryURL: URL
+    let header: ShardHeader
+    private var fd: Int32
+    private var offset = 0
+    private var hasher = SHA256()
+    private(set) var frames: [ShardFrameEntry] = []
+    private var payload: [UInt8] = []
+
+    /// The conventional name of shard `number` relative to the output directory.
+    static func relativePath(number: Int) -> String {
+        "shards/shard-" + String(repeating: "0", count: max(0, 6 - String(number).count)) + "\(number).zst"
+    }
+
+    init(outputDirectory: URL, number: Int, header: ShardHeader) throws {
+        relativePath = ShardFileWriter.relativePath(number: number)
+        finalURL = outputDirectory.appendingPathComponent(relativePath)
+        temporaryURL = finalURL.deletingLastPathComponent()
+            .appendingPathComponent("." + finalURL.lastPathComponent + ".tmp")
+        self.header = header
+        fd = open(temporaryURL.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 { throw ShardingError.io(temporaryURL.path, String(cString: strerror(errno))) }
+        try write(header.encoded())
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    var sequenceCount: Int { frames.reduce(0) { $0 + $1.sequences } }
+
+    /// Compresses `sequences` into one frame and appends it.
+    func appendFrame(_ sequences: ArraySlice<PackedSequence>, compressor: FrameCompressor) throws {
+        FramePayload.encode(sequences, tokenBytes: header.tokenBytes, into: &payload)
+        let compressed = compressor.compress(payload)
+        let crc = compressed.withUnsafeBytes { crc32Of($0) }
+        let tokens = sequences.reduce(0) { $0 + $1.tokens.count }
+        frames.append(ShardFrameEntry(offset: offset, length: compressed.count, sequences: sequences.count,
+                                      tokens: tokens, crc32: crc))
+        try write(compressed)
+    }
+
+    /// Appends the frame table, fsyncs, renames the file into place and fsyncs the directory.
+    func finish() throws -> WrittenShard {
+        try write(ShardFooter(frames: frames).encoded())
+        if fsync(fd) != 0 { throw ShardingError.io(temporaryURL.path, "fsync: " + String(cString: strerror(errno))) }
+        close(fd)
+        fd = -1
+        if rename(temporaryURL.path, finalURL.path) != 0 {
+            throw ShardingError.io(finalURL.path, "rename: " + String(cString: strerror(errno)))
+        }
+        try fsyncDirectory(finalURL.deletingLastPathComponent())
+        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return WrittenShard(path: relativePath, bytes: offset, sha256: digest, frames: frames)
+    }
+
+    /// Closes and deletes the temporary file (after an error).
+    func abandon() {
+        if fd >= 0 { close(fd); fd = -1 }
+        unlink(temporaryURL.path)
+    }
+
+    private func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { buffer in
+            var done = 0
+            while done < buffer.count {
+                let n = Foundation.write(fd, buffer.baseAddress! + done, buffer.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw ShardingError.io(temporaryURL.path, String(cString: strerror(errno)))
+                }
+                done += n
+            }
+            hasher.update(bufferPointer: buffer)
+        }
+        offset += bytes.count
+    }
+}
+
+/// fsyncs a directory so that a rename inside it is durable.
+func fsyncDirectory(_ url: URL) throws {
+    let dfd = open(url.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if dfd < 0 { throw ShardingError.io(url.path, String(cString: strerror(errno))) }
+    defer { close(dfd) }
+    if fsync(dfd) != 0 && errno != EINVAL {
+        throw ShardingError.io(url.path, "fsync: " + String(cString: strerror(errno)))
+    }
+}

@@ -1,0 +1,148 @@
+// The writing end of a sharding run, on its own thread: encodes and compresses frames, appends
+// them to the open shard file, publishes finished shards (fsync + rename) and commits them to the
+// index, in the order the packing thread decided. Keeps zstd off the packing thread.
+import Foundation
+
+/// Commands from the packing thread, executed in order.
+enum SinkCommand {
+    /// Append one frame to the open shard (opening a new one when none is open).
+    case frame([PackedSequence])
+    /// Finish the open shard (if any): footer, fsync, rename into place.
+    case closeShard
+    /// Commit every finished, uncommitted shard together with these sources.
+    case commit([SourceRecord])
+}
+
+/// Executes `SinkCommand`s on a dedicated thread; errors come back on the next `send` or `finish`.
+final class ShardSink {
+    private let index: IndexWriter
+    private let outputDirectory: URL
+    private let header: ShardHeader
+    private let compressor: FrameCompressor
+    private let condition = NSCondition()
+    private var queue: [SinkCommand] = []
+    private var finishing = false
+    private var abandonAtEnd = false
+    private var done = false
+    private var failure: Error?
+    private let maxQueued = 4
+    private var thread: Thread?
+
+    // Sink-thread state.
+    private var openShard: (number: Int, writer: ShardFileWriter)?
+    private var pendingShards: [(number: Int, shard: WrittenShard)] = []
+    private var shardFiles = 0
+    /// Test hook: fail with `ShardBuilder.SimulatedCrash` once this many shard files were renamed.
+    let crashAfterShardFiles: Int?
+
+    // Read by the packing thread under the lock.
+    private var events: [ShardingEvent] = []
+    private(set) var shardsWritten = 0
+    private(set) var shardBytes = 0
+
+    init(index: IndexWriter, outputDirectory: URL, header: ShardHeader, compressionLevel: Int32, crashAfterShardFiles: Int?) {
+        self.index = index
+        self.outputDirectory = outputDirectory
+        self.header = header
+        self.compressor = FrameCompressor(level: compressionLevel)
+        self.crashAfterShardFiles = crashAfterShardFiles
+        let thread = Thread { [unowned self] in self.loop() }
+        thread.name = "electra-shard-writer"
+        thread.stackSize = 4 << 20
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Queues a command (waits while too many frames are queued); rethrows an earlier failure.
+    func send(_ command: SinkCommand) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.count >= maxQueued && failure == nil { condition.wait() }
+        if let failure { throw failure }
+        queue.append(command)
+        condition.broadcast()
+    }
+
+    /// Events produced since the last call (commits), for the caller to report on its thread.
+    func takeEvents() -> [ShardingEvent] {
+        condition.lock()
+        defer { condition.unlock() }
+        let out = events
+        events.removeAll()
+        return out
+    }
+
+    /// Waits until every queued command ran and stops the thread; rethrows a failure.
+    /// - Parameter abandoningOpenShard: delete the open shard's temporary file (the run failed).
+    func finish(abandoningOpenShard: Bool = false) throws {
+        condition.lock()
+        finishing = true
+        abandonAtEnd = abandoningOpenShard
+        condition.broadcast()
+        while !done { condition.wait() }
+        let failure = self.failure
+        condition.unlock()
+        if let failure { throw failure }
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !finishing { condition.wait() }
+            if queue.isEmpty || failure != nil {
+                if abandonAtEnd { openShard?.writer.abandon(); openShard = nil }
+                done = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let command = queue.removeFirst()
+            condition.broadcast()
+            condition.unlock()
+            do {
+                try execute(command)
+            } catch {
+                if !(error is ShardBuilder.SimulatedCrash) { openShard?.writer.abandon() }
+                openShard = nil   // after a simulated crash its temporary file stays, as after kill -9
+                condition.lock()
+                failure = error
+                queue.removeAll()
+                done = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+        }
+    }
+
+    private func execute(_ command: SinkCommand) throws {
+        switch command {
+        case .frame(let sequences):
+            if openShard == nil {
+                let number = index.takeShardNumber()
+                openShard = (number, try ShardFileWriter(outputDirectory: outputDirectory, number: number, header: header))
+            }
+            try openShard!.writer.appendFrame(sequences[...], compressor: compressor)
+        case .closeShard:
+            guard let (number, writer) = openShard else { return }
+            let shard = try writer.finish()
+            openShard = nil
+            pendingShards.append((number, shard))
+            shardFiles += 1
+            condition.lock()
+            shardsWritten += 1
+            shardBytes += shard.bytes
+            condition.unlock()
+            if let limit = crashAfterShardFiles, shardFiles >= limit { throw ShardBuilder.SimulatedCrash() }
+        case .commit(let sources):
+            guard !pendingShards.isEmpty || !sources.isEmpty else { return }
+            try index.commit(shards: pendingShards, sources: sources)
+            let event = ShardingEvent.committed(shards: pendingShards.map { $0.shard.path }, sources: sources.count,
+                                                sequences: pendingShards.reduce(0) { $0 + $1.shard.sequences })
+            pendingShards.removeAll()
+            condition.lock()
+            events.append(event)
+            condition.unlock()
+        }
+    }
+}

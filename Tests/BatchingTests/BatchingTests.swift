@@ -1,0 +1,142 @@
+import Batching
+import Corpus
+import Foundation
+import Masking
+import Sharding
+import TestSupport
+import XCTest
+
+/// In-memory frames: sequence `s` of frame `f` is [CLS] id id ... [SEP] with id = 5 + f*1000 + s,
+/// so every sequence can be traced back to its frame.
+final class MemoryFrames: SequenceFrames {
+    let perFrame: [Int]
+    var corrupt: Set<Int> = []
+    var reads = 0
+    init(perFrame: [Int]) { self.perFrame = perFrame }
+    var frameCount: Int { perFrame.count }
+    func key(ofFrame frame: Int) -> UInt64 { UInt64(perFrame[0..<frame].reduce(0, +)) }
+    func sequenceCount(ofFrame frame: Int) -> Int { perFrame[frame] }
+    func read(frame: Int) throws -> [PackedSequence] {
+        reads += 1
+        if corrupt.contains(frame) { throw CocoaError(.fileReadCorruptFile, userInfo: ["frame": frame]) }
+        return (0..<perFrame[frame]).map { s in
+            let id = UInt32(5 + frame * 1000 + s)
+            let n = 4 + (s % 20)
+            return PackedSequence(tokens: [2] + Array(repeating: id, count: n) + [3], segmentBStart: n + 2)
+        }
+    }
+}
+
+/// The identity of a batch row: its first real token (the sequence id).
+private func rowIDs(_ batch: MaskedBatch) -> [Int32] {
+    let ids = batch.originalInputIDs
+    return (0..<batch.batchSize).map { ids[$0 * batch.seqLength + 1] }
+}
+
+final class BatchingTests: XCTestCase {
+    func options(batch: Int = 10) -> BatchStreamOptions {
+        var o = BatchStreamOptions()
+        o.batchSize = batch
+        o.masking = MaskingOptions(maxSeqLength: 32)
+        o.seed = 11
+        o.shuffleWindowFrames = 3
+        o.heldOutFraction = 0.1
+        o.prefetchBatches = 3
+        return o
+    }
+
+    func testResumedStreamYieldsTheSameBatches() throws {
+        let frames = MemoryFrames(perFrame: Array(repeating: 25, count: 20))
+        let whole = try BatchStream(frames: frames, options: options())
+        var batches: [MaskedBatch] = []
+        var positions: [StreamPosition] = []
+        for _ in 0..<120 {   // more than two epochs
+            let (b, p, _) = try whole.next()
+            batches.append(b)
+            positions.append(p)
+        }
+        for cut in [0, 7, 44, 89] {
+            let saved = try JSONDecoder().decode(StreamPosition.self, from: JSONEncoder().encode(positions[cut]))
+            let resumed = try BatchStream(frames: frames, options: options(), position: saved)
+            for i in (cut + 1)..<min(cut + 25, 120) {
+                XCTAssertEqual(try resumed.next().batch, batches[i], "batch \(i) after resuming at \(cut)")
+            }
+        }
+    }
+
+    func testEpochsCoverEveryTrainingSequenceOnceAndNeverTheHeldOutSplit() throws {
+        let frames = MemoryFrames(perFrame: Array(repeating: 25, count: 20))
+        let stream = try BatchStream(frames: frames, options: options())
+        XCTAssertEqual(stream.trainFrameCount, 18)   // ceil(0.1 * 20) = 2 held out
+        XCTAssertEqual(stream.trainSequenceCount, 450)
+        let held = try stream.heldOutBatches(limit: 100)
+        let heldIDs = Set(held.flatMap { rowIDs($0.batch) })
+        XCTAssertEqual(heldIDs.count, 50)
+        var epochs: [[Int32]] = [[], []]
+        for i in 0..<90 { epochs[i / 45].append(contentsOf: rowIDs(try stream.next().batch)) }
+        for epoch in epochs {
+            XCTAssertEqual(epoch.count, 450)
+            XCTAssertEqual(Set(epoch).count, 450, "each training sequence exactly once per epoch")
+            XCTAssertTrue(Set(epoch).isDisjoint(with: heldIDs), "held-out sequences leaked into training")
+        }
+        XCTAssertNotEqual(epochs[0], epochs[1], "each epoch is shuffled afresh")
+        // Evaluation batches are the same every time.
+        XCTAssertEqual(try stream.heldOutBatches(limit: 100).map(\.batch), held.map(\.batch))
+    }
+
+    func testCorruptFrameStopsTheStreamOrIsSkipped() throws {
+        let frames = MemoryFrames(perFrame: Array(repeating: 25, count: 6))
+        frames.corrupt = [Set(0..<6).subtracting(heldOutFrames(frames, fraction: 0.1)).min()!]
+        let strict = try BatchStream(frames: frames, options: options())
+        XCTAssertThrowsError(try (0..<30).forEach { _ in _ = try strict.next() })
+        var lenient = options()
+        lenient.skipCorruptFrames = true
+        let stream = try BatchStream(frames: frames, options: lenient)
+        var skipped: [String] = []
+        for _ in 0..<30 { skipped += try stream.next().skippedFrames }
+        XCTAssertFalse(skipped.isEmpty)
+    }
+
+    func testStreamOverRealShards() throws {
+        let dir = try makeTemporaryDirectory(in: self)
+        let vocabTokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + (0..<50).map { "w\($0)" }
+        let vocab = try ShardVocabulary(tokens: vocabTokens, sha256: "v", tokenizerOptions: "{}")
+        var text = ""
+        for d in 0..<60 {
+            for s in 0..<8 { text += (0..<(5 + (d * s) % 17)).map { "w\(($0 + d + s) % 50)" }.joined(separator: " ") + "\n" }
+            text += "\n"
+        }
+        let corpus = dir.appendingPathComponent("corpus.txt")
+        try text.write(to: corpus, atomically: true, encoding: .utf8)
+        var shardOptions = ShardingOptions()
+        shardOptions.maxSeqLength = 32
+        shardOptions.sequencesPerFrame = 8
+        shardOptions.threads = 1
+        let out = dir.appendingPathComponent("data")
+        _ = try ShardBuilder(outputDirectory: out, vocabulary: vocab, options: shardOptions) {
+            SpaceEncoder(tokens: vocabTokens)
+        }.run(sources: [CorpusSource(path: corpus.path)], progress: { _ in })
+        let index = try ShardIndex(directory: out)
+        var o = options(batch: 4)
+        o.masking = MaskingOptions(maxSeqLength: 32)
+        let stream = try BatchStream(index: index, options: o, expectedVocabulary: (55, "v"))
+        for _ in 0..<20 {
+            let batch = try stream.next().batch
+            XCTAssertTrue(batch.originalInputIDs.allSatisfy { $0 >= 0 && $0 < 55 })
+            XCTAssertEqual(batch.inputIDs[0], 2, "rows start with [CLS]")
+        }
+        XCTAssertThrowsError(try BatchStream(index: index, options: options(), expectedVocabulary: (56, "other")))
+        var wrongLength = o
+        wrongLength.masking = MaskingOptions(maxSeqLength: 64)
+        XCTAssertThrowsError(try BatchStream(index: index, options: wrongLength))
+    }
+}
+
+private struct SpaceEncoder: LineEncoder {
+    var ids: [String: UInt32] = [:]
+    init(tokens: [String]) { for (i, t) in tokens.enumerated() { ids[t] = UInt32(i) } }
+    mutating func encode(_ line: UnsafeRawBufferPointer, into out: inout [UInt32]) -> Int {
+        for word in String(decoding: line, as: UTF8.self).split(separator: " ") { out.append(ids[String(word)] ?? 1) }
+        return 0
+    }
+}
