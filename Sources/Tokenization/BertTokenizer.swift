@@ -47,7 +47,11 @@ public struct BertTokenizer {
     public mutating func encode(_ line: UnsafeRawBufferPointer, into ids: inout [UInt32]) -> Int {
         // The loop captures only plain values (the cache struct, an unretained WordPiece), so
         // no reference counting happens per word.
+        // Ids are collected in a buffer sized for the line and appended to `ids` once.
         let storage = cache
+        storage.reserveLine(line.count)
+        let out = storage.lineIDs
+        var count = 0
         var wordCache = storage.cache
         var miss = missPieces
         missPieces = []
@@ -55,13 +59,15 @@ public struct BertTokenizer {
         let invalid = preTokenizer.forEachWord(in: line) { word in
             let n = word.count
             let p = word.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            let (h, head) = WordCache.hash(p, n)
-            if wordCache.appendCached(p, n, h, head, into: &ids) { return }
+            let (h, head) = WordCache.hashPadded(p, n)
+            let cached = wordCache.copyCached(p, n, h, head, to: out + count)
+            if cached >= 0 { count &+= cached; return }
             miss.removeAll(keepingCapacity: true)
             _ = wordPiece._withUnsafeGuaranteedRef { $0.tokenize(word, into: &miss) }
-            ids.append(contentsOf: miss)
+            for id in miss { out[count] = id; count &+= 1 }
             wordCache.insert(p, n, h, head, miss)
         }
+        ids.append(contentsOf: UnsafeBufferPointer(start: out, count: count))
         storage.cache = wordCache
         missPieces = miss
         return invalid
@@ -88,7 +94,25 @@ public struct BertTokenizer {
 /// no reference-counted object).
 final class WordCacheStorage {
     var cache = WordCache()
-    deinit { cache.deallocate() }
+    /// The ids of the line being encoded, appended to the caller's array once per line.
+    var lineIDs = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    var lineIDsCapacity = 1
+
+    /// Makes room for the ids of a line of `n` bytes: at most one per normalized byte, and
+    /// normalization at most triples the bytes.
+    @inline(__always)
+    func reserveLine(_ n: Int) {
+        if 3 * n + 16 > lineIDsCapacity {
+            lineIDsCapacity = max(3 * n + 16, 2 * lineIDsCapacity)
+            lineIDs.deallocate()
+            lineIDs = .allocate(capacity: lineIDsCapacity)
+        }
+    }
+
+    deinit {
+        cache.deallocate()
+        lineIDs.deallocate()
+    }
 }
 
 /// Open-addressing hash table from a word's normalized bytes to its ids, with both stored in
@@ -156,6 +180,52 @@ struct WordCache {
         h = (h ^ (h >> 32)) &* 0xD6E8_FEB8_6659_FD93
         h ^= h >> 32
         return (h | 1, head)
+    }
+
+    /// `hash(p, n)` for bytes followed by at least 8 readable bytes: the tail is one masked load.
+    @inline(__always)
+    static func hashPadded(_ p: UnsafePointer<UInt8>, _ n: Int) -> (hash: UInt64, head: UInt64) {
+        var h: UInt64 = 0x243F_6A88_85A3_08D3 ^ UInt64(n)
+        let raw = UnsafeRawPointer(p)
+        var head = raw.loadUnaligned(as: UInt64.self)
+        if n < 8 { head &= (1 << (UInt64(n) << 3)) &- 1 }
+        var i = 0
+        while i + 8 <= n {
+            let v = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            h = (h ^ v) &* 0x9E37_79B9_7F4A_7C15
+            h ^= h >> 29
+            i += 8
+        }
+        if i < n {
+            let v = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & ((1 << (UInt64(n - i) << 3)) &- 1)
+            h = (h ^ v) &* 0x9E37_79B9_7F4A_7C15
+            h ^= h >> 29
+        }
+        h = (h ^ (h >> 32)) &* 0xD6E8_FEB8_6659_FD93
+        h ^= h >> 32
+        return (h | 1, head)
+    }
+
+    /// Writes the cached ids of the word `p[0..<n]` (hash `h`) at `out`; returns their count,
+    /// or -1 when the word is not cached.
+    @inline(__always)
+    func copyCached(_ p: UnsafePointer<UInt8>, _ n: Int, _ h: UInt64, _ head: UInt64,
+                    to out: UnsafeMutablePointer<UInt32>) -> Int {
+        var s = Int(truncatingIfNeeded: h >> 20) & mask
+        while true {
+            let e = table[s]
+            if e.hash == 0 { return -1 }
+            if e.hash == h && e.head == head && Int(e.keyLength) == n
+                && (n <= 8 || WordCache.equal(keys + Int(e.keyOffset), p, n)) {
+                if e.idsCount == 1 {
+                    out[0] = e.idsOffset
+                    return 1
+                }
+                out.update(from: ids + Int(e.idsOffset), count: Int(e.idsCount))
+                return Int(e.idsCount)
+            }
+            s = (s + 1) & mask
+        }
     }
 
     /// Appends the cached ids of the word `p[0..<n]` (hash `h`) to `out`; false when not cached.
