@@ -154,35 +154,9 @@ struct WordCache {
         ids.deallocate()
     }
 
-    /// A 64-bit hash of `n` bytes at `p` (8 bytes per multiply-xor step), never 0, and the
-    /// first min(8, n) bytes as a little-endian integer.
-    @inline(__always)
-    static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> (hash: UInt64, head: UInt64) {
-        var h: UInt64 = 0x243F_6A88_85A3_08D3 ^ UInt64(n)
-        var head: UInt64 = 0
-        var i = 0
-        let raw = UnsafeRawPointer(p)
-        if n >= 8 { head = raw.loadUnaligned(as: UInt64.self) }
-        while i + 8 <= n {
-            let v = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            h = (h ^ v) &* 0x9E37_79B9_7F4A_7C15
-            h ^= h >> 29
-            i += 8
-        }
-        if i < n {
-            var v: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < n { v |= UInt64(p[i]) << shift; shift += 8; i += 1 }
-            if n < 8 { head = v }
-            h = (h ^ v) &* 0x9E37_79B9_7F4A_7C15
-            h ^= h >> 29
-        }
-        h = (h ^ (h >> 32)) &* 0xD6E8_FEB8_6659_FD93
-        h ^= h >> 32
-        return (h | 1, head)
-    }
-
-    /// `hash(p, n)` for bytes followed by at least 8 readable bytes: the tail is one masked load.
+    /// A 64-bit hash of the `n` bytes at `p` (one multiply-xor step per 8 bytes), never 0, and the
+    /// first min(8, n) bytes as a little-endian integer. At least 8 readable bytes must follow
+    /// `p + n`: the tail is one masked load.
     @inline(__always)
     static func hashPadded(_ p: UnsafePointer<UInt8>, _ n: Int) -> (hash: UInt64, head: UInt64) {
         var h: UInt64 = 0x243F_6A88_85A3_08D3 ^ UInt64(n)
@@ -223,26 +197,6 @@ struct WordCache {
                 }
                 out.update(from: ids + Int(e.idsOffset), count: Int(e.idsCount))
                 return Int(e.idsCount)
-            }
-            s = (s + 1) & mask
-        }
-    }
-
-    /// Appends the cached ids of the word `p[0..<n]` (hash `h`) to `out`; false when not cached.
-    @inline(__always)
-    func appendCached(_ p: UnsafePointer<UInt8>, _ n: Int, _ h: UInt64, _ head: UInt64, into out: inout [UInt32]) -> Bool {
-        var s = Int(truncatingIfNeeded: h >> 20) & mask
-        while true {
-            let e = table[s]
-            if e.hash == 0 { return false }
-            if e.hash == h && e.head == head && Int(e.keyLength) == n
-                && (n <= 8 || WordCache.equal(keys + Int(e.keyOffset), p, n)) {
-                if e.idsCount == 1 {
-                    out.append(e.idsOffset)
-                } else {
-                    out.append(contentsOf: UnsafeBufferPointer(start: ids + Int(e.idsOffset), count: Int(e.idsCount)))
-                }
-                return true
             }
             s = (s + 1) & mask
         }

@@ -50,6 +50,29 @@ final class BertTokenizerTests: XCTestCase {
                                          "the", "token", "##s", "."]) // as HF tokenizers gives
     }
 
+    /// Many distinct words (the cache grows several times; words over 8 bytes and of 8 bytes
+    /// exactly compare whole keys) give the same ids from the cache as from WordPiece.
+    func testWordCacheGrowthKeepsResults() {
+        var t = BertTokenizer(vocabulary: Self.bert, options: TokenizerOptions())
+        let syllables = ["ka", "lo", "mi", "ne", "tur", "ix", "qua", "zen", "ab"]
+        var words: [String] = []
+        for i in 0..<6000 {
+            var w = ""
+            var k = i
+            repeat { w += syllables[k % syllables.count]; k /= syllables.count } while k > 0
+            words.append(w)
+        }
+        let line = words.joined(separator: " ")
+        let first = t.encode(line)
+        XCTAssertGreaterThan(t.cachedWords, 5000)
+        XCTAssertEqual(t.encode(line), first)
+        var fresh = BertTokenizer(vocabulary: Self.bert, options: TokenizerOptions())
+        for w in words.prefix(300) {
+            let alone = fresh.encode(w)
+            XCTAssertEqual(t.encode(w), alone, w)
+        }
+    }
+
     /// Every hard case under every option set gives HF's tokens and ids.
     func testMatchesHFTokensOnHardCases() throws {
         let golden = try Golden.load()
