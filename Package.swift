@@ -66,6 +66,7 @@ let package = Package(
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
         .testTarget(name: "MaskingTests", dependencies: ["Masking", "TestSupport"]),
         .testTarget(name: "InteropTests", dependencies: ["Interop", "TestSupport"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "Interop", "Randomness", "TestSupport"]),
         .testTarget(name: "VocabularyLearningTests",
                     dependencies: ["VocabularyLearning", "Tokenization", "Corpus", "TestSupport"]),
         .testTarget(name: "BatchingTests", dependencies: ["Batching", "Masking", "Sharding", "Corpus", "TestSupport"]),

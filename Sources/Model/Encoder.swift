@@ -37,7 +37,7 @@ final class Encoder {
         hasDropout = dropout > 0
         let H = shape.H, F = shape.F, E = shape.E, NH = shape.NH
         let attention = B * NH * L * L
-        let perLayer = 9 * M * H + 2 * M * F + 4 * M + attention + (hasDropout ? 2 * attention + 2 * M * H : 0)
+        let perLayer = 10 * M * H + 2 * M * F + 4 * M + attention + (hasDropout ? 2 * attention + 2 * M * H : 0)
         let total = 2 * M * E + 2 * M + (hasDropout ? M * E : 0) + (shape.projects ? M * H : 0)
             + shape.layers * perLayer + 8 * M * H + 2 * M * F + L * L + 2 * M * E
         arena = Arena(floats: total)
