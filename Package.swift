@@ -41,7 +41,7 @@ let package = Package(
 
         // Training half.
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
-        .target(name: "Model", dependencies: ["Kernels", "Randomness"], swiftSettings: fast),
+        .target(name: "Model", dependencies: ["Kernels", "Randomness", "CZlib"], swiftSettings: fast),
         .target(name: "Training", dependencies: ["Model", "Batching", "Masking"], swiftSettings: fast),
         .target(name: "Interop", dependencies: ["Model", "Tokenization"], swiftSettings: fast),
 

@@ -297,3 +297,10 @@ public func sigmoidCrossEntropy(_ dlogits: FloatPointer?, _ logits: FloatPointer
     }
     return Float(loss / Double(denominator))
 }
+
+// MARK: - Threads
+
+/// Sets the number of threads OpenBLAS uses for matrix products.
+public func setComputeThreads(_ count: Int) {
+    openblas_set_num_threads(Int32(max(1, count)))
+}
