@@ -68,7 +68,7 @@ struct BenchModel: ParsableCommand {
                      100 * achieved / sgemm, sgemm))
         let total = ElectraModel.profile.values.reduce(0, +)
         for (k, v) in ElectraModel.profile.sorted(by: { $0.value > $1.value }) {
-            print(String(format: "  %-28@ %6.1f%%  %.3f s/step", k as NSString, 100 * v / max(total, 1e-9), v / Double(steps)))
+            print("  " + k.padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: "%6.1f%%  %.3f s/step", 100 * v / max(total, 1e-9), v / Double(steps)))
         }
     }
 }

@@ -101,7 +101,7 @@ struct Train: ParsableCommand {
         }
         if !lastEval.isEmpty {
             print("held-out metrics:")
-            for (k, v) in lastEval { print(String(format: "  %-26@ %.4f", k as NSString, v)) }
+            for (k, v) in lastEval { print("  " + k.padding(toLength: 26, withPad: " ", startingAt: 0) + String(format: "%.4f", v)) }
         }
         print("metrics: \(out)/metrics.jsonl (plot: electra-train report \(out))")
     }
