@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on the bundled sample corpus (data/sample/kjv.txt): set up, learn a vocabulary,
-# shard the corpus, verify and inspect the shards.
+# shard the corpus, verify and inspect the shards, pre-train a tiny ELECTRA and plot the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
@@ -17,3 +17,12 @@ $prep verify data
 
 echo "== electra-prep inspect"
 $prep inspect data --sequences 2
+
+echo "== electra-train (tiny preset, a few minutes on 2 cores)"
+train=.build/release/electra-train
+rm -rf runs/sample
+$train --shards data --preset tiny --steps 200 --batch-size 16 --warmup-steps 20 --learning-rate 1e-3 \
+  --log-every 10 --eval-every 100 --save-every 100 --out runs/sample
+
+echo "== electra-train report"
+$train report runs/sample

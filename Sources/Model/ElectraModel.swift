@@ -314,6 +314,37 @@ public final class ElectraModel {
         return 3 * (disc + gen)
     }
 
+    /// The discriminator alone (dropout off): one logit per position, > 0 meaning "replaced".
+    /// Rows are the model's batch shape; shorter inputs are padded by the caller.
+    public func discriminatorLogits(ids: [Int32], segments: [Int32], attention: [Int32]) -> [Float] {
+        var rng = Xoshiro256(seed: 0)
+        let M = batchSize * seqLength, H = discriminator.shape.H, h = head, w = parameters
+        let out = discriminator.forward(ids: ids, segments: segments, attention: attention, shared: shared,
+                                        config: config, w: w, dropout: 0, rng: &rng)
+        linearForward(h.discDense, out, w + h.discDenseW, w + h.discDenseB, M, H, H)
+        geluForward(h.discAct, h.discDense, M * H)
+        linearForward(h.discLogits, h.discAct, w + h.discOutW, w + h.discOutB, M, H, 1)
+        return Array(UnsafeBufferPointer(start: h.discLogits, count: M))
+    }
+
+    /// Copies the given tensors (our names) into the parameters; unknown names or wrong shapes
+    /// are errors naming the tensor. Returns how many tensors were copied.
+    @discardableResult
+    public func assignParameters(_ tensors: [String: (shape: [Int], values: [Float])], source: String) throws -> Int {
+        var copied = 0
+        for (name, t) in tensors {
+            guard let info = parameterTable.first(where: { $0.name == name }) else {
+                throw ModelError.mismatch("\(source): tensor \(name) does not exist in this model configuration")
+            }
+            guard info.shape == t.shape else {
+                throw ModelError.mismatch("\(source): tensor \(name) has shape \(t.shape), the model expects \(info.shape)")
+            }
+            _ = UnsafeMutableBufferPointer(start: parameters + info.offset, count: info.count).update(from: t.values)
+            copied += 1
+        }
+        return copied
+    }
+
     /// Generator logits at the B*N masked slots of the last step ([B*N, V]).
     public var lastGeneratorLogits: UnsafeBufferPointer<Float> {
         UnsafeBufferPointer(start: head.genLogits, count: batchSize * maxPredictions * config.vocabSize)

@@ -81,7 +81,8 @@ public final class Trainer {
 
     /// Prepares a run: a fresh model, or the newest complete checkpoint of `runDirectory` when
     /// `resume` is set (its configuration and vocabulary must match).
-    public init(config: ElectraConfig, options: TrainingOptions, shards: URL, runDirectory: URL, resume: Bool) throws {
+    public init(config: ElectraConfig, options: TrainingOptions, shards: URL, runDirectory: URL, resume: Bool,
+                initialParameters: (tensors: [String: (shape: [Int], values: [Float])], source: String)? = nil) throws {
         index = try ShardIndex(directory: shards)
         guard config.vocabSize == index.meta.vocabSize else {
             throw TrainingError.mismatch("the model has a vocabulary of \(config.vocabSize) tokens, the shards in \(shards.path) \(index.meta.vocabSize)")
@@ -126,6 +127,9 @@ public final class Trainer {
         adam.totalSteps = self.options.steps
         optimizer = AdamW(model: model, options: adam)
         modelRNG = Xoshiro256(seed: options.seed, stream: 0x6D6F_6465_6C)   // "model"
+        if resumeState == nil, let initial = initialParameters {
+            try model.assignParameters(initial.tensors, source: initial.source)
+        }
         if let state = resumeState, let checkpoint = lastCheckpoint {
             try model.loadParameters(resumeTensors, prefix: "param/", file: checkpoint)
             for (buffer, prefix) in [(optimizer.m, "adam_m/"), (optimizer.v, "adam_v/")] {
@@ -317,4 +321,37 @@ private func fsyncDirectory(_ url: URL) {
 
 private func describe(_ c: ElectraConfig) -> String {
     "(vocabulary \(c.vocabSize), embedding \(c.embeddingSize), hidden \(c.hiddenSize) x \(c.numLayers) layers, generator hidden \(c.generatorHiddenSize))"
+}
+
+/// A checkpoint read back for export or inspection.
+public struct LoadedCheckpoint {
+    public var path: String
+    public var step: Int
+    public var config: ElectraConfig
+    public var vocabSHA256: String
+    /// Model parameters by table name (without the "param/" prefix).
+    public var parameters: [String: (shape: [Int], values: [Float])]
+    /// The shard directory the run trained on (from RUN/config.json), when recorded.
+    public var shards: String?
+}
+
+/// Reads checkpoint `step` (nil: the newest complete one) of a run directory.
+public func loadCheckpoint(run: URL, step: Int? = nil) throws -> LoadedCheckpoint {
+    let all = Trainer.completeCheckpoints(in: run)
+    let chosen: URL?
+    if let step { chosen = all.first { $0.lastPathComponent == "step-\(step)" } } else { chosen = all.last }
+    guard let dir = chosen else {
+        throw TrainingError.noCheckpoint(run.appendingPathComponent("checkpoints").path + (step.map { " (step \($0))" } ?? ""))
+    }
+    let state = try JSONDecoder().decode(CheckpointState.self, from: Data(contentsOf: dir.appendingPathComponent("state.json")))
+    let tensors = try TensorFile.read(dir.appendingPathComponent("weights.bin")).tensors
+    var parameters: [String: (shape: [Int], values: [Float])] = [:]
+    for (name, t) in tensors where name.hasPrefix("param/") { parameters[String(name.dropFirst(6))] = t }
+    var shards: String?
+    if let data = try? Data(contentsOf: run.appendingPathComponent("config.json")),
+       let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+        shards = object["shards"] as? String
+    }
+    return LoadedCheckpoint(path: dir.path, step: state.step, config: state.config, vocabSHA256: state.vocabSHA256,
+                            parameters: parameters, shards: shards)
 }

@@ -40,6 +40,8 @@ struct Train: ParsableCommand {
     @Option(help: "Share of tokens to predict.") var maskProb: Float = 0.15
     @Option(help: "Share of the chosen positions replaced by [MASK].") var maskFraction: Float = 0.85
     @Flag(help: "Continue from the newest complete checkpoint in --out.") var resume = false
+    @Option(help: "Start from the weights of a HuggingFace ELECTRA folder (electra-train export output, or a discriminator folder with an optional generator/ beside it).")
+    var initFrom: String?
 
     func validate() throws {
         if ElectraConfig.preset(preset, vocabSize: 100) == nil {
@@ -66,8 +68,9 @@ struct Train: ParsableCommand {
         options.warmupSteps = warmupSteps; options.seed = seed; options.logEvery = logEvery
         options.evalEvery = evalEvery; options.evalBatches = evalBatches; options.saveEvery = saveEvery
         options.keepCheckpoints = keepCheckpoints; options.maskProbability = maskProb; options.maskTokenFraction = maskFraction
+        let initial = try initFrom.map { (tensors: try loadHuggingFaceInit($0, config: config), source: $0) }
         let trainer = try Trainer(config: config, options: options, shards: URL(fileURLWithPath: shards),
-                                  runDirectory: URL(fileURLWithPath: out), resume: resume)
+                                  runDirectory: URL(fileURLWithPath: out), resume: resume, initialParameters: initial)
         let tty = isatty(1) != 0
         var lastEval: [(String, Double)] = []
         let start = Date()

@@ -1,0 +1,92 @@
+// HuggingFace transformers layout for ELECTRA (models/electra): ElectraForPreTraining (the
+// discriminator) and ElectraForMaskedLM (the generator) folders with config.json,
+// model.safetensors, vocab.txt, tokenizer_config.json and special_tokens_map.json.
+import Foundation
+import Model
+import Tokenization
+
+/// Which of the pair a folder holds.
+public enum ElectraPart: String, Sendable {
+    case discriminator, generator
+
+    var architecture: String { self == .discriminator ? "ElectraForPreTraining" : "ElectraForMaskedLM" }
+}
+
+/// The HuggingFace config.json of one part.
+public func huggingFaceConfig(_ c: ElectraConfig, part: ElectraPart) -> [String: Any] {
+    let generator = part == .generator
+    return [
+        "architectures": [part.architecture],
+        "model_type": "electra",
+        "vocab_size": c.vocabSize,
+        "embedding_size": c.embeddingSize,
+        "hidden_size": generator ? c.generatorHiddenSize : c.hiddenSize,
+        "num_hidden_layers": generator ? c.generatorLayers : c.numLayers,
+        "num_attention_heads": generator ? c.generatorHeads : c.numHeads,
+        "intermediate_size": generator ? c.generatorIntermediateSize : c.intermediateSize,
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": Double(c.dropout),
+        "attention_probs_dropout_prob": Double(c.dropout),
+        "max_position_embeddings": c.maxPositions,
+        "type_vocab_size": c.typeVocabSize,
+        "initializer_range": Double(c.initializerRange),
+        "layer_norm_eps": Double(c.layerNormEps),
+        "pad_token_id": Int(c.padID),
+        "position_embedding_type": "absolute",
+        "tie_word_embeddings": true,
+        "torch_dtype": "float32",
+    ]
+}
+
+/// Our parameter names -> HuggingFace tensor names of `part` (shared embeddings go in both).
+public func huggingFaceName(_ ours: String, part: ElectraPart) -> String? {
+    if ours.hasPrefix("embeddings.") { return "electra." + ours }
+    let prefix = part.rawValue + "."
+    return ours.hasPrefix(prefix) ? String(ours.dropFirst(prefix.count)) : nil
+}
+
+/// Writes one HuggingFace folder (atomically per file) from our parameters.
+public func writeHuggingFaceFolder(_ directory: URL, part: ElectraPart, config: ElectraConfig,
+                                   parameters: [String: (shape: [Int], values: [Float])],
+                                   vocabulary: [String], tokenizer: TokenizerOptions) throws {
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    var tensors: [SafetensorsTensor] = []
+    for (name, t) in parameters.sorted(by: { $0.key < $1.key }) {
+        guard let hf = huggingFaceName(name, part: part) else { continue }
+        tensors.append(SafetensorsTensor(name: hf, shape: t.shape, values: t.values))
+    }
+    if part == .generator, let word = parameters["embeddings.word_embeddings.weight"] {
+        tensors.append(SafetensorsTensor(name: "generator_lm_head.weight", shape: word.shape, values: word.values))
+    }
+    try writeSafetensors(tensors, metadata: ["format": "pt"], to: directory.appendingPathComponent("model.safetensors"))
+    func json(_ object: Any, _ name: String) throws {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        try writeAtomically(data + Data("\n".utf8), to: directory.appendingPathComponent(name))
+    }
+    try json(huggingFaceConfig(config, part: part), "config.json")
+    let specials = ["unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]", "mask_token": "[MASK]"]
+    var tokenizerConfig: [String: Any] = specials
+    tokenizerConfig["tokenizer_class"] = "ElectraTokenizer"
+    tokenizerConfig["do_lower_case"] = tokenizer.lowercase
+    tokenizerConfig["strip_accents"] = tokenizer.stripAccents.map { $0 as Any } ?? NSNull()
+    tokenizerConfig["tokenize_chinese_chars"] = tokenizer.handleChineseChars
+    tokenizerConfig["clean_up_tokenization_spaces"] = true
+    tokenizerConfig["model_max_length"] = config.maxPositions
+    try json(tokenizerConfig, "tokenizer_config.json")
+    try json(specials, "special_tokens_map.json")
+    try writeAtomically(Data((vocabulary.joined(separator: "\n") + "\n").utf8), to: directory.appendingPathComponent("vocab.txt"))
+}
+
+/// Reads a HuggingFace ELECTRA folder back into our parameter names: the discriminator folder
+/// gives the shared embeddings and `discriminator.*`; a generator folder gives `generator.*`.
+public func readHuggingFaceFolder(_ directory: URL, part: ElectraPart) throws -> [String: (shape: [Int], values: [Float])] {
+    let file = try SafetensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors"))
+    var out: [String: (shape: [Int], values: [Float])] = [:]
+    for (name, t) in file.tensors {
+        if name == "generator_lm_head.weight" { continue }
+        let ours: String
+        if name.hasPrefix("electra.embeddings.") { ours = String(name.dropFirst("electra.".count)) } else { ours = part.rawValue + "." + name }
+        out[ours] = (t.shape, try file.floats(name))
+    }
+    return out
+}

@@ -1,0 +1,59 @@
+// electra-train export: a checkpoint as two HuggingFace folders (discriminator, generator).
+import ArgumentParser
+import Foundation
+import Interop
+import Model
+import Sharding
+import Tokenization
+import Training
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a checkpoint as HuggingFace folders: OUT/discriminator (ElectraForPreTraining) and OUT/generator (ElectraForMaskedLM).")
+
+    @Argument(help: ArgumentHelp("The run directory (electra-train --out).", valueName: "run"))
+    var runDirectory: String
+    @Option(help: "The checkpoint step (default: the newest complete one).") var step: Int?
+    @Option(help: "Output folder (default: hf/<run name>).") var out: String?
+    @Option(help: "The shard directory the run trained on (default: the one recorded in the run).") var shards: String?
+
+    func run() throws {
+        let run = URL(fileURLWithPath: runDirectory)
+        let checkpoint = try loadCheckpoint(run: run, step: step)
+        guard let shardPath = shards ?? checkpoint.shards else {
+            throw ValidationError("the run does not record its shard directory: pass --shards")
+        }
+        let index = try ShardIndex(directory: URL(fileURLWithPath: shardPath))
+        guard index.meta.vocabSHA256 == checkpoint.vocabSHA256 else {
+            throw ValidationError("\(shardPath) uses another vocabulary (sha256 \(index.meta.vocabSHA256.prefix(12))) than the checkpoint (\(checkpoint.vocabSHA256.prefix(12)))")
+        }
+        let vocabulary = try index.vocabularyTokens()
+        let tokenizer = (try? JSONDecoder().decode(TokenizerOptions.self, from: Data(index.meta.tokenizerOptions.utf8))) ?? TokenizerOptions()
+        let output = URL(fileURLWithPath: out ?? "hf/\(run.lastPathComponent)")
+        for part in [ElectraPart.discriminator, .generator] {
+            let dir = output.appendingPathComponent(part.rawValue)
+            try writeHuggingFaceFolder(dir, part: part, config: checkpoint.config, parameters: checkpoint.parameters,
+                                       vocabulary: vocabulary, tokenizer: tokenizer)
+            print("wrote \(dir.path) (\(part == .discriminator ? "ElectraForPreTraining" : "ElectraForMaskedLM"))")
+        }
+        print("from \(checkpoint.path) (step \(checkpoint.step))")
+    }
+}
+
+/// Reads an exported discriminator folder (and the generator folder beside it, if any) for
+/// --init-from, checking that its config matches the model to train.
+func loadHuggingFaceInit(_ path: String, config: ElectraConfig) throws -> [String: (shape: [Int], values: [Float])] {
+    var folder = URL(fileURLWithPath: path)
+    if FileManager.default.fileExists(atPath: folder.appendingPathComponent("discriminator/config.json").path) {
+        folder = folder.appendingPathComponent("discriminator")
+    }
+    guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path) else {
+        throw ValidationError("\(folder.path): no model.safetensors (pass a folder written by electra-train export or an ELECTRA discriminator)")
+    }
+    var tensors = try readHuggingFaceFolder(folder, part: .discriminator)
+    let generator = folder.deletingLastPathComponent().appendingPathComponent("generator")
+    if FileManager.default.fileExists(atPath: generator.appendingPathComponent("model.safetensors").path) {
+        for (k, v) in try readHuggingFaceFolder(generator, part: .generator) where !k.hasPrefix("embeddings.") { tensors[k] = v }
+    }
+    return tensors
+}

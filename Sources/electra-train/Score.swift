@@ -1,0 +1,68 @@
+// electra-train score: each token of some text with the discriminator's probability that it
+// was replaced; shows what a model learned, and gives the forward pass a command-line entry.
+import ArgumentParser
+import Foundation
+import Interop
+import Model
+import Tokenization
+
+struct Score: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print each token with the discriminator's probability that it was replaced.")
+
+    @Option(help: "A discriminator folder (electra-train export OUT/discriminator).") var model: String
+    @Argument(help: "Text to score; none: read lines from --file or standard input.") var text: [String] = []
+    @Option(help: "Score each line of this file.") var file: String?
+    @Flag(help: "Print raw logits instead of probabilities.") var logits = false
+
+    func run() throws {
+        let folder = URL(fileURLWithPath: model)
+        let configData = try Data(contentsOf: folder.appendingPathComponent("config.json"))
+        guard let hf = try JSONSerialization.jsonObject(with: configData) as? [String: Any],
+              let vocabSize = hf["vocab_size"] as? Int, let hidden = hf["hidden_size"] as? Int,
+              let layers = hf["num_hidden_layers"] as? Int, let heads = hf["num_attention_heads"] as? Int else {
+            throw ValidationError("\(folder.path)/config.json is not an ELECTRA config")
+        }
+        var config = ElectraConfig(vocabSize: vocabSize, embeddingSize: hf["embedding_size"] as? Int ?? hidden,
+                                   hiddenSize: hidden, numLayers: layers, numHeads: heads,
+                                   intermediateSize: hf["intermediate_size"] as? Int, generatorFraction: 0.25,
+                                   maxPositions: hf["max_position_embeddings"] as? Int ?? 512)
+        config.generatorHiddenSize = 8; config.generatorHeads = 1; config.generatorIntermediateSize = 8; config.generatorLayers = 1
+        config.layerNormEps = Float(hf["layer_norm_eps"] as? Double ?? 1e-12)
+        config.dropout = 0
+        var options = TokenizerOptions()
+        if let data = try? Data(contentsOf: folder.appendingPathComponent("tokenizer_config.json")),
+           let t = try JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            options.lowercase = t["do_lower_case"] as? Bool ?? true
+            options.stripAccents = t["strip_accents"] as? Bool
+            options.handleChineseChars = t["tokenize_chinese_chars"] as? Bool ?? true
+        }
+        let vocabulary = try Vocabulary(contentsOf: folder.appendingPathComponent("vocab.txt"))
+        var tokenizer = BertTokenizer(vocabulary: vocabulary, options: options)
+        let L = min(config.maxPositions, 512)
+        let network = try ElectraModel(config: config, batchSize: 1, seqLength: L, maxPredictions: 1, seed: 0)
+        let tensors = try readHuggingFaceFolder(folder, part: .discriminator)
+        let expected = network.parameterTable.filter { !$0.name.hasPrefix("generator.") }.count
+        guard try network.assignParameters(tensors, source: folder.path) == expected else {
+            throw ValidationError("\(folder.path)/model.safetensors lacks some discriminator tensors")
+        }
+        var lines = text.isEmpty ? [] : [text.joined(separator: " ")]
+        if text.isEmpty {
+            let input = file.map { try? String(contentsOfFile: $0, encoding: .utf8) } ?? String(data: FileHandle.standardInput.readDataToEndOfFile(), encoding: .utf8)
+            guard let input else { throw ValidationError("cannot read \(file ?? "standard input") as UTF-8 text") }
+            lines = input.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            if lines.last == "" { lines.removeLast() }
+        }
+        for line in lines {
+            let ids = [Int32(vocabulary.clsID)] + tokenizer.encode(line).prefix(L - 2).map { Int32($0) } + [Int32(vocabulary.sepID)]
+            var padded = [Int32](repeating: Int32(vocabulary.padID), count: L)
+            var attention = [Int32](repeating: 0, count: L)
+            for (i, id) in ids.enumerated() { padded[i] = id; attention[i] = 1 }
+            let scores = network.discriminatorLogits(ids: padded, segments: [Int32](repeating: 0, count: L), attention: attention)
+            let tokens = tokenizer.tokens(ids.map { UInt32($0) })
+            print(zip(tokens, scores).map { token, logit in
+                logits ? "\(token)(\(String(format: "%.6f", logit)))" : "\(token)(\(String(format: "%.3f", 1 / (1 + expf(-logit)))))"
+            }.joined(separator: " "))
+        }
+    }
+}
