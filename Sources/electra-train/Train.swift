@@ -52,6 +52,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0)   // progress lines appear as they happen, also in logs
         setComputeThreads(threads)
         let index = try ShardIndex(directory: URL(fileURLWithPath: shards))
         var config = ElectraConfig.preset(preset, vocabSize: index.meta.vocabSize)!
