@@ -1,0 +1,74 @@
+"""ELECTRA-Small training-step benchmark: ours vs PyTorch on the same shapes, same run.
+
+PyTorch's step is written the way run_pretraining.py computes it: generator (ElectraForMaskedLM
+modules) with its head only at the masked positions, Gumbel sampling without gradient,
+discriminator (ElectraForPreTraining) sharing the embeddings, loss = gen + 50 x disc, AdamW.
+Prints tokens/s for both, the ratio, our GFLOP/s and the sgemm figure (from electra-train
+bench-model), and our peak RSS at batch 32 and 128.
+"""
+import os, subprocess, sys, time
+import torch
+from transformers import ElectraConfig, ElectraForMaskedLM, ElectraForPreTraining
+
+B, L, V, THREADS, STEPS = int(os.environ.get("BATCH", 32)), 128, 30522, 2, int(os.environ.get("STEPS", 3))
+N = int((0.15 + 0.005) * L)
+
+
+def torch_step_rate():
+    torch.set_num_threads(THREADS)
+    torch.manual_seed(0)
+    def cfg(h, heads, ffn):
+        c = ElectraConfig(vocab_size=V, embedding_size=128, hidden_size=h, num_hidden_layers=12, num_attention_heads=heads,
+                          intermediate_size=ffn, max_position_embeddings=512)
+        return c
+    gen, disc = ElectraForMaskedLM(cfg(64, 1, 256)), ElectraForPreTraining(cfg(256, 4, 1024))
+    disc.electra.embeddings = gen.electra.embeddings
+    params = {id(p): p for p in list(gen.parameters()) + list(disc.parameters())}.values()
+    opt = torch.optim.AdamW(params, lr=5e-4, eps=1e-6, weight_decay=0.01)
+    ids = torch.randint(5, V, (B, L))
+    positions = torch.stack([torch.randperm(L - 2)[:N] + 1 for _ in range(B)])
+    masked = ids.clone().scatter_(1, positions, 4)
+    rows = (torch.arange(B).unsqueeze(1) * L + positions).reshape(-1)
+    originals = torch.gather(ids, 1, positions).reshape(-1)
+    def step():
+        opt.zero_grad()
+        h = gen.electra(input_ids=masked).last_hidden_state.reshape(B * L, -1)[rows]
+        logits = gen.generator_lm_head(gen.generator_predictions(h))
+        gen_loss = torch.nn.functional.cross_entropy(logits, originals)
+        with torch.no_grad():
+            u = torch.rand_like(logits)
+            sampled = torch.argmax(logits - torch.log(-torch.log(u + 1e-9) + 1e-9), -1)
+        disc_ids = ids.reshape(-1).clone()
+        disc_ids[rows] = sampled
+        labels = (disc_ids != ids.reshape(-1)).float()
+        d = disc(input_ids=disc_ids.reshape(B, L)).logits.reshape(-1)
+        loss = gen_loss + 50 * torch.nn.functional.binary_cross_entropy_with_logits(d, labels)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+    step()
+    t = time.perf_counter()
+    for _ in range(STEPS):
+        step()
+    return B * L * STEPS / (time.perf_counter() - t)
+
+
+def ours(batch, steps):
+    proc = subprocess.Popen([".build/release/electra-train", "bench-model", "--preset", "small", "--batch-size", str(batch),
+                             "--steps", str(steps), "--threads", str(THREADS)], stdout=subprocess.PIPE, text=True)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        sys.exit("electra-train bench-model failed")
+    return out, usage.ru_maxrss / 1024
+
+
+out32, rss32 = ours(B, STEPS)
+first = out32.splitlines()[0]
+our_rate = float(first.split(" tokens/s")[0].split(", ")[-1])
+torch_rate = torch_step_rate()
+_, rss128 = ours(128, 1)
+print(out32.rstrip())
+print(f"PyTorch {torch.__version__}, {THREADS} threads, same step: {torch_rate:.0f} tokens/s")
+print(f"ratio ours / PyTorch: {our_rate / torch_rate:.2f}x   (target >= 2x)")
+print(f"peak RSS: batch {B}: {rss32:.0f} MB, batch 128: {rss128:.0f} MB")
