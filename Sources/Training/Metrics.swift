@@ -11,8 +11,8 @@ struct MetricSums {
     var maskedSlots: Double = 0, generatorCorrect: Double = 0, sampledCorrect: Double = 0
     var positions: Double = 0, discriminatorCorrect: Double = 0, replaced: Double = 0
     var truePositive: Double = 0, predictedPositive: Double = 0
-    var scores: [Float] = []
-    var labels: [Bool] = []
+    /// AUC of each step, averaged (pooling scores across steps would mix models).
+    var aucSum: Double = 0
     var gradientNorm: Double = 0
 
     /// Adds one step; `rows` limits the rows counted (evaluation batches may repeat rows).
@@ -28,6 +28,7 @@ struct MetricSums {
             if r.generatorPredictions[slot] == batch.maskedOriginalIDs[slot] { generatorCorrect += 1 }
             if r.sampledTokens[slot] == batch.maskedOriginalIDs[slot] { sampledCorrect += 1 }
         }
+        var scores: [Float] = [], labels: [Bool] = []
         for m in 0..<(B * L) where batch.attentionMask[m] != 0 {
             let positive = r.discriminatorLogits[m] > 0
             let label = r.discriminatorLabels[m] > 0.5
@@ -38,6 +39,7 @@ struct MetricSums {
             scores.append(r.discriminatorLogits[m])
             labels.append(label)
         }
+        aucSum += areaUnderROC(scores: scores, labels: labels)
     }
 
     /// Averages, in the order metrics.jsonl writes them.
@@ -50,7 +52,7 @@ struct MetricSums {
             ("sampled_accuracy", sampledCorrect / max(maskedSlots, 1)),
             ("discriminator_loss", discriminatorLoss / n),
             ("discriminator_accuracy", discriminatorCorrect / max(positions, 1)),
-            ("discriminator_auc", areaUnderROC(scores: scores, labels: labels)),
+            ("discriminator_auc", aucSum / n),
             ("discriminator_precision", truePositive / max(predictedPositive, 1)),
             ("discriminator_recall", truePositive / max(replaced, 1)),
             ("replaced_fraction", replaced / max(positions, 1)),

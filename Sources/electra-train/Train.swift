@@ -25,6 +25,7 @@ struct Train: ParsableCommand {
     @Option(help: "Override the number of layers (both models).") var layers: Int?
     @Option(help: "Override the discriminator's attention heads.") var heads: Int?
     @Option(help: "Generator hidden size as a fraction of the discriminator's.") var generatorFraction: Double?
+    @Option(help: "Hidden and attention dropout (ELECTRA: 0.1).") var dropout: Float = 0.1
     @Option(help: "Training steps (optimizer updates).") var steps = 300
     @Option(help: "Sequences per batch.") var batchSize = 32
     @Option(help: "Peak learning rate.") var learningRate: Float = 5e-4
@@ -64,6 +65,7 @@ struct Train: ParsableCommand {
                                    maxPositions: max(config.maxPositions, index.meta.maxSeqLength))
         }
         config.maxPositions = max(config.maxPositions, index.meta.maxSeqLength)
+        config.dropout = dropout
         var options = TrainingOptions()
         options.steps = steps; options.batchSize = batchSize; options.learningRate = learningRate
         options.warmupSteps = warmupSteps; options.seed = seed; options.logEvery = logEvery
