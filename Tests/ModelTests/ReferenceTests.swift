@@ -65,3 +65,27 @@ final class ReferenceTests: XCTestCase {
         print(report.joined(separator: "\n"))
     }
 }
+
+final class StepConsistencyTests: XCTestCase {
+    /// The outputs a step reports do not depend on whether gradients were computed.
+    func testReportedOutputsAreTheForwardPassOnes() throws {
+        var config = ElectraConfig(vocabSize: 50, embeddingSize: 8, hiddenSize: 16, numLayers: 2, numHeads: 2,
+                                   generatorFraction: 0.5, maxPositions: 16)
+        config.dropout = 0
+        let (B, L, N) = (2, 10, 3)
+        let model = try ElectraModel(config: config, batchSize: B, seqLength: L, maxPredictions: N, seed: 3)
+        var ids = [Int32](repeating: 7, count: B * L)
+        for i in 0..<(B * L) { ids[i] = Int32(5 + (i * 7) % 45) }
+        let inputs = ElectraInputs(batchSize: B, seqLength: L, maxPredictions: N, inputIDs: ids,
+                                   segmentIDs: [Int32](repeating: 0, count: B * L), attentionMask: [Int32](repeating: 1, count: B * L),
+                                   maskedPositions: [1, 4, 6, 2, 3, 8], maskedOriginalIDs: [9, 10, 11, 12, 13, 14],
+                                   maskedWeights: [1, 1, 1, 1, 1, 0])
+        var a = Xoshiro256(seed: 1), b = Xoshiro256(seed: 1)
+        model.zeroGradients()
+        let withGradients = model.step(inputs, training: false, computeGradients: true, rng: &a)
+        let without = model.step(inputs, training: false, computeGradients: false, rng: &b)
+        XCTAssertEqual(withGradients.discriminatorLogits, without.discriminatorLogits)
+        XCTAssertEqual(withGradients.sampledTokens, without.sampledTokens)
+        XCTAssertEqual(withGradients.totalLoss, without.totalLoss)
+    }
+}
