@@ -149,7 +149,9 @@ public final class ShardBuilder {
         report = progress
         summary = ShardingSummary()
         index = try IndexWriter(directory: outputDirectory, meta: meta, vocabularyTokens: vocabulary.tokens)
-        defer { index = nil }
+        // The writer thread may hold the index a moment longer than this call: unlock explicitly
+        // (the sink has finished by then, on every path).
+        defer { index.unlock(); index = nil }
         if !index.removedOrphans.isEmpty { report(.removedIncompleteShards(index.removedOrphans)) }
         knownHashes = index.knownSources
         knownSizes = index.knownSizes
