@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# The main job on the bundled sample corpus: set up, learn the vocabulary, and tokenize.
+# The main job on the bundled sample corpus (data/sample/kjv.txt): set up, learn a vocabulary,
+# shard the corpus, verify and inspect the shards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 prep=.build/release/electra-prep
-$prep --help
-# Shard the sample corpus into data/ (vocab/vocab.txt from build-vocab, else BERT's vocabulary).
-vocab=vocab/vocab.txt
-[ -f "$vocab" ] || vocab=vocab/bert-base-uncased.txt
-$prep shard data/sample/kjv.txt --vocab "$vocab" --out data
+
+echo "== electra-prep build-vocab (8,192 tokens from the sample corpus)"
+$prep build-vocab --vocab-size 8192 --out vocab/vocab.txt
+
+echo "== electra-prep shard (into data/)"
+$prep shard --vocab vocab/vocab.txt --out data
+
+echo "== electra-prep verify"
 $prep verify data
-$prep inspect data --sequences 3
+
+echo "== electra-prep inspect"
+$prep inspect data --sequences 2

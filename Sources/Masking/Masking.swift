@@ -104,24 +104,30 @@ public struct Masker: Sendable {
     /// Writes one sequence into row `row` of `batch` (padding the rest of the row), then masks it.
     /// `tokens` holds `[CLS] A [SEP] (B [SEP])` without padding; longer sequences are cut to L.
     /// - Complexity: O(L) per row.
-    public mutating func fill<C: Collection>(
-        _ batch: inout MaskedBatch, row: Int, tokens: C, segmentBStart: Int, rng: inout Xoshiro256
-    ) where C.Element == UInt32 {
+    public mutating func fill(
+        _ batch: inout MaskedBatch, row: Int, tokens: [UInt32], segmentBStart: Int, rng: inout Xoshiro256
+    ) {
         let L = batch.seqLength
         let base = row * L
-        var i = 0
-        for token in tokens where i < L {
-            batch.inputIDs[base + i] = Int32(bitPattern: token)
-            batch.segmentIDs[base + i] = i >= segmentBStart ? 1 : 0
-            batch.attentionMask[base + i] = 1
-            i += 1
-        }
-        let length = i
-        while i < L {
-            batch.inputIDs[base + i] = specials.pad
-            batch.segmentIDs[base + i] = 0
-            batch.attentionMask[base + i] = 0
-            i += 1
+        let length = min(tokens.count, L)
+        let pad = specials.pad
+        tokens.withUnsafeBufferPointer { src in
+            batch.inputIDs.withUnsafeMutableBufferPointer { ids in
+                batch.segmentIDs.withUnsafeMutableBufferPointer { segments in
+                    batch.attentionMask.withUnsafeMutableBufferPointer { attention in
+                        for i in 0..<length {
+                            ids[base + i] = Int32(bitPattern: src[i])
+                            segments[base + i] = i >= segmentBStart ? 1 : 0
+                            attention[base + i] = 1
+                        }
+                        for i in length..<L {
+                            ids[base + i] = pad
+                            segments[base + i] = 0
+                            attention[base + i] = 0
+                        }
+                    }
+                }
+            }
         }
         mask(&batch, row: row, length: length, rng: &rng)
     }
@@ -131,10 +137,11 @@ public struct Masker: Sendable {
         let L = batch.seqLength, N = batch.maxPredictions
         let base = row * L, slots = row * N
         candidates.removeAll(keepingCapacity: true)
-        for p in 0..<length {
-            let id = batch.inputIDs[base + p]
-            if id != specials.cls && id != specials.sep && id != specials.mask && id != specials.pad {
-                candidates.append(Int32(p))
+        let (cls, sep, maskID, pad) = (specials.cls, specials.sep, specials.mask, specials.pad)
+        batch.inputIDs.withUnsafeBufferPointer { ids in
+            for p in 0..<length {
+                let id = ids[base + p]
+                if id != cls && id != sep && id != maskID && id != pad { candidates.append(Int32(p)) }
             }
         }
         let count = min(options.predictionCount(tokenCount: length), candidates.count, N)

@@ -6,5 +6,5 @@ struct ElectraPrep: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "electra-prep",
         abstract: "Prepare ELECTRA pre-training data: vocabulary, tokenization, shards.",
-        subcommands: [Tokenize.self, Shard.self, Verify.self, Inspect.self])
+        subcommands: [BuildVocab.self, Tokenize.self, Shard.self, Verify.self, Inspect.self])
 }

@@ -118,25 +118,3 @@ struct Shard: ParsableCommand {
     }
 }
 
-/// Progress on one rewritten line of standard error when it is a terminal; messages on their own lines.
-final class ProgressLine {
-    private let tty = isatty(2) != 0
-    private var last = Date.distantPast
-    private var shown = false
-
-    func progress(_ line: String) {
-        guard tty, Date().timeIntervalSince(last) > 0.1 else { return }
-        last = Date()
-        FileHandle.standardError.write(("\r\u{1B}[K" + line).data(using: .utf8)!)
-        shown = true
-    }
-
-    func message(_ line: String) {
-        if shown { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!); shown = false }
-        FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
-    }
-
-    func finish() {
-        if shown { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!); shown = false }
-    }
-}

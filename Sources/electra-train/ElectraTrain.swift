@@ -6,5 +6,5 @@ struct ElectraTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "electra-train",
         abstract: "Pre-train ELECTRA (generator + discriminator) on the CPU.",
-        subcommands: [])
+        subcommands: [BenchStream.self])
 }

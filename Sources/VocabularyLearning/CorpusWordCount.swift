@@ -1,0 +1,139 @@
+// Counting the normalized words of a corpus on all cores, and writing the learned vocabulary
+// with the JSON record of how it was built.
+import Corpus
+import Dispatch
+import Foundation
+import Tokenization
+
+/// Word counts of a whole corpus plus what was seen reading it.
+public struct CorpusWordCounts {
+    public var counter: WordCounter
+    /// SHA-256 over the sources' content hashes, in order: identifies the corpus.
+    public var corpusSHA256: String
+    public var invalidUTF8Bytes: Int
+    public var bytesRead: Int
+}
+
+/// Counts the words of `sources` as the BERT pre-tokenizer splits them, on `threads` threads.
+/// The counts do not depend on the thread count. Words longer than the tokenizer's
+/// `maxInputCharsPerWord` are skipped (they encode as [UNK] whatever the vocabulary).
+/// - Complexity: O(corpus bytes) time; memory O(distinct words + threads x block size).
+public func countWords(
+    sources: [CorpusSource], tokenizer: TokenizerOptions, threads: Int,
+    progress: (VocabularyLearningEvent) -> Void = { _ in }
+) throws -> CorpusWordCounts {
+    let threads = max(1, threads)
+    var counters = (0..<threads).map { _ in WordCounter() }
+    var preTokenizers = (0..<threads).map { _ in BertPreTokenizer(options: tokenizer) }
+    var invalid = [Int](repeating: 0, count: threads)
+    let totalBytes: Int? = sources.reduce(Optional(0)) { sum, s in sum.flatMap { a in s.fileSize.map { a + $0 } } }
+    var bytesBefore = 0
+    var hashes = ""
+    let maxChars = tokenizer.maxInputCharsPerWord
+
+    for source in sources {
+        let reader = try LineReader(source, bufferSize: 1 << 22)
+        var pending: [[UInt8]] = []
+        func drain() {
+            let blocks = pending
+            pending.removeAll(keepingCapacity: true)
+            // Block i goes to worker i: each worker owns its counter and pre-tokenizer.
+            counters.withUnsafeMutableBufferPointer { counterSlots in
+                preTokenizers.withUnsafeMutableBufferPointer { preSlots in
+                    invalid.withUnsafeMutableBufferPointer { invalidSlots in
+                        DispatchQueue.concurrentPerform(iterations: blocks.count) { t in
+                            blocks[t].withUnsafeBytes { block in
+                                splitLines(block) { line in
+                                    invalidSlots[t] += preSlots[t].forEachWord(in: line) { word in
+                                        if word.count > maxChars && scalarCount(word) > maxChars { return }
+                                        counterSlots[t].add(word)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        try reader.forEachBlock { block in
+            pending.append(Array(block))
+            if pending.count == threads { drain() }
+            progress(.reading(bytesRead: bytesBefore + reader.bytesRead, totalBytes: totalBytes, source: source.description))
+        }
+        drain()
+        bytesBefore += reader.bytesRead
+        hashes += (reader.contentSHA256 ?? "") + "\n"
+    }
+    var total = counters[0]
+    for other in counters.dropFirst() { total.merge(other) }
+    progress(.counted(totalWords: total.totalWords, distinctWords: total.distinctWords))
+    let corpusHash = Array(hashes.utf8).withUnsafeBytes { sha256Hex(of: $0) }
+    return CorpusWordCounts(counter: total, corpusSHA256: corpusHash,
+                            invalidUTF8Bytes: invalid.reduce(0, +), bytesRead: bytesBefore)
+}
+
+@inline(__always)
+private func scalarCount(_ utf8: UnsafeRawBufferPointer) -> Int {
+    var n = 0
+    for b in utf8 where b & 0xC0 != 0x80 { n += 1 }
+    return n
+}
+
+/// Writes `vocabulary` to `url` (one token a line) and, beside it, `tokenizer_config.json`
+/// recording how it was built (HF field names where HF has them). Both are written to a
+/// temporary name, fsynced and renamed, so an interrupted run never leaves half a file.
+public func writeVocabulary(
+    _ vocabulary: LearnedVocabulary, to url: URL, tokenizer: TokenizerOptions,
+    learner: VocabularyLearnerOptions, corpusSHA256: String
+) throws {
+    let text = vocabulary.tokens.joined(separator: "\n") + "\n"
+    let vocabHash = Array(text.utf8).withUnsafeBytes { sha256Hex(of: $0) }
+    let config: [String: Any] = [
+        "tokenizer_class": "ElectraTokenizer",
+        "do_lower_case": tokenizer.lowercase,
+        "strip_accents": tokenizer.stripAccents as Any? ?? NSNull(),
+        "tokenize_chinese_chars": tokenizer.handleChineseChars,
+        "clean_text": tokenizer.cleanText,
+        "model_max_length": 512,
+        "unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]",
+        "cls_token": "[CLS]", "mask_token": "[MASK]",
+        "electra_swift": [
+            "vocab_file": url.lastPathComponent,
+            "vocab_size": vocabulary.tokens.count,
+            "requested_vocab_size": learner.vocabSize,
+            "vocab_sha256": vocabHash,
+            "corpus_sha256": corpusSHA256,
+            "min_frequency": learner.minFrequency,
+            "limit_alphabet": learner.limitAlphabet,
+            "alphabet_size": vocabulary.alphabetSize,
+            "max_input_chars_per_word": tokenizer.maxInputCharsPerWord,
+            "algorithm": "wordpiece-frequency-merges",
+        ] as [String: Any],
+    ]
+    let json = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
+    let directory = url.deletingLastPathComponent()
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    try atomicWrite(Data(text.utf8), to: url)
+    try atomicWrite(json + Data("\n".utf8), to: directory.appendingPathComponent("tokenizer_config.json"))
+}
+
+/// Writes `data` to a temporary file beside `url`, fsyncs it and renames it over `url`.
+func atomicWrite(_ data: Data, to url: URL) throws {
+    let temporary = url.deletingLastPathComponent()
+        .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+    guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
+        throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: temporary.path])
+    }
+    do {
+        let handle = try FileHandle(forWritingTo: temporary)
+        try handle.write(contentsOf: data)
+        try handle.synchronize()
+        try handle.close()
+        guard rename(temporary.path, url.path) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+        }
+    } catch {
+        try? FileManager.default.removeItem(at: temporary)
+        throw error
+    }
+}

@@ -1,0 +1,101 @@
+// electra-prep build-vocab: learns a WordPiece vocabulary from a corpus.
+import ArgumentParser
+import Corpus
+import Foundation
+import Tokenization
+import VocabularyLearning
+
+/// The bundled sample corpus, used when no corpus is given.
+let sampleCorpusPath = "data/sample/kjv.txt"
+
+/// The corpus arguments, or the bundled sample corpus when there are none.
+func corpusSources(_ inputs: [String]) throws -> [CorpusSource] {
+    if inputs.isEmpty {
+        guard FileManager.default.fileExists(atPath: sampleCorpusPath) else {
+            throw ValidationError("no corpus given and the bundled sample corpus \(sampleCorpusPath) is missing: run tools/setup.sh from the repository root, or pass a corpus")
+        }
+        return [CorpusSource(path: sampleCorpusPath)]
+    }
+    return try expandCorpusArguments(inputs)
+}
+
+struct BuildVocab: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build-vocab",
+        abstract: "Learn a WordPiece vocabulary (vocab.txt) from a corpus.",
+        discussion: """
+            Words are normalized and split exactly as the tokenizer does; pieces are learned by \
+            frequency merges with ## continuation. The output holds [PAD] [UNK] [CLS] [SEP] [MASK] \
+            (ids 0-4), every kept character as c and ##c, then the learned pieces; beside it, \
+            tokenizer_config.json records the options. The same corpus and options give the same \
+            bytes whatever --threads is.
+            """)
+
+    @Argument(help: "Text files, directories, or - for standard input (default: the bundled sample corpus).")
+    var corpus: [String] = []
+
+    @Option(help: "Number of tokens in the vocabulary.")
+    var vocabSize = 30_522
+
+    @Option(help: "Where to write vocab.txt (tokenizer_config.json goes beside it).")
+    var out = "vocab/vocab.txt"
+
+    @Option(help: "A piece must occur at least this many times to be learned.")
+    var minFrequency = 2
+
+    @Option(help: "Keep at most this many distinct characters (the most frequent).")
+    var limitAlphabet = 1_000
+
+    @OptionGroup var tokenizer: TokenizerFlags
+
+    @Option(help: "Threads for word counting (default: all cores).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        if vocabSize < 6 { throw ValidationError("--vocab-size must be at least 6") }
+        if minFrequency < 1 { throw ValidationError("--min-frequency must be at least 1") }
+        if limitAlphabet < 1 { throw ValidationError("--limit-alphabet must be at least 1") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        let start = Date()
+        let sources = try corpusSources(corpus)
+        let progress = ProgressLine()
+        let counts = try countWords(sources: sources, tokenizer: tokenizer.options, threads: threads) { event in
+            if case .reading(let read, let total, let source) = event {
+                progress.progress(rateLine(bytes: read, total: total, start: start, label: "counting words in \(source)"))
+            }
+        }
+        progress.finish()
+        if counts.invalidUTF8Bytes > 0 {
+            printError("warning: \(counts.invalidUTF8Bytes) invalid UTF-8 bytes were replaced and dropped")
+        }
+        guard counts.counter.distinctWords > 0 else {
+            throw VocabularyLearningError.emptyCorpus(sources.map(\.description).joined(separator: ", "))
+        }
+        var options = VocabularyLearnerOptions()
+        options.vocabSize = vocabSize
+        options.minFrequency = minFrequency
+        options.limitAlphabet = limitAlphabet
+        let learned = try learnWordPieceVocabulary(words: counts.counter.sortedWords(), options: options) { event in
+            if case .merging(let done, let target) = event {
+                progress.progress("merges \(done)/\(target)")
+            }
+        }
+        progress.finish()
+        let url = URL(fileURLWithPath: out)
+        try writeVocabulary(learned, to: url, tokenizer: tokenizer.options, learner: options,
+                            corpusSHA256: counts.corpusSHA256)
+        if learned.isShort {
+            printError("warning: the corpus filled only \(learned.tokens.count) of \(vocabSize) tokens (no pair occurs \(minFrequency) times any more)")
+        }
+        let seconds = Date().timeIntervalSince(start)
+        print("""
+            wrote \(out) (\(learned.tokens.count) tokens) and \(url.deletingLastPathComponent().appendingPathComponent("tokenizer_config.json").path)
+              corpus: \(counts.bytesRead) bytes, \(counts.counter.totalWords) words, \(counts.counter.distinctWords) distinct
+              alphabet: \(learned.alphabetSize) characters (each as c and ##c), merges: \(learned.merges)
+              time: \(String(format: "%.2f", seconds)) s
+            """)
+    }
+}

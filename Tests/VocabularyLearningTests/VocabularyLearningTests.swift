@@ -1,0 +1,98 @@
+import Corpus
+import Foundation
+import TestSupport
+import Tokenization
+import VocabularyLearning
+import XCTest
+
+final class VocabularyLearningTests: XCTestCase {
+    private func options(size: Int, minFrequency: Int = 2) -> VocabularyLearnerOptions {
+        var o = VocabularyLearnerOptions()
+        o.vocabSize = size
+        o.minFrequency = minFrequency
+        return o
+    }
+
+    func testMergesFollowPairFrequencyWithContinuationPieces() throws {
+        // The classic example: hug 10, pug 5, pun 12, bun 4, hugs 5.
+        let words = [("bun", 4), ("hug", 10), ("hugs", 5), ("pug", 5), ("pun", 12)]
+        let learned = try learnWordPieceVocabulary(words: words.map { ($0.0, $0.1) }, options: options(size: 5 + 14 + 4))
+        XCTAssertEqual(Array(learned.tokens.prefix(5)), ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+        XCTAssertEqual(Array(learned.tokens[5..<19]),
+                       ["b", "##b", "g", "##g", "h", "##h", "n", "##n", "p", "##p", "s", "##s", "u", "##u"])
+        // ##u ##g (20) -> ##ug; ##u ##n (16) -> ##un; h ##ug (15) -> hug; p ##un (12) -> pun.
+        XCTAssertEqual(Array(learned.tokens[19...]), ["##ug", "##un", "hug", "pun"])
+        XCTAssertEqual(learned.merges, 4)
+        XCTAssertFalse(learned.isShort)
+    }
+
+    func testEveryCharacterAppearsAsWordStartAndContinuation() throws {
+        // "x" and "z" only ever start a word, "q" only continues one: each still gets c and ##c.
+        let learned = try learnWordPieceVocabulary(words: [("xa", 3), ("zab", 2), ("aq", 2)], options: options(size: 100))
+        for c in ["x", "z", "q", "a", "b"] {
+            XCTAssertTrue(learned.tokens.contains(c), c)
+            XCTAssertTrue(learned.tokens.contains("##" + c), "##" + c)
+        }
+        XCTAssertEqual(Set(learned.tokens).count, learned.tokens.count, "no duplicate lines")
+        XCTAssertTrue(learned.isShort)
+    }
+
+    func testMinimumFrequencyAndAlphabetLimit() throws {
+        var o = options(size: 100, minFrequency: 3)
+        o.limitAlphabet = 2
+        // 'a' and 'b' are the two most frequent characters; words with 'c' are left out.
+        let learned = try learnWordPieceVocabulary(words: [("ab", 3), ("abc", 50), ("ba", 2)], options: o)
+        XCTAssertEqual(Array(learned.tokens[5...]), ["a", "##a", "b", "##b", "ab"])
+    }
+
+    func testBadInputIsAClearError() {
+        XCTAssertThrowsError(try learnWordPieceVocabulary(words: [], options: options(size: 100))) {
+            XCTAssertEqual($0 as? VocabularyLearningError, .emptyCorpus("the corpus"))
+        }
+        XCTAssertThrowsError(try learnWordPieceVocabulary(words: [("abc", 5)], options: options(size: 10))) {
+            XCTAssertEqual($0 as? VocabularyLearningError, .vocabularyTooSmall(requested: 10, needed: 11))
+        }
+    }
+
+    func testSameBytesWhateverTheThreadCount() throws {
+        let dir = try makeTemporaryDirectory(in: self)
+        var text = ""
+        var state: UInt64 = 12345
+        func next() -> Int { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int(state >> 33) }
+        let stems = ["run", "walk", "talk", "Über", "café", "naïve", "中文", "jump", "read", "writ"]
+        let suffixes = ["", "s", "ing", "ed", "er", "ers", ",", "."]
+        for line in 0..<3_000 {
+            text += (0..<(3 + next() % 12)).map { _ in stems[next() % stems.count] + suffixes[next() % suffixes.count] }
+                .joined(separator: " ") + "\n"
+            if line % 50 == 49 { text += "\n" }
+        }
+        let corpus = dir.appendingPathComponent("corpus.txt")
+        try text.write(to: corpus, atomically: true, encoding: .utf8)
+        var outputs: [Data] = []
+        for threads in [1, 2, 3] {
+            let counts = try countWords(sources: [CorpusSource(path: corpus.path)], tokenizer: TokenizerOptions(), threads: threads)
+            let learned = try learnWordPieceVocabulary(words: counts.counter.sortedWords(), options: options(size: 120))
+            let out = dir.appendingPathComponent("t\(threads)/vocab.txt")
+            try writeVocabulary(learned, to: out, tokenizer: TokenizerOptions(), learner: options(size: 120),
+                                corpusSHA256: counts.corpusSHA256)
+            outputs.append(try Data(contentsOf: out))
+            // The learned vocabulary loads as a tokenizer vocabulary and has no temporary files left.
+            XCTAssertNoThrow(try Vocabulary(contentsOf: out))
+            let files = try FileManager.default.contentsOfDirectory(atPath: out.deletingLastPathComponent().path)
+            XCTAssertEqual(files.sorted(), ["tokenizer_config.json", "vocab.txt"])
+        }
+        XCTAssertEqual(outputs[0], outputs[1])
+        XCTAssertEqual(outputs[0], outputs[2])
+        // Normalization is the tokenizer's: lower-cased, accents stripped, CJK split.
+        let tokens = String(decoding: outputs[0], as: UTF8.self).split(separator: "\n").map(String.init)
+        XCTAssertTrue(tokens.contains("u") && !tokens.contains("U") && !tokens.contains("Ü"))
+        XCTAssertTrue(tokens.contains("中") && tokens.contains("##中"))
+    }
+
+    func testUnreadableCorpusNamesTheFile() throws {
+        XCTAssertThrowsError(try countWords(sources: [CorpusSource(path: "/nonexistent/corpus.txt")],
+                                            tokenizer: TokenizerOptions(), threads: 2)) {
+            XCTAssertEqual($0 as? CorpusError, .notFound("/nonexistent/corpus.txt"))
+        }
+    }
+}
