@@ -87,7 +87,10 @@ public struct ShardingSummary: Sendable {
     public var sequences = 0
     public var tokens = 0
     public var shardsWritten = 0
+    /// Bytes read from the inputs (compressed bytes for .zst/.gz, skipped inputs included).
     public var bytesRead = 0
+    /// Bytes of text tokenized (after decompression).
+    public var textBytes = 0
     public var shardBytes = 0
 }
 
@@ -249,6 +252,7 @@ public final class ShardBuilder {
         }
         func consume(_ block: TokenizedBlock) throws {
             record.invalidUTF8Bytes += block.invalidUTF8Bytes
+            summary.textBytes += block.byteCount
             var start = 0
             for (i, end) in block.lineEnds.enumerated() {
                 record.lines += 1
