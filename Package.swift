@@ -35,12 +35,13 @@ let package = Package(
         .target(name: "Sharding", dependencies: ["Tokenization", "Corpus", "CZstd", "CSQLite", "CZlib",
                                          .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: fast),
-        .target(name: "Masking", swiftSettings: fast),
+        .target(name: "Randomness", swiftSettings: fast),
+        .target(name: "Masking", dependencies: ["Randomness"], swiftSettings: fast),
         .target(name: "Batching", dependencies: ["Sharding", "Masking"], swiftSettings: fast),
 
         // Training half.
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
-        .target(name: "Model", dependencies: ["Kernels"], swiftSettings: fast),
+        .target(name: "Model", dependencies: ["Kernels", "Randomness"], swiftSettings: fast),
         .target(name: "Training", dependencies: ["Model", "Batching", "Masking"], swiftSettings: fast),
         .target(name: "Interop", dependencies: ["Model", "Tokenization"], swiftSettings: fast),
 
@@ -65,10 +66,11 @@ let package = Package(
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
         .testTarget(name: "MaskingTests", dependencies: ["Masking", "TestSupport"]),
         .testTarget(name: "InteropTests", dependencies: ["Interop", "TestSupport"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "Interop", "Randomness", "TestSupport"]),
         .testTarget(name: "VocabularyLearningTests",
                     dependencies: ["VocabularyLearning", "Tokenization", "Corpus", "TestSupport"]),
         .testTarget(name: "BatchingTests", dependencies: ["Batching", "Masking", "Sharding", "Corpus", "TestSupport"]),
         .testTarget(name: "ShardingTests", dependencies: ["Sharding", "Corpus", "CSQLite", "TestSupport"]),
-        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"], swiftSettings: fast),
     ]
 )

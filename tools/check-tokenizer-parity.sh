@@ -2,7 +2,10 @@
 # Tokenizer parity: `electra-prep tokenize` against HuggingFace tokenizers (the BERT WordPiece
 # pipeline of BertWordPieceTokenizer, see tools/hf_bert_reference.py) with the BERT uncased
 # vocab, line by line, on: the sample corpus; the hard-cases fixture under every option set;
-# and every Unicode scalar (generated) under the default and the all-off option sets.
+# every Unicode scalar (generated) under three option sets; and 10,000 seeded fuzz lines
+# (tools/gen-tokenizer-fuzz.py) under four option sets. The sample corpus and the
+# scalars are checked against BertWordPieceTokenizer itself (--class); the hard cases, which
+# hold a literal "[MASK]", against the same pipeline without added special tokens.
 # Prints the number of differing lines and the first differences; exits non-zero unless 0.
 # Usage: tools/check-tokenizer-parity.sh [FILE...]   (default: the files above)
 set -euo pipefail
@@ -26,11 +29,11 @@ declare -A FLAGS=(
 
 total_diff=0
 total_lines=0
-# compare NAME FILE OPTIONSET
+# compare NAME FILE OPTIONSET [--class]
 compare() {
-  local name=$1 file=$2 set=$3
+  local name=$1 file=$2 set=$3 class=${4:-}
   # shellcheck disable=SC2086
-  "$PY" tools/hf_bert_reference.py --vocab "$VOCAB" ${FLAGS[$set]} "$file" > "$tmp/hf.txt"
+  "$PY" tools/hf_bert_reference.py --vocab "$VOCAB" ${FLAGS[$set]} $class "$file" > "$tmp/hf.txt"
   # shellcheck disable=SC2086
   "$BIN" tokenize --vocab "$VOCAB" ${FLAGS[$set]} "$file" > "$tmp/ours.txt" 2> "$tmp/err.txt"
   local lines diff
@@ -49,16 +52,16 @@ for i in bad[:5]:
 print(len(bad))
 EOF
 )
-  printf '%-28s %-20s %8d lines %6d differ\n' "$name" "$set" "$lines" "$diff"
+  printf '%-16s %-20s %-8s %8d lines %6d differ\n' "$name" "$set" "${class:+class}" "$lines" "$diff"
   total_diff=$((total_diff + diff))
   total_lines=$((total_lines + lines))
 }
 
 if [ $# -gt 0 ]; then
-  for f in "$@"; do compare "$(basename "$f")" "$f" default; done
+  for f in "$@"; do compare "$(basename "$f")" "$f" default; done   # files may hold literal specials
 else
   [ -s data/sample/kjv.txt ] || { echo "data/sample/kjv.txt missing: run tools/setup.sh" >&2; exit 1; }
-  compare kjv.txt data/sample/kjv.txt default
+  compare kjv.txt data/sample/kjv.txt default --class
   for set in default cased lower-keep-accents cased-strip-accents no-clean-text no-chinese-chars all-off; do
     compare hard-cases.txt Tests/Fixtures/tokenizer/hard-cases.txt "$set"
   done
@@ -70,7 +73,9 @@ out = sys.stdout.buffer
 for i in range(0, len(cps), 16):
     out.write(" ".join("q" + chr(c) + "Q" for c in cps[i:i + 16]).encode("utf-8", "surrogatepass") + b"\n")
 EOF
-  for set in default all-off cased lower-keep-accents; do compare every-scalar "$tmp/scalars.txt" "$set"; done
+  for set in default all-off cased; do compare every-scalar "$tmp/scalars.txt" "$set" --class; done
+  "$PY" tools/gen-tokenizer-fuzz.py 10000 > "$tmp/fuzz.txt"
+  for set in default all-off cased-strip-accents no-clean-text; do compare fuzz "$tmp/fuzz.txt" "$set" --class; done
 fi
 echo "tokenizer parity: $total_diff of $total_lines lines differ from HF tokenizers"
 [ "$total_diff" -eq 0 ]

@@ -9,8 +9,10 @@ so the reference leaves them out; everything else is BertWordPieceTokenizer's.
 Lines are split on b"\\n" (a trailing b"\\r" removed), like the Corpus module's LineReader,
 and decoded with errors="replace".
 
+`--class` uses BertWordPieceTokenizer itself (same output on text without a literal special token).
+
 Usage: $PY tools/hf_bert_reference.py --vocab VOCAB [--ids] [--no-lower-case] [--no-strip-accents]
-           [--strip-accents] [--no-clean-text] [--no-chinese-chars] FILE  > tokens.txt
+           [--strip-accents] [--no-clean-text] [--no-chinese-chars] [--class] FILE  > tokens.txt
        $PY tools/hf_bert_reference.py --vocab VOCAB --bench FILE   (one thread, prints MB/s)
 """
 import argparse
@@ -41,6 +43,12 @@ def make_tokenizer(vocab, lowercase=True, strip_accents=None, clean_text=True, h
     return tok
 
 
+def make_bert_wordpiece_class(vocab, lowercase=True, strip_accents=None, clean_text=True, handle_chinese_chars=True):
+    from tokenizers import BertWordPieceTokenizer
+    return BertWordPieceTokenizer(vocab, clean_text=clean_text, handle_chinese_chars=handle_chinese_chars,
+                                  strip_accents=strip_accents, lowercase=lowercase, wordpieces_prefix="##")
+
+
 def decode_line(raw):
     return raw.decode("utf-8", errors="replace")
 
@@ -64,9 +72,11 @@ def main():
     ap.add_argument("--no-clean-text", action="store_true")
     ap.add_argument("--no-chinese-chars", action="store_true")
     ap.add_argument("--bench", action="store_true", help="time encode_batch on one thread, print MB/s")
+    ap.add_argument("--class", dest="use_class", action="store_true", help="use BertWordPieceTokenizer itself")
     a = ap.parse_args()
     strip = False if a.no_strip_accents else (True if a.strip_accents else None)
-    tok = make_tokenizer(a.vocab, lowercase=not a.no_lower_case, strip_accents=strip,
+    make = make_bert_wordpiece_class if a.use_class else make_tokenizer
+    tok = make(a.vocab, lowercase=not a.no_lower_case, strip_accents=strip,
                          clean_text=not a.no_clean_text, handle_chinese_chars=not a.no_chinese_chars)
     lines = read_lines(a.file)
     if a.bench:

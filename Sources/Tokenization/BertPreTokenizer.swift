@@ -61,6 +61,7 @@ public struct BertPreTokenizer {
                 wordCapacity = max(3 * n + 16, 2 * wordCapacity, 1024)
                 word.deallocate()
                 word = .allocate(capacity: wordCapacity)
+                word.initialize(repeating: 0, count: wordCapacity)  // read past a word's end by hashing
             }
             if n + 1 > runCapacity {
                 runCapacity = max(n + 1, 2 * runCapacity, 256)
@@ -98,7 +99,8 @@ public struct BertPreTokenizer {
     /// Calls `body` with the normalized UTF-8 bytes of each word of `line` (raw, possibly invalid UTF-8 bytes).
     ///
     /// Invalid UTF-8 is decoded like Python's `errors="replace"` (one U+FFFD per maximal invalid
-    /// subpart), which clean-text then drops. The buffer passed to `body` is valid only during the call.
+    /// subpart), which clean-text then drops. The buffer passed to `body` is valid only during the call;
+    /// at least 8 initialized bytes follow its end (so a hash may load whole 8-byte words).
     /// - Returns: the number of invalid UTF-8 bytes seen in `line`.
     /// - Complexity: O(n) in the line's length.
     @inline(__always)

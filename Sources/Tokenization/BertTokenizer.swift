@@ -28,12 +28,30 @@ public struct BertTokenizer {
         cache = WordCacheStorage()
     }
 
+    /// A tokenizer for another thread: it shares this one's read-only vocabulary trie (no rebuild)
+    /// but has its own word cache and scratch buffers.
+    public func copyForAnotherThread() -> BertTokenizer {
+        BertTokenizer(vocabulary: vocabulary, options: options, wordPiece: wordPiece)
+    }
+
+    private init(vocabulary: Vocabulary, options: TokenizerOptions, wordPiece: WordPiece) {
+        self.vocabulary = vocabulary
+        self.options = options
+        preTokenizer = BertPreTokenizer(options: options)
+        self.wordPiece = wordPiece
+        cache = WordCacheStorage()
+    }
+
     /// Appends the ids of `line` to `ids`; returns the number of invalid UTF-8 bytes seen.
     /// - Complexity: O(n) in the line's length (amortized: new words cost a trie walk).
     public mutating func encode(_ line: UnsafeRawBufferPointer, into ids: inout [UInt32]) -> Int {
         // The loop captures only plain values (the cache struct, an unretained WordPiece), so
         // no reference counting happens per word.
+        // Ids are collected in a buffer sized for the line and appended to `ids` once.
         let storage = cache
+        storage.reserveLine(line.count)
+        let out = storage.lineIDs
+        var count = 0
         var wordCache = storage.cache
         var miss = missPieces
         missPieces = []
@@ -41,13 +59,15 @@ public struct BertTokenizer {
         let invalid = preTokenizer.forEachWord(in: line) { word in
             let n = word.count
             let p = word.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            let (h, head) = WordCache.hash(p, n)
-            if wordCache.appendCached(p, n, h, head, into: &ids) { return }
+            let (h, head) = WordCache.hashPadded(p, n)
+            let cached = wordCache.copyCached(p, n, h, head, to: out + count)
+            if cached >= 0 { count &+= cached; return }
             miss.removeAll(keepingCapacity: true)
-            wordPiece._withUnsafeGuaranteedRef { $0.tokenize(word, into: &miss) }
-            ids.append(contentsOf: miss)
+            _ = wordPiece._withUnsafeGuaranteedRef { $0.tokenize(word, into: &miss) }
+            for id in miss { out[count] = id; count &+= 1 }
             wordCache.insert(p, n, h, head, miss)
         }
+        ids.append(contentsOf: UnsafeBufferPointer(start: out, count: count))
         storage.cache = wordCache
         missPieces = miss
         return invalid
@@ -74,7 +94,25 @@ public struct BertTokenizer {
 /// no reference-counted object).
 final class WordCacheStorage {
     var cache = WordCache()
-    deinit { cache.deallocate() }
+    /// The ids of the line being encoded, appended to the caller's array once per line.
+    var lineIDs = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    var lineIDsCapacity = 1
+
+    /// Makes room for the ids of a line of `n` bytes: at most one per normalized byte, and
+    /// normalization at most triples the bytes.
+    @inline(__always)
+    func reserveLine(_ n: Int) {
+        if 3 * n + 16 > lineIDsCapacity {
+            lineIDsCapacity = max(3 * n + 16, 2 * lineIDsCapacity)
+            lineIDs.deallocate()
+            lineIDs = .allocate(capacity: lineIDsCapacity)
+        }
+    }
+
+    deinit {
+        cache.deallocate()
+        lineIDs.deallocate()
+    }
 }
 
 /// Open-addressing hash table from a word's normalized bytes to its ids, with both stored in
@@ -116,15 +154,16 @@ struct WordCache {
         ids.deallocate()
     }
 
-    /// A 64-bit hash of `n` bytes at `p` (8 bytes per multiply-xor step), never 0, and the
-    /// first min(8, n) bytes as a little-endian integer.
+    /// A 64-bit hash of the `n` bytes at `p` (one multiply-xor step per 8 bytes), never 0, and the
+    /// first min(8, n) bytes as a little-endian integer. At least 8 readable bytes must follow
+    /// `p + n`: the tail is one masked load.
     @inline(__always)
-    static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> (hash: UInt64, head: UInt64) {
+    static func hashPadded(_ p: UnsafePointer<UInt8>, _ n: Int) -> (hash: UInt64, head: UInt64) {
         var h: UInt64 = 0x243F_6A88_85A3_08D3 ^ UInt64(n)
-        var head: UInt64 = 0
-        var i = 0
         let raw = UnsafeRawPointer(p)
-        if n >= 8 { head = raw.loadUnaligned(as: UInt64.self) }
+        var head = raw.loadUnaligned(as: UInt64.self)
+        if n < 8 { head &= (1 << (UInt64(n) << 3)) &- 1 }
+        var i = 0
         while i + 8 <= n {
             let v = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
             h = (h ^ v) &* 0x9E37_79B9_7F4A_7C15
@@ -132,10 +171,7 @@ struct WordCache {
             i += 8
         }
         if i < n {
-            var v: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < n { v |= UInt64(p[i]) << shift; shift += 8; i += 1 }
-            if n < 8 { head = v }
+            let v = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & ((1 << (UInt64(n - i) << 3)) &- 1)
             h = (h ^ v) &* 0x9E37_79B9_7F4A_7C15
             h ^= h >> 29
         }
@@ -144,21 +180,23 @@ struct WordCache {
         return (h | 1, head)
     }
 
-    /// Appends the cached ids of the word `p[0..<n]` (hash `h`) to `out`; false when not cached.
+    /// Writes the cached ids of the word `p[0..<n]` (hash `h`) at `out`; returns their count,
+    /// or -1 when the word is not cached.
     @inline(__always)
-    func appendCached(_ p: UnsafePointer<UInt8>, _ n: Int, _ h: UInt64, _ head: UInt64, into out: inout [UInt32]) -> Bool {
+    func copyCached(_ p: UnsafePointer<UInt8>, _ n: Int, _ h: UInt64, _ head: UInt64,
+                    to out: UnsafeMutablePointer<UInt32>) -> Int {
         var s = Int(truncatingIfNeeded: h >> 20) & mask
         while true {
             let e = table[s]
-            if e.hash == 0 { return false }
+            if e.hash == 0 { return -1 }
             if e.hash == h && e.head == head && Int(e.keyLength) == n
                 && (n <= 8 || WordCache.equal(keys + Int(e.keyOffset), p, n)) {
                 if e.idsCount == 1 {
-                    out.append(e.idsOffset)
-                } else {
-                    out.append(contentsOf: UnsafeBufferPointer(start: ids + Int(e.idsOffset), count: Int(e.idsCount)))
+                    out[0] = e.idsOffset
+                    return 1
                 }
-                return true
+                out.update(from: ids + Int(e.idsOffset), count: Int(e.idsCount))
+                return Int(e.idsCount)
             }
             s = (s + 1) & mask
         }

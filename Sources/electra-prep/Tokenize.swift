@@ -156,7 +156,7 @@ struct Tokenize: ParsableCommand {
 }
 
 /// Buffered standard output: bytes are collected and written in large chunks.
-struct OutputBuffer {
+fileprivate struct OutputBuffer {
     private var bytes: [UInt8] = []
 
     init() { bytes.reserveCapacity(1 << 20) }

@@ -50,6 +50,29 @@ final class BertTokenizerTests: XCTestCase {
                                          "the", "token", "##s", "."]) // as HF tokenizers gives
     }
 
+    /// Many distinct words (the cache grows several times; words over 8 bytes and of 8 bytes
+    /// exactly compare whole keys) give the same ids from the cache as from WordPiece.
+    func testWordCacheGrowthKeepsResults() {
+        var t = BertTokenizer(vocabulary: Self.bert, options: TokenizerOptions())
+        let syllables = ["ka", "lo", "mi", "ne", "tur", "ix", "qua", "zen", "ab"]
+        var words: [String] = []
+        for i in 0..<6000 {
+            var w = ""
+            var k = i
+            repeat { w += syllables[k % syllables.count]; k /= syllables.count } while k > 0
+            words.append(w)
+        }
+        let line = words.joined(separator: " ")
+        let first = t.encode(line)
+        XCTAssertGreaterThan(t.cachedWords, 5000)
+        XCTAssertEqual(t.encode(line), first)
+        var fresh = BertTokenizer(vocabulary: Self.bert, options: TokenizerOptions())
+        for w in words.prefix(300) {
+            let alone = fresh.encode(w)
+            XCTAssertEqual(t.encode(w), alone, w)
+        }
+    }
+
     /// Every hard case under every option set gives HF's tokens and ids.
     func testMatchesHFTokensOnHardCases() throws {
         let golden = try Golden.load()
@@ -83,5 +106,31 @@ final class BertTokenizerTests: XCTestCase {
         let invalid = bytes.withUnsafeBytes { t.encode($0, into: &ids) }
         XCTAssertEqual(invalid, 4)
         XCTAssertEqual(t.tokens(ids), ["bad", "bytes"])
+    }
+}
+
+final class BertTokenizerThreadTests: XCTestCase {
+    /// Copies made for other threads give the same ids concurrently, each with its own cache.
+    func testCopiesForOtherThreadsAgree() throws {
+        let base = BertTokenizer(vocabulary: BertTokenizerTests.bert, options: TokenizerOptions())
+        let lines = try Golden.hardCaseLines()
+        func run(_ t: inout BertTokenizer) -> [[UInt32]] {
+            lines.map { line in
+                var ids: [UInt32] = []
+                _ = line.withUnsafeBytes { t.encode($0, into: &ids) }
+                return ids
+            }
+        }
+        var reference = base.copyForAnotherThread()
+        let expected = run(&reference)
+        var results = [[[UInt32]]](repeating: [], count: 4)
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: 4) { k in
+            var t = base.copyForAnotherThread()
+            let r = run(&t)
+            lock.lock(); results[k] = r; lock.unlock()
+        }
+        for r in results { XCTAssertEqual(r, expected) }
+        XCTAssertEqual(base.cachedWords, 0, "copies must not share the word cache")
     }
 }
