@@ -168,7 +168,8 @@ public final class ShardBuilder {
         defer { sink = nil }
         let pool = TokenizerPool(count: options.threads, maxSeqLength: options.maxSeqLength, makeEncoder: makeEncoder)
         defer { pool.shutdown() }
-        let totalBytes = sources.reduce(Optional(0)) { sum, s in sum.flatMap { a in s.fileSize.map { a + $0 } } }
+        let sizes = sources.map(statSize)   // one stat() per input (FileManager attributes cost more)
+        let totalBytes = sizes.reduce(Optional(0)) { sum, size in sum.flatMap { a in size.map { a + $0 } } }
         do {
             for (sourceIndex, source) in sources.enumerated() {
                 var expectedHash: String? = nil
@@ -176,32 +177,33 @@ public final class ShardBuilder {
                     // Before anything of a file is written: reject binary or damaged files, and
                     // skip files already sharded (only a file whose size matches a known source
                     // can be one, so only those are hashed up front).
-                    let size = source.fileSize ?? -1
+                    let size = sizes[sourceIndex] ?? -1
                     let mightBeKnown = knownSizes.contains(size)
                     do {
                         if source.compression != .none || mightBeKnown {
-                            let reader = try LineReader(source, bufferSize: options.blockSize)
+                            let reader = try LineReader(source, bufferSize: readBufferSize(source, size: sizes[sourceIndex]))
                             try reader.forEachBlock { _ in }
                             expectedHash = reader.contentSHA256
                         } else {
-                            try checkForNUL(source)
+                            try checkForNUL(source, bufferSize: readBufferSize(source, size: sizes[sourceIndex]))
                         }
                     } catch let error as CorpusError {
                         summary.sourcesSkipped += 1
-                        summary.bytesRead += source.fileSize ?? 0
+                        summary.bytesRead += max(0, size)
                         report(.skipped(path: source.description, reason: "\(error); not sharded"))
                         continue
                     }
                     if let hash = expectedHash, let known = knownHashes[hash] {
                         summary.sourcesSkipped += 1
-                        summary.bytesRead += source.fileSize ?? 0
+                        summary.bytesRead += max(0, size)
                         report(.skipped(path: source.description,
                                         reason: "already sharded (same content as \(known)); skipped"))
                         continue
                     }
                 }
                 let record = try shardSource(source, sourceIndex: sourceIndex, sourceCount: sources.count,
-                                             expectedHash: expectedHash, totalBytes: totalBytes, pool: pool)
+                                             expectedHash: expectedHash, totalBytes: totalBytes,
+                                             bufferSize: readBufferSize(source, size: sizes[sourceIndex]), pool: pool)
                 knownHashes[record.sha256] = record.path
                 knownSizes.insert(record.bytes)
                 if record.sequences == 0 {
@@ -234,8 +236,8 @@ public final class ShardBuilder {
 
     /// Reads, tokenizes and packs one source; returns its record (not committed yet).
     private func shardSource(_ source: CorpusSource, sourceIndex: Int, sourceCount: Int, expectedHash: String?,
-                             totalBytes: Int?, pool: TokenizerPool) throws -> SourceRecord {
-        let reader = try LineReader(source, bufferSize: options.blockSize)
+                             totalBytes: Int?, bufferSize: Int, pool: TokenizerPool) throws -> SourceRecord {
+        let reader = try LineReader(source, bufferSize: bufferSize)
         let ordinal = self.sourceCount
         var builder = ExampleBuilder(maxSeqLength: options.maxSeqLength, clsID: vocabulary.clsID, sepID: vocabulary.sepID,
                                      random: SeededRandom(seed: options.seed, stream: UInt64(ordinal)))
@@ -304,16 +306,31 @@ public final class ShardBuilder {
         return record
     }
 
+    /// The size in bytes of a file input (stat), nil for standard input or when it cannot be read.
+    private func statSize(_ source: CorpusSource) -> Int? {
+        guard !source.isStandardInput else { return nil }
+        var st = stat()
+        guard stat(source.path, &st) == 0 else { return nil }
+        return Int(st.st_size)
+    }
+
+    /// The read buffer for `source`: the block size, or less for a small plain file (many small
+    /// inputs then cost no megabyte allocation each).
+    private func readBufferSize(_ source: CorpusSource, size: Int?) -> Int {
+        guard source.compression == .none, let size else { return options.blockSize }
+        return max(4096, min(options.blockSize, size + 1))
+    }
+
     /// Throws `CorpusError.binary` naming the file when it holds a NUL byte.
     /// - Complexity: O(file size), one read pass with memchr.
-    private func checkForNUL(_ source: CorpusSource) throws {
+    private func checkForNUL(_ source: CorpusSource, bufferSize: Int) throws {
         let fd = open(source.path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT { throw CorpusError.notFound(source.path) }
             throw CorpusError.unreadable(source.path, reason: String(cString: strerror(errno)))
         }
         defer { close(fd) }
-        let size = 1 << 20
+        let size = bufferSize
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
         defer { buffer.deallocate() }
         var offset = 0
