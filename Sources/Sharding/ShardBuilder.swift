@@ -116,7 +116,10 @@ public final class ShardBuilder {
     public init(outputDirectory: URL, vocabulary: ShardVocabulary, options: ShardingOptions,
                 makeEncoder: @escaping () -> any LineEncoder) throws {
         guard options.maxSeqLength >= 5 && options.maxSeqLength <= 65_535 else {
-            throw ShardingError.badVocabulary("--max-seq-length must be between 5 and 65535 (got \(options.maxSeqLength))")
+            throw ShardingError.invalidOption("--max-seq-length must be between 5 and 65535 (got \(options.maxSeqLength))")
+        }
+        guard options.sequencesPerFrame >= 1, options.framesPerShard >= 1, options.threads >= 1, options.blockSize >= 1 else {
+            throw ShardingError.invalidOption("sequences per frame, frames per shard, threads and block size must be at least 1")
         }
         self.outputDirectory = outputDirectory
         self.vocabulary = vocabulary
