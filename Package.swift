@@ -41,7 +41,7 @@ let package = Package(
 
         // Training half.
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
-        .target(name: "Model", dependencies: ["Kernels", "Randomness"], swiftSettings: fast),
+        .target(name: "Model", dependencies: ["Kernels", "Randomness", "CZlib"], swiftSettings: fast),
         .target(name: "Training", dependencies: ["Model", "Batching", "Masking"], swiftSettings: fast),
         .target(name: "Interop", dependencies: ["Model", "Tokenization"], swiftSettings: fast),
 
@@ -66,6 +66,7 @@ let package = Package(
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
         .testTarget(name: "MaskingTests", dependencies: ["Masking", "TestSupport"]),
         .testTarget(name: "InteropTests", dependencies: ["Interop", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Sharding", "Corpus", "TestSupport"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "Interop", "Randomness", "TestSupport"]),
         .testTarget(name: "VocabularyLearningTests",
                     dependencies: ["VocabularyLearning", "Tokenization", "Corpus", "TestSupport"]),

@@ -46,7 +46,8 @@ public func linearBackward(_ dinp: FloatPointer?, _ dweight: FloatPointer, _ dbi
 public func layerNormForward(_ out: FloatPointer, _ mean: FloatPointer, _ rstd: FloatPointer,
                              _ inp: FloatPointer, _ weight: FloatPointer, _ bias: FloatPointer,
                              _ M: Int, _ C: Int, eps: Float) {
-    for m in 0..<M {
+    parallelChunks(M, minimumPerThread: 64) { rows in
+    for m in rows {
         let x = inp + m * C, y = out + m * C
         var sum: Float = 0
         for c in 0..<C { sum += x[c] }
@@ -58,12 +59,19 @@ public func layerNormForward(_ out: FloatPointer, _ mean: FloatPointer, _ rstd: 
         mean[m] = mu
         rstd[m] = s
     }
+    }
 }
 
 public func layerNormBackward(_ dinp: FloatPointer, _ dweight: FloatPointer, _ dbias: FloatPointer,
                               _ dout: FloatPointer, _ inp: FloatPointer, _ weight: FloatPointer,
                               _ mean: FloatPointer, _ rstd: FloatPointer, _ M: Int, _ C: Int) {
-    for m in 0..<M {
+    let threads = chunkThreads(M, 64)
+    let partial = FloatPointer.allocate(capacity: 2 * C * threads)
+    partial.initialize(repeating: 0, count: 2 * C * threads)
+    defer { partial.deallocate() }
+    parallelChunksIndexed(M, minimumPerThread: 64) { rows, t in
+    let dweight = partial + 2 * C * t, dbias = partial + 2 * C * t + C
+    for m in rows {
         let dy = dout + m * C, x = inp + m * C, dx = dinp + m * C
         let mu = mean[m], s = rstd[m]
         var dnormMean: Float = 0, dnormNormMean: Float = 0
@@ -83,24 +91,32 @@ public func layerNormBackward(_ dinp: FloatPointer, _ dweight: FloatPointer, _ d
             dx[c] += (dnorm - dnormMean - norm * dnormNormMean) * s
         }
     }
+    }
+    for t in 0..<threads {
+        for c in 0..<C { dweight[c] += partial[2 * C * t + c]; dbias[c] += partial[2 * C * t + C + c] }
+    }
 }
 
 // MARK: - GELU (exact, erf)
 
 public func geluForward(_ out: FloatPointer, _ inp: FloatPointer, _ count: Int) {
-    for i in 0..<count {
-        let x = inp[i]
-        out[i] = 0.5 * x * (1 + erff(x * 0.70710678118654752))
+    parallelChunks(count) { range in
+        for i in range {
+            let x = inp[i]
+            out[i] = 0.5 * x * (1 + erff(x * 0.70710678118654752))
+        }
     }
 }
 
 /// dinp += dout * gelu'(inp)
 public func geluBackward(_ dinp: FloatPointer, _ inp: FloatPointer, _ dout: FloatPointer, _ count: Int) {
-    for i in 0..<count {
-        let x = inp[i]
-        let cdf = 0.5 * (1 + erff(x * 0.70710678118654752))
-        let pdf = 0.3989422804014327 * expf(-0.5 * x * x)
-        dinp[i] += dout[i] * (cdf + x * pdf)
+    parallelChunks(count) { range in
+        for i in range {
+            let x = inp[i]
+            let cdf = 0.5 * (1 + erff(x * 0.70710678118654752))
+            let pdf = 0.3989422804014327 * expf(-0.5 * x * x)
+            dinp[i] += dout[i] * (cdf + x * pdf)
+        }
     }
 }
 
@@ -175,8 +191,8 @@ public func attentionForward(_ ctx: FloatPointer, _ probs: FloatPointer, _ dropp
                              _ B: Int, _ L: Int, _ H: Int, _ NH: Int) {
     let D = H / NH
     let scale = 1 / Float(D).squareRoot()
-    for b in 0..<B {
-        for h in 0..<NH {
+    parallelItems(B * NH) { item in
+            let b = item / NH, h = item % NH
             let P = probs + (b * NH + h) * L * L
             let off = b * L * H + h * D
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(L), Int32(L), Int32(D),
@@ -206,12 +222,11 @@ public func attentionForward(_ ctx: FloatPointer, _ probs: FloatPointer, _ dropp
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(L), Int32(D), Int32(L),
                         1, used, Int32(L), v + off, Int32(H), 0, ctx + off, Int32(H))
-        }
     }
 }
 
 /// Backward of `attentionForward` (same `probs`, `dropped` and `dropMask`); accumulates into
-/// dq, dk, dv. `scratch` needs L*L floats.
+/// dq, dk, dv. `scratch` needs L*L*maxComputeThreads floats.
 public func attentionBackward(_ dq: FloatPointer, _ dk: FloatPointer, _ dv: FloatPointer,
                               _ dctx: FloatPointer, _ probs: FloatPointer, _ dropped: FloatPointer?,
                               _ q: FloatPointer, _ k: FloatPointer, _ v: FloatPointer,
@@ -219,13 +234,14 @@ public func attentionBackward(_ dq: FloatPointer, _ dk: FloatPointer, _ dv: Floa
                               _ B: Int, _ L: Int, _ H: Int, _ NH: Int) {
     let D = H / NH
     let scale = 1 / Float(D).squareRoot()
-    for b in 0..<B {
-        for h in 0..<NH {
+    let threads = min(computeThreads, B * NH)
+    parallelItems(B * NH) { item in
+            let b = item / NH, h = item % NH
             let P = probs + (b * NH + h) * L * L
             let off = b * L * H + h * D
             var used = P
             if dropMask != nil, let dropped { used = dropped + (b * NH + h) * L * L }
-            let dP = scratch
+            let dP = scratch + (item % max(threads, 1)) * L * L
             // dP = dctx · vᵀ ; dv += P_usedᵀ · dctx
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(L), Int32(L), Int32(D),
                         1, dctx + off, Int32(H), v + off, Int32(H), 0, dP, Int32(L))
@@ -247,7 +263,6 @@ public func attentionBackward(_ dq: FloatPointer, _ dk: FloatPointer, _ dv: Floa
                         1, dP, Int32(L), k + off, Int32(H), 1, dq + off, Int32(H))
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(L), Int32(D), Int32(L),
                         1, dP, Int32(L), q + off, Int32(H), 1, dk + off, Int32(H))
-        }
     }
 }
 
@@ -296,4 +311,53 @@ public func sigmoidCrossEntropy(_ dlogits: FloatPointer?, _ logits: FloatPointer
         }
     }
     return Float(loss / Double(denominator))
+}
+
+// MARK: - Threads
+
+/// Threads used by the kernels (OpenBLAS and the element-wise loops).
+nonisolated(unsafe) public private(set) var computeThreads = 1
+
+/// Sets the number of threads OpenBLAS and the element-wise kernels use.
+public func setComputeThreads(_ count: Int) {
+    computeThreads = min(max(1, count), maxComputeThreads)
+    openblas_set_num_threads(Int32(computeThreads))
+}
+
+/// Runs `body` over `0..<count` split into `computeThreads` contiguous chunks in parallel.
+/// Chunks are fixed by the count and thread number, so results never depend on timing.
+@inline(__always)
+public func parallelChunks(_ count: Int, minimumPerThread: Int = 4096, _ body: (Range<Int>) -> Void) {
+    parallelChunksIndexed(count, minimumPerThread: minimumPerThread) { range, _ in body(range) }
+}
+
+/// `parallelChunks` that also passes the chunk number (0..<threads used).
+@inline(__always)
+public func parallelChunksIndexed(_ count: Int, minimumPerThread: Int = 4096, _ body: (Range<Int>, Int) -> Void) {
+    let threads = chunkThreads(count, minimumPerThread)
+    if threads <= 1 { body(0..<count, 0); return }
+    DispatchQueue.concurrentPerform(iterations: threads) { t in
+        body((count * t / threads)..<(count * (t + 1) / threads), t)
+    }
+}
+
+/// How many chunks `parallelChunks` uses for `count` items.
+@inline(__always)
+public func chunkThreads(_ count: Int, _ minimumPerThread: Int) -> Int {
+    min(computeThreads, max(1, count / max(1, minimumPerThread)))
+}
+
+/// The most threads the kernels use (scratch buffers are sized for it).
+public let maxComputeThreads = 32
+
+/// Runs independent items in parallel, each calling OpenBLAS single-threaded (so the threads
+/// do not oversubscribe the cores), then restores the BLAS thread count.
+public func parallelItems(_ count: Int, _ body: (Int) -> Void) {
+    let threads = min(computeThreads, count)
+    if threads <= 1 { for i in 0..<count { body(i) }; return }
+    openblas_set_num_threads(1)
+    DispatchQueue.concurrentPerform(iterations: threads) { t in
+        for i in stride(from: t, to: count, by: threads) { body(i) }
+    }
+    openblas_set_num_threads(Int32(computeThreads))
 }

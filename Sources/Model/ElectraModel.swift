@@ -173,6 +173,7 @@ public final class ElectraModel {
         let M = B * L, P = B * N
         let w = parameters, g = gradients
         let dropP: Float = training ? config.dropout : 0
+        var t = DispatchTime.now().uptimeNanoseconds
 
         // Rows of the masked positions; the original input (masked positions restored).
         var rows = [Int](repeating: 0, count: P)
@@ -188,6 +189,7 @@ public final class ElectraModel {
         // ---- Generator forward: encoder on the masked input, head at the masked positions only.
         let genOut = generator.forward(ids: inputs.inputIDs, segments: inputs.segmentIDs, attention: inputs.attentionMask,
                                        shared: shared, config: config, w: w, dropout: dropP, rng: &rng)
+        lap("generator encoder forward", &t)
         let h = head
         gatherRowsForward(h.genGathered, genOut, rows, generator.shape.H)
         linearForward(h.genDense, h.genGathered, w + h.genDenseW, w + h.genDenseB, P, generator.shape.H, E)
@@ -197,25 +199,39 @@ public final class ElectraModel {
         let genLoss = softmaxCrossEntropy(computeGradients ? h.dGenLogits : nil, h.genLogits, inputs.maskedOriginalIDs,
                                           inputs.maskedWeights, P, V)
 
-        // ---- Sampling (no gradient): Gumbel-max over the generator's logits.
+        lap("generator head forward", &t)
+        // ---- Sampling (no gradient). Gumbel-max, argmax(logits + G) with G ~ Gumbel(0, 1), draws
+        // exactly from softmax(logits); without given noise we draw from that distribution by
+        // inverting its CDF (one uniform per row instead of V Gumbel draws).
         var predictions = [Int32](repeating: 0, count: P)
         var sampled = [Int32](repeating: 0, count: P)
         for p in 0..<P {
             let row = h.genLogits + p * V
-            var best = 0, bestNoisy = 0
-            var bestValue = -Float.infinity, bestNoisyValue = -Float.infinity
-            for v in 0..<V {
-                let x = row[v]
-                if x > bestValue { bestValue = x; best = v }
-                let noise: Float
-                if let gumbelNoise { noise = gumbelNoise[p * V + v] } else {
-                    noise = -logf(-logf(rng.nextFloat() + 1e-9) + 1e-9)
-                }
-                if x + noise > bestNoisyValue { bestNoisyValue = x + noise; bestNoisy = v }
-            }
+            var best = 0
+            var bestValue = -Float.infinity
+            for v in 0..<V where row[v] > bestValue { bestValue = row[v]; best = v }
             predictions[p] = Int32(best)
-            sampled[p] = Int32(bestNoisy)
+            if let gumbelNoise {
+                var bestNoisy = 0
+                var bestNoisyValue = -Float.infinity
+                for v in 0..<V where row[v] + gumbelNoise[p * V + v] > bestNoisyValue {
+                    bestNoisyValue = row[v] + gumbelNoise[p * V + v]
+                    bestNoisy = v
+                }
+                sampled[p] = Int32(bestNoisy)
+            } else {
+                var total: Double = 0
+                for v in 0..<V { total += Double(expf(row[v] - bestValue)) }
+                var target = rng.nextDouble() * total
+                var choice = V - 1
+                for v in 0..<V {
+                    target -= Double(expf(row[v] - bestValue))
+                    if target < 0 { choice = v; break }
+                }
+                sampled[p] = Int32(choice)
+            }
         }
+        lap("sampling", &t)
 
         // ---- Discriminator input and labels: 1 where the sample differs from the original.
         var discIDs = original
@@ -227,6 +243,7 @@ public final class ElectraModel {
         let weights = inputs.attentionMask.map { Float($0) }
         let discOut = discriminator.forward(ids: discIDs, segments: inputs.segmentIDs, attention: inputs.attentionMask,
                                             shared: shared, config: config, w: w, dropout: dropP, rng: &rng)
+        lap("discriminator encoder forward", &t)
         let H = discriminator.shape.H
         linearForward(h.discDense, discOut, w + h.discDenseW, w + h.discDenseB, M, H, H)
         geluForward(h.discAct, h.discDense, M * H)
@@ -234,6 +251,7 @@ public final class ElectraModel {
         let discLoss = sigmoidCrossEntropy(computeGradients ? h.dDiscLogits : nil, h.discLogits, labels, weights, M,
                                            dloss: config.discriminatorWeight)
         let total = genLoss + config.discriminatorWeight * discLoss
+        lap("discriminator head forward", &t)
 
         if computeGradients {
             // ---- Discriminator backward (reverse of its forward).
@@ -244,8 +262,10 @@ public final class ElectraModel {
             let dDiscOut = discriminator.outputGradient
             dDiscOut.update(repeating: 0, count: M * H)
             linearBackward(dDiscOut, g + h.discDenseW, g + h.discDenseB, h.dDiscDense, discOut, w + h.discDenseW, M, H, H)
+            lap("discriminator head backward", &t)
             discriminator.backward(ids: discIDs, segments: inputs.segmentIDs, attention: inputs.attentionMask,
                                    shared: shared, config: config, w: w, g: g)
+            lap("discriminator encoder backward", &t)
 
             // ---- Generator backward: head (the tied word embeddings get the logits' gradient), encoder.
             let Hg = generator.shape.H
@@ -261,13 +281,37 @@ public final class ElectraModel {
             let dGenOut = generator.outputGradient
             dGenOut.update(repeating: 0, count: M * Hg)
             gatherRowsBackward(dGenOut, h.dGenGathered, rows, Hg)
+            lap("generator head backward", &t)
             generator.backward(ids: inputs.inputIDs, segments: inputs.segmentIDs, attention: inputs.attentionMask,
                                shared: shared, config: config, w: w, g: g)
+            lap("generator encoder backward", &t)
         }
         return StepResult(totalLoss: total, generatorLoss: genLoss, discriminatorLoss: discLoss,
                           generatorPredictions: predictions, sampledTokens: sampled,
                           discriminatorLogits: Array(UnsafeBufferPointer(start: h.discLogits, count: M)),
                           discriminatorLabels: labels)
+    }
+
+    /// Seconds spent per phase of `step`, summed (for bench-model's breakdown).
+    nonisolated(unsafe) public static var profile: [String: Double] = [:]
+    @inline(__always) private func lap(_ name: String, _ t: inout UInt64) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        ElectraModel.profile[name, default: 0] += Double(now - t) / 1e9
+        t = now
+    }
+
+    /// Training FLOPs per token (forward + backward = 3 x forward), generator head at the
+    /// masked positions only: the figure of the ELECTRA paper's appendix (about 70 MFLOP for Small).
+    public var trainingFLOPsPerToken: Double {
+        func encoder(_ H: Int, _ F: Int, _ layers: Int, _ projects: Bool) -> Double {
+            let perLayer = 2.0 * Double(4 * H * H + 2 * H * F) + 4.0 * Double(seqLength * H)
+            return Double(layers) * perLayer + (projects ? 2.0 * Double(config.embeddingSize * H) : 0)
+        }
+        let E = config.embeddingSize, H = config.hiddenSize, Hg = config.generatorHiddenSize, V = config.vocabSize
+        let disc = encoder(H, config.intermediateSize, config.numLayers, E != H) + 2.0 * Double(H * H + H)
+        let gen = encoder(Hg, config.generatorIntermediateSize, config.generatorLayers, E != Hg)
+            + Double(maxPredictions) / Double(seqLength) * 2.0 * Double(Hg * E + E * V)
+        return 3 * (disc + gen)
     }
 
     /// Generator logits at the B*N masked slots of the last step ([B*N, V]).

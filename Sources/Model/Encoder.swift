@@ -39,7 +39,7 @@ final class Encoder {
         let attention = B * NH * L * L
         let perLayer = 10 * M * H + 2 * M * F + 4 * M + attention + (hasDropout ? 2 * attention + 2 * M * H : 0)
         let total = 2 * M * E + 2 * M + (hasDropout ? M * E : 0) + (shape.projects ? M * H : 0)
-            + shape.layers * perLayer + 8 * M * H + 2 * M * F + L * L + 2 * M * E
+            + shape.layers * perLayer + 8 * M * H + 2 * M * F + L * L * maxComputeThreads + 2 * M * E
         arena = Arena(floats: total)
         let a = arena
         embSum = a.take(M * E); embOut = a.take(M * E); embMean = a.take(M); embRstd = a.take(M)
@@ -57,7 +57,7 @@ final class Encoder {
         outputGradient = a.take(M * H)
         gRes = a.take(M * H); gLn1 = a.take(M * H); gq = a.take(M * H); gk = a.take(M * H); gv = a.take(M * H)
         gctx = a.take(M * H); _ = a.take(M * H)
-        gF1 = a.take(M * F); gF2 = a.take(M * F); scratch = a.take(L * L)
+        gF1 = a.take(M * F); gF2 = a.take(M * F); scratch = a.take(L * L * maxComputeThreads)
         gEmb = shape.projects ? a.take(M * E) : outputGradient
         gEmbSum = a.take(M * E)
     }

@@ -6,5 +6,6 @@ struct ElectraTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "electra-train",
         abstract: "Pre-train ELECTRA (generator + discriminator) on the CPU.",
-        subcommands: [BenchStream.self])
+        subcommands: [Train.self, Report.self, BenchStream.self, BenchModel.self],
+        defaultSubcommand: Train.self)
 }

@@ -3,6 +3,7 @@
 // logits, the losses and the gradient of EVERY parameter, reporting the largest differences.
 import Foundation
 import Interop
+import Kernels
 import Model
 import Randomness
 import TestSupport
@@ -10,6 +11,15 @@ import XCTest
 
 final class ReferenceTests: XCTestCase {
     func testForwardAndBackwardMatchPyTorch() throws {
+        // One compute thread, then two: the parallel kernels must give the same numbers.
+        for threads in [1, 2] {
+            setComputeThreads(threads)
+            try compareWithReference()
+        }
+        setComputeThreads(1)
+    }
+
+    private func compareWithReference() throws {
         let file = try SafetensorsFile(contentsOf: fixtureURL("model/reference.safetensors"))
         var config = ElectraConfig(vocabSize: 60, embeddingSize: 16, hiddenSize: 32, numLayers: 2, numHeads: 2,
                                    intermediateSize: 64, generatorFraction: 0.5, maxPositions: 16)

@@ -1,0 +1,94 @@
+// The optimizer of ELECTRA pre-training, as google-research/electra model/optimization.py:
+// Adam with decoupled weight decay (AdamWeightDecayOptimizer), NO bias correction, weight decay
+// skipped for LayerNorm weights and all biases, gradients clipped to a global norm of 1.0
+// (tf.clip_by_global_norm), and the learning rate lr * (1 - step/T) * min(1, step/W).
+
+/// AdamW settings (ELECTRA-Small defaults).
+public struct AdamWOptions: Codable, Equatable, Sendable {
+    public var learningRate: Float = 5e-4
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    public var epsilon: Float = 1e-6
+    public var weightDecay: Float = 0.01
+    public var clipNorm: Float = 1.0
+    public var warmupSteps = 10_000
+    public var totalSteps = 1_000_000
+    public init() {}
+
+    /// The learning rate of update number `step` (0-based): linear decay to 0 at `totalSteps`,
+    /// times the linear warm-up factor (the product, as the original).
+    public func learningRate(at step: Int) -> Float {
+        let decay = 1 - Float(min(step, totalSteps)) / Float(max(totalSteps, 1))
+        let warmup = warmupSteps > 0 ? min(1, Float(step) / Float(warmupSteps)) : 1
+        return learningRate * decay * warmup
+    }
+}
+
+/// Adam moments for every parameter of a model, and the update.
+public final class AdamW {
+    public let options: AdamWOptions
+    /// Updates done so far (the global step).
+    public var step = 0
+    public let count: Int
+    /// First and second moments, one allocation each.
+    public let m: UnsafeMutablePointer<Float>
+    public let v: UnsafeMutablePointer<Float>
+    private let decayMask: [Bool]
+    private let table: [ParameterInfo]
+
+    public init(model: ElectraModel, options: AdamWOptions) {
+        self.options = options
+        count = model.parameterCount
+        table = model.parameterTable
+        decayMask = table.map(\.decays)
+        m = .allocate(capacity: count)
+        v = .allocate(capacity: count)
+        m.initialize(repeating: 0, count: count)
+        v.initialize(repeating: 0, count: count)
+    }
+
+    deinit {
+        m.deallocate()
+        v.deallocate()
+    }
+
+    /// The global L2 norm of the gradients.
+    public static func globalNorm(_ g: UnsafeMutablePointer<Float>, _ count: Int) -> Float {
+        var sum: Double = 0
+        var i = 0
+        var acc = SIMD8<Float>()
+        while i + 8 <= count {
+            let x = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD8<Float>.self)
+            acc += x * x
+            i += 8
+            if i % 65_536 == 0 { sum += Double(acc.sum()); acc = SIMD8<Float>() }
+        }
+        sum += Double(acc.sum())
+        while i < count { sum += Double(g[i] * g[i]); i += 1 }
+        return Float(sum.squareRoot())
+    }
+
+    /// Clips the gradients to the global norm, applies one AdamW update and advances `step`.
+    /// - Returns: the gradient norm before clipping and the learning rate used.
+    @discardableResult
+    public func update(_ model: ElectraModel) -> (gradientNorm: Float, learningRate: Float) {
+        let g = model.gradients, p = model.parameters
+        let norm = AdamW.globalNorm(g, count)
+        let clip = options.clipNorm / max(norm, options.clipNorm)
+        let lr = options.learningRate(at: step)
+        let (b1, b2, eps, wd) = (options.beta1, options.beta2, options.epsilon, options.weightDecay)
+        for (t, info) in table.enumerated() {
+            let decay = decayMask[t] ? wd : 0
+            for i in info.offset..<(info.offset + info.count) {
+                let grad = g[i] * clip
+                let mi = b1 * m[i] + (1 - b1) * grad
+                let vi = b2 * v[i] + (1 - b2) * grad * grad
+                m[i] = mi
+                v[i] = vi
+                p[i] -= lr * (mi / (vi.squareRoot() + eps) + decay * p[i])
+            }
+        }
+        step += 1
+        return (norm, lr)
+    }
+}

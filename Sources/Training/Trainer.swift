@@ -1,0 +1,320 @@
+// The pre-training loop (run_pretraining.py): batches from the shard stream, one forward and
+// backward of generator + discriminator, AdamW, metrics, held-out evaluation, checkpoints with
+// everything needed to resume bit for bit (parameters, Adam moments, step, RNG states, the
+// stream position), written atomically.
+import Batching
+import Foundation
+import Masking
+import Model
+import Sharding
+
+/// Settings of a training run (the electra-train options).
+public struct TrainingOptions: Codable, Equatable, Sendable {
+    public var steps = 1_000
+    public var batchSize = 32
+    public var learningRate: Float = 5e-4
+    public var warmupSteps = 100
+    public var seed: UInt64 = 0
+    public var logEvery = 10
+    public var evalEvery = 100
+    public var evalBatches = 4
+    public var saveEvery = 200
+    public var keepCheckpoints = 3
+    public var maskProbability: Float = 0.15
+    public var maskTokenFraction: Float = 0.85
+    public init() {}
+}
+
+/// What the trainer reports as it goes (the CLI prints it).
+public enum TrainingEvent {
+    case started([String])
+    case resumed(step: Int, from: String)
+    case logged(step: Int, values: [(String, Double)])
+    case evaluated(step: Int, values: [(String, Double)])
+    case checkpointed(step: Int, path: String)
+    case skippedFrames([String])
+}
+
+/// Training problems, each naming what to do.
+public enum TrainingError: Error, CustomStringConvertible {
+    case nonFinite(step: Int, what: String, lastCheckpoint: String?)
+    case mismatch(String)
+    case noCheckpoint(String)
+
+    public var description: String {
+        switch self {
+        case .nonFinite(let step, let what, let last):
+            return "step \(step): the \(what) is NaN or infinite; training stopped. " +
+                (last.map { "The last good checkpoint is \($0): lower --learning-rate and resume from it." }
+                    ?? "No checkpoint was written yet: lower --learning-rate and start again.")
+        case .mismatch(let why): return why
+        case .noCheckpoint(let dir): return "\(dir): no complete checkpoint to resume from (start without --resume)"
+        }
+    }
+}
+
+/// The state a checkpoint stores besides the tensors.
+struct CheckpointState: Codable {
+    var step: Int
+    var config: ElectraConfig
+    var options: TrainingOptions
+    var vocabSize: Int
+    var vocabSHA256: String
+    var modelRNG: Xoshiro256
+    var stream: StreamPosition
+}
+
+/// Runs ELECTRA pre-training over a shard directory, writing into a run directory.
+public final class Trainer {
+    public let config: ElectraConfig
+    public let options: TrainingOptions
+    public let runDirectory: URL
+    let index: ShardIndex
+    let model: ElectraModel
+    let optimizer: AdamW
+    let stream: BatchStream
+    let streamOptions: BatchStreamOptions
+    var modelRNG: Xoshiro256
+    var lastCheckpoint: String?
+    /// Test hook: throw right after writing this step's checkpoint files, before the rename.
+    var crashDuringCheckpointAt: Int?
+
+    /// Prepares a run: a fresh model, or the newest complete checkpoint of `runDirectory` when
+    /// `resume` is set (its configuration and vocabulary must match).
+    public init(config: ElectraConfig, options: TrainingOptions, shards: URL, runDirectory: URL, resume: Bool) throws {
+        index = try ShardIndex(directory: shards)
+        guard config.vocabSize == index.meta.vocabSize else {
+            throw TrainingError.mismatch("the model has a vocabulary of \(config.vocabSize) tokens, the shards in \(shards.path) \(index.meta.vocabSize)")
+        }
+        self.runDirectory = runDirectory
+        var streamOptions = BatchStreamOptions()
+        streamOptions.batchSize = options.batchSize
+        streamOptions.seed = options.seed
+        streamOptions.masking = MaskingOptions(maskProbability: options.maskProbability,
+                                               maskTokenFraction: options.maskTokenFraction,
+                                               maxSeqLength: index.meta.maxSeqLength)
+        self.streamOptions = streamOptions
+        var resumeState: CheckpointState?
+        var resumeTensors: [String: (shape: [Int], values: [Float])] = [:]
+        if resume {
+            guard let newest = Trainer.completeCheckpoints(in: runDirectory).last else {
+                throw TrainingError.noCheckpoint(runDirectory.appendingPathComponent("checkpoints").path)
+            }
+            let stateURL = newest.appendingPathComponent("state.json")
+            let state = try JSONDecoder().decode(CheckpointState.self, from: Data(contentsOf: stateURL))
+            if state.config != config {
+                throw TrainingError.mismatch("\(stateURL.path): the checkpoint's model configuration \(describe(state.config)) differs from the requested \(describe(config))")
+            }
+            if state.vocabSHA256 != index.meta.vocabSHA256 || state.vocabSize != index.meta.vocabSize {
+                throw TrainingError.mismatch("\(stateURL.path): the checkpoint was trained with a vocabulary of \(state.vocabSize) tokens (sha256 \(state.vocabSHA256.prefix(12))), the shards in \(shards.path) use \(index.meta.vocabSize) tokens (sha256 \(index.meta.vocabSHA256.prefix(12)))")
+            }
+            resumeTensors = try TensorFile.read(newest.appendingPathComponent("weights.bin")).tensors
+            resumeState = state
+            lastCheckpoint = newest.path
+        }
+        self.config = config
+        self.options = resumeState.map { state in
+            var o = state.options
+            o.steps = options.steps   // a resumed run may be extended
+            return o
+        } ?? options
+        model = try ElectraModel(config: config, batchSize: options.batchSize, seqLength: index.meta.maxSeqLength,
+                                 maxPredictions: streamOptions.masking.maxPredictions, seed: options.seed)
+        var adam = AdamWOptions()
+        adam.learningRate = self.options.learningRate
+        adam.warmupSteps = self.options.warmupSteps
+        adam.totalSteps = self.options.steps
+        optimizer = AdamW(model: model, options: adam)
+        modelRNG = Xoshiro256(seed: options.seed, stream: 0x6D6F_6465_6C)   // "model"
+        if let state = resumeState, let checkpoint = lastCheckpoint {
+            try model.loadParameters(resumeTensors, prefix: "param/", file: checkpoint)
+            for (buffer, prefix) in [(optimizer.m, "adam_m/"), (optimizer.v, "adam_v/")] {
+                for p in model.parameterTable {
+                    guard let t = resumeTensors[prefix + p.name], t.values.count == p.count else {
+                        throw TrainingError.mismatch("\(checkpoint): optimizer tensor \(prefix + p.name) is missing or has the wrong size")
+                    }
+                    _ = UnsafeMutableBufferPointer(start: buffer + p.offset, count: p.count).update(from: t.values)
+                }
+            }
+            optimizer.step = state.step
+            modelRNG = state.modelRNG
+        }
+        stream = try BatchStream(index: index, options: streamOptions, position: resumeState?.stream,
+                                 expectedVocabulary: (config.vocabSize, index.meta.vocabSHA256))
+    }
+
+    /// Parameters of the generator and of the discriminator (shared embeddings counted in both).
+    public var parameterCounts: (generator: Int, discriminator: Int, total: Int) {
+        var gen = 0, disc = 0
+        for p in model.parameterTable {
+            if p.name.hasPrefix("generator.") { gen += p.count } else if p.name.hasPrefix("discriminator.") { disc += p.count } else { gen += p.count; disc += p.count }
+        }
+        return (gen, disc, model.parameterCount)
+    }
+
+    /// Runs until `options.steps`, logging, evaluating and checkpointing on the way.
+    public func run(_ report: (TrainingEvent) -> Void) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(at: runDirectory.appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
+        let start = optimizer.step
+        let counts = parameterCounts
+        let tokensPerStep = options.batchSize * index.meta.maxSeqLength
+        report(.started([
+            "model: generator \(counts.generator) parameters (hidden \(config.generatorHiddenSize), \(config.generatorLayers) layers, \(config.generatorHeads) heads), discriminator \(counts.discriminator) (hidden \(config.hiddenSize), \(config.numLayers) layers, \(config.numHeads) heads), \(counts.total) in all; embedding \(config.embeddingSize), vocabulary \(config.vocabSize)",
+            "data: \(index.sequenceCount) sequences in \(index.directory.path); training \(stream.trainSequenceCount) sequences, \(stream.trainSequenceCount / options.batchSize) steps per epoch; held out \(index.sequenceCount - stream.trainSequenceCount)",
+            "step: batch \(options.batchSize) x \(index.meta.maxSeqLength) = \(tokensPerStep) tokens, \(streamOptions.masking.maxPredictions) predictions per sequence; lr \(options.learningRate), warm-up \(options.warmupSteps), \(options.steps) steps, seed \(options.seed)",
+        ]))
+        if let last = lastCheckpoint { report(.resumed(step: start, from: last)) }
+        let metricsURL = runDirectory.appendingPathComponent("metrics.jsonl")
+        try keepMetrics(upTo: start, in: metricsURL)
+        let metrics = try FileHandle(forWritingTo: metricsURL)
+        defer { try? metrics.close() }
+        try metrics.seekToEnd()
+        try writeRunConfig()
+
+        var sums = MetricSums()
+        var windowStart = DispatchTime.now().uptimeNanoseconds
+        let runStart = windowStart
+        var windowTokens = 0
+        var step = start
+        while step < options.steps {
+            let (batch, position, skipped) = try stream.next()
+            if !skipped.isEmpty { report(.skippedFrames(skipped)) }
+            model.zeroGradients()
+            let result = model.step(inputs(batch), training: true, computeGradients: true, rng: &modelRNG)
+            guard result.totalLoss.isFinite else {
+                throw TrainingError.nonFinite(step: step + 1, what: "loss", lastCheckpoint: lastCheckpoint)
+            }
+            let (norm, lr) = optimizer.update(model)
+            guard norm.isFinite else {
+                throw TrainingError.nonFinite(step: step + 1, what: "gradient norm", lastCheckpoint: lastCheckpoint)
+            }
+            step += 1
+            sums.add(result, batch: batch, gradientNorm: norm)
+            windowTokens += batch.attentionMask.reduce(0) { $0 + Int($1) }
+            if step % options.logEvery == 0 || step == options.steps {
+                let now = DispatchTime.now().uptimeNanoseconds
+                var values = [("learning_rate", Double(lr))] + sums.values()
+                values.append(("tokens_per_second", Double(windowTokens) / (Double(now - windowStart) / 1e9)))
+                values.append(("elapsed_seconds", Double(now - runStart) / 1e9))
+                try writeLine(metrics, step: step, kind: "train", values: values)
+                report(.logged(step: step, values: values))
+                sums = MetricSums()
+                windowTokens = 0
+                windowStart = now
+            }
+            if options.evalEvery > 0 && (step % options.evalEvery == 0 || step == options.steps) {
+                let values = try evaluate()
+                try writeLine(metrics, step: step, kind: "eval", values: values)
+                report(.evaluated(step: step, values: values))
+            }
+            if (options.saveEvery > 0 && step % options.saveEvery == 0) || step == options.steps {
+                let path = try saveCheckpoint(step: step, position: position)
+                report(.checkpointed(step: step, path: path))
+            }
+        }
+    }
+
+    /// Metrics on the held-out split: dropout off, fixed masks and fixed sampling noise.
+    public func evaluate() throws -> [(String, Double)] {
+        var sums = MetricSums()
+        var rng = Xoshiro256(seed: options.seed, stream: 0x6576_616C)   // "eval": the same every time
+        for (batch, rows) in try stream.heldOutBatches(limit: options.evalBatches) {
+            let result = model.step(inputs(batch), training: false, computeGradients: false, rng: &rng)
+            sums.add(result, batch: batch, rows: rows)
+        }
+        return sums.values().filter { $0.0 != "gradient_norm" }
+    }
+
+    private func inputs(_ b: MaskedBatch) -> ElectraInputs {
+        ElectraInputs(batchSize: b.batchSize, seqLength: b.seqLength, maxPredictions: b.maxPredictions,
+                      inputIDs: b.inputIDs, segmentIDs: b.segmentIDs, attentionMask: b.attentionMask,
+                      maskedPositions: b.maskedPositions, maskedOriginalIDs: b.maskedOriginalIDs,
+                      maskedWeights: b.maskedWeights)
+    }
+
+    private func writeLine(_ handle: FileHandle, step: Int, kind: String, values: [(String, Double)]) throws {
+        var line = "{\"step\":\(step),\"kind\":\"\(kind)\""
+        for (k, v) in values { line += ",\"\(k)\":\(v.isFinite ? "\(v)" : "null")" }
+        line += "}\n"
+        try handle.write(contentsOf: Data(line.utf8))
+    }
+
+    /// Keeps only the metric lines up to `step` (a killed run may have logged past its checkpoint).
+    private func keepMetrics(upTo step: Int, in url: URL) throws {
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            FileManager.default.createFile(atPath: url.path, contents: nil)
+            return
+        }
+        let kept = text.split(separator: "\n").filter { line in
+            guard let data = line.data(using: .utf8),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let s = object["step"] as? Int else { return false }
+            return s <= step
+        }
+        try writeFileAtomically(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: url)
+    }
+
+    private func writeRunConfig() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        struct RunConfig: Codable { var model: ElectraConfig; var training: TrainingOptions; var shards: String; var vocabSHA256: String }
+        let data = try encoder.encode(RunConfig(model: config, training: options, shards: index.directory.path,
+                                                vocabSHA256: index.meta.vocabSHA256))
+        try writeFileAtomically(data, to: runDirectory.appendingPathComponent("config.json"))
+    }
+
+    /// Writes OUT/checkpoints/step-N/ (weights.bin + state.json) into a temporary directory,
+    /// fsyncs it and renames it into place; then keeps the newest `keepCheckpoints`.
+    func saveCheckpoint(step: Int, position: StreamPosition) throws -> String {
+        let fm = FileManager.default
+        let checkpoints = runDirectory.appendingPathComponent("checkpoints")
+        let final = checkpoints.appendingPathComponent("step-\(step)")
+        let temporary = checkpoints.appendingPathComponent(".step-\(step).tmp-\(getpid())")
+        try? fm.removeItem(at: temporary)
+        try fm.createDirectory(at: temporary, withIntermediateDirectories: true)
+        var tensors = model.parameterTensors(prefix: "param/")
+        for (buffer, prefix) in [(optimizer.m, "adam_m/"), (optimizer.v, "adam_v/")] {
+            tensors += model.parameterTable.map { (prefix + $0.name, $0.shape, UnsafeBufferPointer(start: buffer + $0.offset, count: $0.count)) }
+        }
+        try TensorFile.write(tensors, metadata: ["step": "\(step)"], to: temporary.appendingPathComponent("weights.bin"))
+        let state = CheckpointState(step: step, config: config, options: options, vocabSize: index.meta.vocabSize,
+                                    vocabSHA256: index.meta.vocabSHA256, modelRNG: modelRNG, stream: position)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeFileAtomically(try encoder.encode(state), to: temporary.appendingPathComponent("state.json"))
+        if crashDuringCheckpointAt == step { throw CocoaError(.fileWriteUnknown) }
+        try? fm.removeItem(at: final)
+        guard rename(temporary.path, final.path) == 0 else {
+            throw TrainingError.mismatch("\(final.path): cannot be written: \(String(cString: strerror(errno)))")
+        }
+        fsyncDirectory(checkpoints)
+        lastCheckpoint = final.path
+        for old in Trainer.completeCheckpoints(in: runDirectory).dropLast(max(1, options.keepCheckpoints)) {
+            try? fm.removeItem(at: old)
+        }
+        return final.path
+    }
+
+    /// Complete checkpoints (renamed into place), oldest first.
+    static func completeCheckpoints(in run: URL) -> [URL] {
+        let dir = run.appendingPathComponent("checkpoints")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        return names.compactMap { name -> (Int, URL)? in
+            guard name.hasPrefix("step-"), let n = Int(name.dropFirst(5)) else { return nil }
+            let url = dir.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: url.appendingPathComponent("state.json").path),
+                  FileManager.default.fileExists(atPath: url.appendingPathComponent("weights.bin").path) else { return nil }
+            return (n, url)
+        }.sorted { $0.0 < $1.0 }.map(\.1)
+    }
+}
+
+private func fsyncDirectory(_ url: URL) {
+    let fd = open(url.path, O_RDONLY)
+    if fd >= 0 { fsync(fd); close(fd) }
+}
+
+private func describe(_ c: ElectraConfig) -> String {
+    "(vocabulary \(c.vocabSize), embedding \(c.embeddingSize), hidden \(c.hiddenSize) x \(c.numLayers) layers, generator hidden \(c.generatorHiddenSize))"
+}

@@ -1,2 +1,0 @@
-// Placeholder so that the Training target compiles before its first real source file lands.
-// Delete this file in the change that adds the module's code.

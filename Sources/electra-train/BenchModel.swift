@@ -1,0 +1,74 @@
+// electra-train bench-model: times full training steps (forward, backward, AdamW) of a preset on
+// random data, and cblas_sgemm on 2048 x 2048, to report tokens/s and achieved GFLOP/s.
+import ArgumentParser
+import Foundation
+import Kernels
+import Model
+import Randomness
+
+struct BenchModel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-model",
+        abstract: "Time training steps of a model preset on random data (tokens/s, GFLOP/s).")
+
+    @Option(help: "Model size.") var preset = "small"
+    @Option(help: "Sequences per batch.") var batchSize = 32
+    @Option(help: "Sequence length.") var seqLength = 128
+    @Option(help: "Vocabulary size.") var vocabSize = 30_522
+    @Option(help: "Timed steps (after one warm-up step).") var steps = 3
+    @Option(help: "Threads for matrix products.") var threads = 2
+
+    func run() throws {
+        setComputeThreads(threads)
+        guard var config = ElectraConfig.preset(preset, vocabSize: vocabSize) else { throw ValidationError("unknown preset") }
+        config.maxPositions = max(config.maxPositions, seqLength)
+        let N = Int((0.15 + 0.005) * Double(seqLength))
+        let model = try ElectraModel(config: config, batchSize: batchSize, seqLength: seqLength, maxPredictions: N, seed: 1)
+        var adam = AdamWOptions()
+        adam.warmupSteps = 0
+        let optimizer = AdamW(model: model, options: adam)
+        var rng = Xoshiro256(seed: 2)
+        let M = batchSize * seqLength
+        var ids = (0..<M).map { _ in Int32(5 + rng.uniform(below: vocabSize - 5)) }
+        let positions = (0..<(batchSize * N)).map { Int32(1 + ($0 % N) * (seqLength - 2) / N) }
+        let originals = (0..<(batchSize * N)).map { ids[($0 / N) * seqLength + Int(positions[$0])] }
+        for (slot, p) in positions.enumerated() { ids[(slot / N) * seqLength + Int(p)] = 4 }
+        let inputs = ElectraInputs(batchSize: batchSize, seqLength: seqLength, maxPredictions: N, inputIDs: ids,
+                                   segmentIDs: [Int32](repeating: 0, count: M), attentionMask: [Int32](repeating: 1, count: M),
+                                   maskedPositions: positions, maskedOriginalIDs: originals,
+                                   maskedWeights: [Float](repeating: 1, count: batchSize * N))
+        func step() {
+            model.zeroGradients()
+            _ = model.step(inputs, training: true, computeGradients: true, rng: &rng)
+            optimizer.update(model)
+        }
+        step()
+        ElectraModel.profile = [:]
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<steps { step() }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps)
+        let tokens = Double(M)
+        let flopsPerToken = model.trainingFLOPsPerToken
+        // sgemm reference on 2048 x 2048.
+        let n = 2048
+        let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
+        var c = [Float](repeating: 0, count: n * n)
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+                linearForward(cp.baseAddress!, UnsafeMutablePointer(mutating: ap.baseAddress!), UnsafeMutablePointer(mutating: bp.baseAddress!), nil, n, n, n)
+            } } }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        let sgemm = 2 * Double(n * n * n) / best / 1e9
+        let achieved = tokens * flopsPerToken / seconds / 1e9
+        print(String(format: "ours: preset %@, batch %d x %d, %d threads: %.3f s/step, %.0f tokens/s, %.1f MFLOP/token, %.1f GFLOP/s (%.0f%% of sgemm %.1f GFLOP/s)",
+                     preset, batchSize, seqLength, threads, seconds, tokens / seconds, flopsPerToken / 1e6, achieved,
+                     100 * achieved / sgemm, sgemm))
+        let total = ElectraModel.profile.values.reduce(0, +)
+        for (k, v) in ElectraModel.profile.sorted(by: { $0.value > $1.value }) {
+            print("  " + k.padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: "%6.1f%%  %.3f s/step", 100 * v / max(total, 1e-9), v / Double(steps)))
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import Corpus
+import Foundation
+import Model
+import Sharding
+import TestSupport
+@testable import Training
+import XCTest
+
+private struct SpaceEncoder: LineEncoder {
+    var ids: [String: UInt32] = [:]
+    init(tokens: [String]) { for (i, t) in tokens.enumerated() { ids[t] = UInt32(i) } }
+    mutating func encode(_ line: UnsafeRawBufferPointer, into out: inout [UInt32]) -> Int {
+        for word in String(decoding: line, as: UTF8.self).split(separator: " ") { out.append(ids[String(word)] ?? 1) }
+        return 0
+    }
+}
+
+final class TrainingTests: XCTestCase {
+    /// Shards of a small synthetic corpus (40 words, 32-token sequences).
+    private func makeShards(_ dir: URL, vocabHash: String = "v1") throws -> URL {
+        let tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + (0..<40).map { "w\($0)" }
+        let vocab = try ShardVocabulary(tokens: tokens, sha256: vocabHash, tokenizerOptions: "{}")
+        var text = ""
+        for d in 0..<80 {
+            for s in 0..<6 { text += (0..<(6 + (d + s) % 9)).map { "w\(($0 * 3 + d + s) % 40)" }.joined(separator: " ") + "\n" }
+            text += "\n"
+        }
+        let corpus = dir.appendingPathComponent("corpus.txt")
+        try text.write(to: corpus, atomically: true, encoding: .utf8)
+        var options = ShardingOptions()
+        options.maxSeqLength = 32
+        options.sequencesPerFrame = 16
+        options.threads = 1
+        let out = dir.appendingPathComponent("data-\(vocabHash)")
+        _ = try ShardBuilder(outputDirectory: out, vocabulary: vocab, options: options) { SpaceEncoder(tokens: tokens) }
+            .run(sources: [CorpusSource(path: corpus.path)], progress: { _ in })
+        return out
+    }
+
+    private func config() -> ElectraConfig {
+        var c = ElectraConfig(vocabSize: 45, embeddingSize: 16, hiddenSize: 32, numLayers: 2, numHeads: 2,
+                              generatorFraction: 0.5, maxPositions: 32)
+        c.dropout = 0.1
+        return c
+    }
+
+    private func options() -> TrainingOptions {
+        var o = TrainingOptions()
+        o.steps = 6; o.batchSize = 4; o.warmupSteps = 2; o.logEvery = 1; o.evalEvery = 3
+        o.evalBatches = 2; o.saveEvery = 3; o.keepCheckpoints = 2; o.learningRate = 1e-3; o.seed = 5
+        return o
+    }
+
+    /// Metric lines without the timing fields (which differ between runs by nature).
+    private func metrics(_ run: URL) throws -> [String] {
+        try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map { line in
+                var object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+                object["tokens_per_second"] = nil
+                object["elapsed_seconds"] = nil
+                return String(decoding: try JSONSerialization.data(withJSONObject: object, options: .sortedKeys), as: UTF8.self)
+            }
+    }
+
+    func testResumeAfterACrashDuringACheckpointGivesTheSameMetrics() throws {
+        let dir = try makeTemporaryDirectory(in: self)
+        let shards = try makeShards(dir)
+        let whole = dir.appendingPathComponent("whole")
+        try Trainer(config: config(), options: options(), shards: shards, runDirectory: whole, resume: false).run { _ in }
+        let expected = try metrics(whole)
+        XCTAssertEqual(expected.count, 6 + 2)   // six train lines, two eval lines
+        let first = try XCTUnwrap(expected.first)
+        for field in ["step", "learning_rate", "loss", "generator_loss", "generator_accuracy", "sampled_accuracy",
+                      "discriminator_loss", "discriminator_accuracy", "discriminator_auc", "discriminator_precision",
+                      "discriminator_recall", "replaced_fraction", "gradient_norm"] {
+            XCTAssertTrue(first.contains("\"\(field)\""), field)
+        }
+
+        // The same run, "killed" while writing its step-6 checkpoint: its files are written but the
+        // directory was never renamed into place, and metrics for steps 4-6 were already logged.
+        let crashed = dir.appendingPathComponent("crashed")
+        let trainer = try Trainer(config: config(), options: options(), shards: shards, runDirectory: crashed, resume: false)
+        trainer.crashDuringCheckpointAt = 6
+        XCTAssertThrowsError(try trainer.run { _ in })
+        XCTAssertEqual(Trainer.completeCheckpoints(in: crashed).map(\.lastPathComponent), ["step-3"])
+        var resumedFrom: Int?
+        try Trainer(config: config(), options: options(), shards: shards, runDirectory: crashed, resume: true).run { event in
+            if case .resumed(let step, _) = event { resumedFrom = step }
+        }
+        XCTAssertEqual(resumedFrom, 3)
+        XCTAssertEqual(try metrics(crashed), expected, "metrics after resuming differ from the uninterrupted run")
+        XCTAssertEqual(Trainer.completeCheckpoints(in: crashed).map(\.lastPathComponent), ["step-3", "step-6"])
+        // Same weights at the end, bit for bit.
+        let a = try TensorFile.read(whole.appendingPathComponent("checkpoints/step-6/weights.bin")).tensors
+        let b = try TensorFile.read(crashed.appendingPathComponent("checkpoints/step-6/weights.bin")).tensors
+        XCTAssertEqual(a.count, b.count)
+        for (name, t) in a { XCTAssertEqual(t.values, b[name]?.values, name) }
+    }
+
+    func testResumingWithAnotherConfigurationOrVocabularyIsAClearError() throws {
+        let dir = try makeTemporaryDirectory(in: self)
+        let shards = try makeShards(dir)
+        let run = dir.appendingPathComponent("run")
+        var short = options()
+        short.steps = 3
+        try Trainer(config: config(), options: short, shards: shards, runDirectory: run, resume: false).run { _ in }
+        var other = config()
+        other.hiddenSize = 64
+        other.intermediateSize = 256
+        XCTAssertThrowsError(try Trainer(config: other, options: short, shards: shards, runDirectory: run, resume: true)) {
+            XCTAssertTrue("\($0)".contains("differs from the requested"), "\($0)")
+        }
+        let otherShards = try makeShards(dir, vocabHash: "v2")
+        XCTAssertThrowsError(try Trainer(config: config(), options: short, shards: otherShards, runDirectory: run, resume: true)) {
+            XCTAssertTrue("\($0)".contains("vocabulary"), "\($0)")
+        }
+        XCTAssertThrowsError(try Trainer(config: config(), options: short, shards: shards,
+                                         runDirectory: dir.appendingPathComponent("none"), resume: true)) {
+            XCTAssertTrue("\($0)".contains("no complete checkpoint"), "\($0)")
+        }
+    }
+
+    func testLearningRateScheduleIsTheProductOfDecayAndWarmup() {
+        var o = AdamWOptions()
+        o.learningRate = 1e-3; o.warmupSteps = 10; o.totalSteps = 100
+        XCTAssertEqual(o.learningRate(at: 0), 0)
+        XCTAssertEqual(o.learningRate(at: 5), 1e-3 * 0.95 * 0.5, accuracy: 1e-9)
+        XCTAssertEqual(o.learningRate(at: 10), 1e-3 * 0.9, accuracy: 1e-9)
+        XCTAssertEqual(o.learningRate(at: 100), 0)
+    }
+
+    func testAreaUnderROC() {
+        XCTAssertEqual(areaUnderROC(scores: [0.1, 0.4, 0.35, 0.8], labels: [false, false, true, true]), 0.75)
+        XCTAssertEqual(areaUnderROC(scores: [1, 1, 1, 1], labels: [false, true, false, true]), 0.5)
+        XCTAssertEqual(areaUnderROC(scores: [3, 2, 1], labels: [true, true, false]), 1)
+        XCTAssertEqual(areaUnderROC(scores: [3, 2], labels: [true, true]), 0.5)
+    }
+}
