@@ -146,6 +146,11 @@ public final class ShardBuilder {
     private var sourceCount = 0
     private var sequenceCount = 0
     private var summary = ShardingSummary()
+    /// Plain files up to this read-buffer size are tokenized on the packing thread, with an
+    /// encoder made on first use (many tiny inputs would otherwise wait on thread hand-offs).
+    var inlineLimit = 64 << 10
+    private var inlineEncoder: (any LineEncoder)?
+    private var inlineScratch: [UInt32] = []
     private var report: (ShardingEvent) -> Void = { _ in }
 
     /// Shards `sources` (in order), skipping those whose content is already indexed.
@@ -282,9 +287,19 @@ public final class ShardBuilder {
 
         var failure: Error?
         do {
-            try reader.forEachBlock { block in
-                pool.submit(Array(block))
-                while pool.inFlight >= maxInFlight { try consume(pool.next()) }
+            if source.compression == .none, let size = reader.totalBytes, size <= inlineLimit {
+                // A small file (one block): tokenize it here rather than pay two thread hand-offs;
+                // the same function gives the same ids, so the output does not change.
+                if inlineEncoder == nil { inlineEncoder = makeEncoder() }
+                try reader.forEachBlock { block in
+                    try consume(tokenizeBlock(block, maxSeqLength: options.maxSeqLength, encoder: &inlineEncoder!,
+                                              scratch: &inlineScratch))
+                }
+            } else {
+                try reader.forEachBlock { block in
+                    pool.submit(Array(block))
+                    while pool.inFlight >= maxInFlight { try consume(pool.next()) }
+                }
             }
         } catch {
             failure = error

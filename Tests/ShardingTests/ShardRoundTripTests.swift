@@ -84,12 +84,21 @@ final class ShardRoundTripTests: XCTestCase {
         var outputs: [[String: Data]] = []
         for threads in [1, 2, 3] {
             let out = dir.appendingPathComponent("out\(threads)")
-            _ = try makeBuilder(out, options: smallOptions(threads: threads)).run(sources: [CorpusSource(path: corpus.path)])
+            let builder = try makeBuilder(out, options: smallOptions(threads: threads))
+            builder.inlineLimit = 0   // every block through the tokenizer threads
+            _ = try builder.run(sources: [CorpusSource(path: corpus.path)])
             outputs.append(try shardBytes(out))
         }
+        // A small file is tokenized on the packing thread instead: same bytes.
+        let inline = dir.appendingPathComponent("inline")
+        let builder = try makeBuilder(inline)
+        builder.inlineLimit = 1 << 30
+        _ = try builder.run(sources: [CorpusSource(path: corpus.path)])
+        outputs.append(try shardBytes(inline))
         XCTAssertGreaterThan(outputs[0].count, 2)
         XCTAssertEqual(outputs[0], outputs[1])
         XCTAssertEqual(outputs[0], outputs[2])
+        XCTAssertEqual(outputs[0], outputs[3])
     }
 
     func testVerifyNamesTheCorruptedShardAndFrame() throws {
