@@ -67,12 +67,12 @@ if [ -f data/sample/kjv.txt ]; then split -n l/24 data/sample/kjv.txt "$big/part
 killargs=(--vocab "$tmp/vocab.txt" --max-seq-length 64 --seed 3 --sequences-per-frame 32 --frames-per-shard 2)
 start=$(date +%s.%N)
 $prep shard "$big" "${killargs[@]}" --out "$tmp/clean" > /dev/null 2>&1 || fail "shard of the kill corpus failed"
-took=$(echo "$(date +%s.%N) - $start" | bc -l)
+took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')
 $prep inspect "$tmp/clean" --dump-ids > "$tmp/clean.ids"
 sources=$(ls "$big" | wc -l)
 # kill at 10%, 40% and 70% of the time an uninterrupted run took
 for fraction in 0.1 0.4 0.7; do
-  delay=$(printf "%.3f" "$(echo "$took * $fraction" | bc -l)")
+  delay=$(awk -v t="$took" -v f="$fraction" 'BEGIN {printf "%.3f", t * f}')
   rm -rf "$tmp/killed"
   $prep shard "$big" "${killargs[@]}" --out "$tmp/killed" > /dev/null 2>&1 &
   pid=$!

@@ -73,8 +73,11 @@ final class IndexWriter {
         try removeOrphans()
     }
 
-    deinit {
-        if lockFD >= 0 { close(lockFD) }
+    deinit { unlock() }
+
+    /// Releases the directory lock (at the end of a run, whoever still holds this object).
+    func unlock() {
+        if lockFD >= 0 { close(lockFD); lockFD = -1 }
     }
 
     /// Deletes temporary shard files and shard files the index does not list: a run killed

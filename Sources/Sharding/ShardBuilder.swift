@@ -87,7 +87,10 @@ public struct ShardingSummary: Sendable {
     public var sequences = 0
     public var tokens = 0
     public var shardsWritten = 0
+    /// Bytes read from the inputs (compressed bytes for .zst/.gz, skipped inputs included).
     public var bytesRead = 0
+    /// Bytes of text tokenized (after decompression).
+    public var textBytes = 0
     public var shardBytes = 0
 }
 
@@ -113,7 +116,10 @@ public final class ShardBuilder {
     public init(outputDirectory: URL, vocabulary: ShardVocabulary, options: ShardingOptions,
                 makeEncoder: @escaping () -> any LineEncoder) throws {
         guard options.maxSeqLength >= 5 && options.maxSeqLength <= 65_535 else {
-            throw ShardingError.badVocabulary("--max-seq-length must be between 5 and 65535 (got \(options.maxSeqLength))")
+            throw ShardingError.invalidOption("--max-seq-length must be between 5 and 65535 (got \(options.maxSeqLength))")
+        }
+        guard options.sequencesPerFrame >= 1, options.framesPerShard >= 1, options.threads >= 1, options.blockSize >= 1 else {
+            throw ShardingError.invalidOption("sequences per frame, frames per shard, threads and block size must be at least 1")
         }
         self.outputDirectory = outputDirectory
         self.vocabulary = vocabulary
@@ -140,6 +146,11 @@ public final class ShardBuilder {
     private var sourceCount = 0
     private var sequenceCount = 0
     private var summary = ShardingSummary()
+    /// Plain files up to this read-buffer size are tokenized on the packing thread, with an
+    /// encoder made on first use (many tiny inputs would otherwise wait on thread hand-offs).
+    var inlineLimit = 64 << 10
+    private var inlineEncoder: (any LineEncoder)?
+    private var inlineScratch: [UInt32] = []
     private var report: (ShardingEvent) -> Void = { _ in }
 
     /// Shards `sources` (in order), skipping those whose content is already indexed.
@@ -149,7 +160,9 @@ public final class ShardBuilder {
         report = progress
         summary = ShardingSummary()
         index = try IndexWriter(directory: outputDirectory, meta: meta, vocabularyTokens: vocabulary.tokens)
-        defer { index = nil }
+        // The writer thread may hold the index a moment longer than this call: unlock explicitly
+        // (the sink has finished by then, on every path).
+        defer { index.unlock(); index = nil }
         if !index.removedOrphans.isEmpty { report(.removedIncompleteShards(index.removedOrphans)) }
         knownHashes = index.knownSources
         knownSizes = index.knownSizes
@@ -163,7 +176,8 @@ public final class ShardBuilder {
         defer { sink = nil }
         let pool = TokenizerPool(count: options.threads, maxSeqLength: options.maxSeqLength, makeEncoder: makeEncoder)
         defer { pool.shutdown() }
-        let totalBytes = sources.reduce(Optional(0)) { sum, s in sum.flatMap { a in s.fileSize.map { a + $0 } } }
+        let sizes = sources.map(statSize)   // one stat() per input (FileManager attributes cost more)
+        let totalBytes = sizes.reduce(Optional(0)) { sum, size in sum.flatMap { a in size.map { a + $0 } } }
         do {
             for (sourceIndex, source) in sources.enumerated() {
                 var expectedHash: String? = nil
@@ -171,32 +185,33 @@ public final class ShardBuilder {
                     // Before anything of a file is written: reject binary or damaged files, and
                     // skip files already sharded (only a file whose size matches a known source
                     // can be one, so only those are hashed up front).
-                    let size = source.fileSize ?? -1
+                    let size = sizes[sourceIndex] ?? -1
                     let mightBeKnown = knownSizes.contains(size)
                     do {
                         if source.compression != .none || mightBeKnown {
-                            let reader = try LineReader(source, bufferSize: options.blockSize)
+                            let reader = try LineReader(source, bufferSize: readBufferSize(source, size: sizes[sourceIndex]))
                             try reader.forEachBlock { _ in }
                             expectedHash = reader.contentSHA256
                         } else {
-                            try checkForNUL(source)
+                            try checkForNUL(source, bufferSize: readBufferSize(source, size: sizes[sourceIndex]))
                         }
                     } catch let error as CorpusError {
                         summary.sourcesSkipped += 1
-                        summary.bytesRead += source.fileSize ?? 0
+                        summary.bytesRead += max(0, size)
                         report(.skipped(path: source.description, reason: "\(error); not sharded"))
                         continue
                     }
                     if let hash = expectedHash, let known = knownHashes[hash] {
                         summary.sourcesSkipped += 1
-                        summary.bytesRead += source.fileSize ?? 0
+                        summary.bytesRead += max(0, size)
                         report(.skipped(path: source.description,
                                         reason: "already sharded (same content as \(known)); skipped"))
                         continue
                     }
                 }
                 let record = try shardSource(source, sourceIndex: sourceIndex, sourceCount: sources.count,
-                                             expectedHash: expectedHash, totalBytes: totalBytes, pool: pool)
+                                             expectedHash: expectedHash, totalBytes: totalBytes,
+                                             bufferSize: readBufferSize(source, size: sizes[sourceIndex]), pool: pool)
                 knownHashes[record.sha256] = record.path
                 knownSizes.insert(record.bytes)
                 if record.sequences == 0 {
@@ -229,8 +244,8 @@ public final class ShardBuilder {
 
     /// Reads, tokenizes and packs one source; returns its record (not committed yet).
     private func shardSource(_ source: CorpusSource, sourceIndex: Int, sourceCount: Int, expectedHash: String?,
-                             totalBytes: Int?, pool: TokenizerPool) throws -> SourceRecord {
-        let reader = try LineReader(source, bufferSize: options.blockSize)
+                             totalBytes: Int?, bufferSize: Int, pool: TokenizerPool) throws -> SourceRecord {
+        let reader = try LineReader(source, bufferSize: bufferSize)
         let ordinal = self.sourceCount
         var builder = ExampleBuilder(maxSeqLength: options.maxSeqLength, clsID: vocabulary.clsID, sepID: vocabulary.sepID,
                                      random: SeededRandom(seed: options.seed, stream: UInt64(ordinal)))
@@ -247,6 +262,7 @@ public final class ShardBuilder {
         }
         func consume(_ block: TokenizedBlock) throws {
             record.invalidUTF8Bytes += block.invalidUTF8Bytes
+            summary.textBytes += block.byteCount
             var start = 0
             for (i, end) in block.lineEnds.enumerated() {
                 record.lines += 1
@@ -271,9 +287,19 @@ public final class ShardBuilder {
 
         var failure: Error?
         do {
-            try reader.forEachBlock { block in
-                pool.submit(Array(block))
-                while pool.inFlight >= maxInFlight { try consume(pool.next()) }
+            if source.compression == .none, let size = reader.totalBytes, size <= inlineLimit {
+                // A small file (one block): tokenize it here rather than pay two thread hand-offs;
+                // the same function gives the same ids, so the output does not change.
+                if inlineEncoder == nil { inlineEncoder = makeEncoder() }
+                try reader.forEachBlock { block in
+                    try consume(tokenizeBlock(block, maxSeqLength: options.maxSeqLength, encoder: &inlineEncoder!,
+                                              scratch: &inlineScratch))
+                }
+            } else {
+                try reader.forEachBlock { block in
+                    pool.submit(Array(block))
+                    while pool.inFlight >= maxInFlight { try consume(pool.next()) }
+                }
             }
         } catch {
             failure = error
@@ -298,16 +324,31 @@ public final class ShardBuilder {
         return record
     }
 
+    /// The size in bytes of a file input (stat), nil for standard input or when it cannot be read.
+    private func statSize(_ source: CorpusSource) -> Int? {
+        guard !source.isStandardInput else { return nil }
+        var st = stat()
+        guard stat(source.path, &st) == 0 else { return nil }
+        return Int(st.st_size)
+    }
+
+    /// The read buffer for `source`: the block size, or less for a small plain file (many small
+    /// inputs then cost no megabyte allocation each).
+    private func readBufferSize(_ source: CorpusSource, size: Int?) -> Int {
+        guard source.compression == .none, let size else { return options.blockSize }
+        return max(4096, min(options.blockSize, size + 1))
+    }
+
     /// Throws `CorpusError.binary` naming the file when it holds a NUL byte.
     /// - Complexity: O(file size), one read pass with memchr.
-    private func checkForNUL(_ source: CorpusSource) throws {
+    private func checkForNUL(_ source: CorpusSource, bufferSize: Int) throws {
         let fd = open(source.path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT { throw CorpusError.notFound(source.path) }
             throw CorpusError.unreadable(source.path, reason: String(cString: strerror(errno)))
         }
         defer { close(fd) }
-        let size = 1 << 20
+        let size = bufferSize
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
         defer { buffer.deallocate() }
         var offset = 0

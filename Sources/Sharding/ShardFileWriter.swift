@@ -1,6 +1,7 @@
 // Writes one shard file crash-safely: everything goes to a hidden temporary file which is
 // fsynced, renamed into place and its directory fsynced, so that a shard path either does not
 // exist or holds a complete shard.
+import Corpus
 import Crypto
 import Foundation
 
@@ -68,7 +69,7 @@ final class ShardFileWriter {
             throw ShardingError.io(finalURL.path, "rename: " + String(cString: strerror(errno)))
         }
         try fsyncDirectory(finalURL.deletingLastPathComponent())
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = hexString(hasher.finalize())
         return WrittenShard(path: relativePath, bytes: offset, sha256: digest, frames: frames)
     }
 

@@ -19,6 +19,8 @@ public enum ShardingError: Error, CustomStringConvertible, Equatable {
     case badVocabulary(String)
     /// An input changed while it was being read.
     case sourceChanged(String)
+    /// A sharding option is out of range.
+    case invalidOption(String)
 
     public var description: String {
         switch self {
@@ -39,6 +41,8 @@ public enum ShardingError: Error, CustomStringConvertible, Equatable {
             return "\(shard)\(at): \(reason) (run `electra-prep verify` to check every shard; re-create damaged shards by sharding again into a fresh directory)"
         case .badVocabulary(let reason):
             return reason
+        case .invalidOption(let message):
+            return message
         case .sourceChanged(let path):
             return "\(path): the file changed while it was being sharded (let it settle and run again)"
         }

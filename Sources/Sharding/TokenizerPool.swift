@@ -121,33 +121,37 @@ final class TokenizerPool {
             }
             let job = jobs.removeFirst()
             condition.unlock()
-            let result = tokenize(job.block, encoder: &encoder, scratch: &scratch)
+            let result = job.block.withUnsafeBytes {
+                tokenizeBlock($0, maxSeqLength: maxSeqLength, encoder: &encoder, scratch: &scratch)
+            }
             condition.lock()
             results[job.id] = result
             condition.broadcast()
             condition.unlock()
         }
     }
+}
 
-    private func tokenize(_ block: [UInt8], encoder: inout any LineEncoder, scratch: inout [UInt32]) -> TokenizedBlock {
-        var out = TokenizedBlock()
-        out.byteCount = block.count
-        out.ids.reserveCapacity(block.count / 4)
-        let cap = maxSeqLength
-        block.withUnsafeBytes { bytes in
-            splitLines(bytes) { line in
-                if isBlankLine(line) {
-                    out.lineEnds.append(out.ids.count)
-                    out.lineLengths.append(-1)
-                    return
-                }
-                scratch.removeAll(keepingCapacity: true)
-                out.invalidUTF8Bytes += encoder.encode(line, into: &scratch)
-                out.ids.append(contentsOf: scratch.prefix(cap))
-                out.lineEnds.append(out.ids.count)
-                out.lineLengths.append(scratch.count)
-            }
+/// Tokenizes the lines of `block` (one sentence each; blank lines marked), keeping at most
+/// `maxSeqLength` ids per line and each line's true length. The same function runs on the pool's
+/// threads and, for small inputs, on the packing thread, so the result never depends on where.
+/// - Complexity: O(block size).
+func tokenizeBlock(_ block: UnsafeRawBufferPointer, maxSeqLength: Int, encoder: inout any LineEncoder,
+                   scratch: inout [UInt32]) -> TokenizedBlock {
+    var out = TokenizedBlock()
+    out.byteCount = block.count
+    out.ids.reserveCapacity(block.count / 4)
+    splitLines(block) { line in
+        if isBlankLine(line) {
+            out.lineEnds.append(out.ids.count)
+            out.lineLengths.append(-1)
+            return
         }
-        return out
+        scratch.removeAll(keepingCapacity: true)
+        out.invalidUTF8Bytes += encoder.encode(line, into: &scratch)
+        out.ids.append(contentsOf: scratch.prefix(maxSeqLength))
+        out.lineEnds.append(out.ids.count)
+        out.lineLengths.append(scratch.count)
     }
+    return out
 }

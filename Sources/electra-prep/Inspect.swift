@@ -41,6 +41,13 @@ struct Inspect: ParsableCommand {
         if stats.sequences > 0 {
             print(String(format: "mean length %.1f tokens", Double(stats.tokens) / Double(stats.sequences)))
         }
+        let documents = index.sources.reduce(0) { $0 + $1.documents }, lines = index.sources.reduce(0) { $0 + $1.lines }
+        let invalid = index.sources.reduce(0) { $0 + $1.invalidUTF8Bytes }
+        print("inputs: \(index.sources.count) (\(documents) documents, \(lines) lines, \(invalid) invalid UTF-8 bytes dropped)")
+        for source in index.sources.prefix(10) {
+            print("  \(source.path): \(source.documents) documents, \(source.sequences) sequences from #\(source.firstSequence), sha256 \(source.sha256.prefix(12))...")
+        }
+        if index.sources.count > 10 { print("  ... and \(index.sources.count - 10) more") }
         print("single-segment draws: \(pct(stats.singleSegmentDraws)) (expected ~10%), short-target draws: \(pct(stats.shortTargetDraws)) (expected ~5%), no segment B: \(pct(stats.withoutSegmentB))")
         print("length histogram:")
         let peak = max(1, stats.histogram.max() ?? 1)

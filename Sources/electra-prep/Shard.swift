@@ -111,10 +111,12 @@ struct Shard: ParsableCommand {
         }
         reporter.finish()
         let elapsed = Date().timeIntervalSince(start)
-        print(String(format: "%@: %d sequences, %d tokens from %d input(s) (%d skipped) in %d new shard(s), %.1f MB read in %.2f s = %.1f MB/s",
+        let rateBytes = max(summary.textBytes, summary.bytesRead)
+        var read = String(format: "%.1f MB of text", Double(summary.textBytes) / 1e6)
+        if summary.bytesRead != summary.textBytes { read += String(format: " (%.1f MB read)", Double(summary.bytesRead) / 1e6) }
+        print(String(format: "%@: %d sequences, %d tokens from %d input(s) (%d skipped) in %d new shard(s); %@ in %.2f s = %.1f MB/s",
                      out, summary.sequences, summary.tokens, summary.sourcesSharded, summary.sourcesSkipped,
-                     summary.shardsWritten, Double(summary.bytesRead) / 1e6, elapsed,
-                     Double(summary.bytesRead) / 1e6 / max(elapsed, 1e-9)))
+                     summary.shardsWritten, read, elapsed, Double(rateBytes) / 1e6 / max(elapsed, 1e-9)))
     }
 }
 

@@ -84,12 +84,21 @@ final class ShardRoundTripTests: XCTestCase {
         var outputs: [[String: Data]] = []
         for threads in [1, 2, 3] {
             let out = dir.appendingPathComponent("out\(threads)")
-            _ = try makeBuilder(out, options: smallOptions(threads: threads)).run(sources: [CorpusSource(path: corpus.path)])
+            let builder = try makeBuilder(out, options: smallOptions(threads: threads))
+            builder.inlineLimit = 0   // every block through the tokenizer threads
+            _ = try builder.run(sources: [CorpusSource(path: corpus.path)])
             outputs.append(try shardBytes(out))
         }
+        // A small file is tokenized on the packing thread instead: same bytes.
+        let inline = dir.appendingPathComponent("inline")
+        let builder = try makeBuilder(inline)
+        builder.inlineLimit = 1 << 30
+        _ = try builder.run(sources: [CorpusSource(path: corpus.path)])
+        outputs.append(try shardBytes(inline))
         XCTAssertGreaterThan(outputs[0].count, 2)
         XCTAssertEqual(outputs[0], outputs[1])
         XCTAssertEqual(outputs[0], outputs[2])
+        XCTAssertEqual(outputs[0], outputs[3])
     }
 
     func testVerifyNamesTheCorruptedShardAndFrame() throws {
@@ -215,5 +224,43 @@ final class ShardRoundTripTests: XCTestCase {
         XCTAssertEqual(index.shards.count, 0)
         XCTAssertEqual(index.sources.count, 1)
         XCTAssertTrue(try verifyShards(in: out).isValid)
+    }
+}
+
+final class VerifyRulesTests: XCTestCase {
+    /// Writes `sequences` as one well-formed shard (valid checksums) and returns verify's problems.
+    private func problems(of sequences: [PackedSequence]) throws -> [ShardProblem] {
+        let out = try makeTemporaryDirectory(in: self).appendingPathComponent("out")
+        let builder = try makeBuilder(out)
+        let index = try IndexWriter(directory: out, meta: builder.meta, vocabularyTokens: testVocabulary())
+        let writer = try ShardFileWriter(outputDirectory: out, number: 0,
+                                         header: ShardHeader(tokenBytes: 2, maxSeqLength: 64, vocabularySize: 205))
+        try writer.appendFrame(sequences[...], compressor: FrameCompressor(level: 3))
+        let shard = try writer.finish()
+        try index.commit(shards: [(0, shard)], sources: [SourceRecord(
+            path: "x.txt", bytes: 1, sha256: "x", documents: 1, lines: 1, sequences: sequences.count,
+            tokens: 0, invalidUTF8Bytes: 0, firstSequence: 0)])
+        index.unlock()
+        return try verifyShards(in: out).problems
+    }
+
+    func testWellFormedSequencesPass() throws {
+        XCTAssertEqual(try problems(of: [PackedSequence(tokens: [2, 10, 3, 11, 3], segmentBStart: 3),
+                                         PackedSequence(tokens: [2, 10, 12, 3], segmentBStart: 4)]), [])
+    }
+
+    func testTokenIDsSegmentsAndFramingAreChecked() throws {
+        let cases: [(PackedSequence, String)] = [
+            (PackedSequence(tokens: [2, 10, 3, 9999, 3], segmentBStart: 3), "token id 9999 is not below the vocabulary size 205"),
+            (PackedSequence(tokens: [2, 10, 3], segmentBStart: 7), "segment B starts at 7"),
+            (PackedSequence(tokens: [2, 10, 11, 3], segmentBStart: 2), "segment A does not end with [SEP]"),
+            (PackedSequence(tokens: [10, 11, 3], segmentBStart: 3), "does not start with [CLS]"),
+            (PackedSequence(tokens: [2] + [UInt32](repeating: 10, count: 70) + [3], segmentBStart: 72), "length 72 outside 2...64"),
+        ]
+        for (sequence, expected) in cases {
+            let found = try problems(of: [sequence])
+            XCTAssertTrue(found.contains { $0.frame == 0 && $0.shard == "shards/shard-000000.zst" && $0.message.contains(expected) },
+                          "\(expected): \(found)")
+        }
     }
 }
