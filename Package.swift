@@ -31,19 +31,20 @@ let package = Package(
                 swiftSettings: fast),
         .target(name: "Corpus", dependencies: ["CZstd", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: fast),
-        .target(name: "VocabularyLearning", dependencies: ["Tokenization", "Corpus"], swiftSettings: fast),
+        .target(name: "VocabularyLearning", dependencies: ["Tokenization", "Corpus", "Durability"], swiftSettings: fast),
         .target(name: "Sharding", dependencies: ["Tokenization", "Corpus", "CZstd", "CSQLite", "CZlib",
                                          .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: fast),
         .target(name: "Randomness", swiftSettings: fast),
+        .target(name: "Durability", swiftSettings: fast),
         .target(name: "Masking", dependencies: ["Randomness"], swiftSettings: fast),
         .target(name: "Batching", dependencies: ["Sharding", "Masking"], swiftSettings: fast),
 
         // Training half.
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
-        .target(name: "Model", dependencies: ["Kernels", "Randomness", "CZlib"], swiftSettings: fast),
-        .target(name: "Training", dependencies: ["Model", "Batching", "Masking"], swiftSettings: fast),
-        .target(name: "Interop", dependencies: ["Model", "Tokenization"], swiftSettings: fast),
+        .target(name: "Model", dependencies: ["Kernels", "Randomness", "Durability", "CZlib"], swiftSettings: fast),
+        .target(name: "Training", dependencies: ["Model", "Batching", "Masking", "Durability"], swiftSettings: fast),
+        .target(name: "Interop", dependencies: ["Model", "Tokenization", "Durability"], swiftSettings: fast),
 
         // Command-line tools.
         .executableTarget(
@@ -56,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "electra-train",
             dependencies: [
-                "Model", "Training", "Batching", "Interop", "Tokenization",
+                "Model", "Training", "Batching", "Interop", "Tokenization", "Durability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),

@@ -1,6 +1,7 @@
 // HuggingFace transformers layout for ELECTRA (models/electra): ElectraForPreTraining (the
 // discriminator) and ElectraForMaskedLM (the generator) folders with config.json,
 // model.safetensors, vocab.txt, tokenizer_config.json and special_tokens_map.json.
+import Durability
 import Foundation
 import Model
 import Tokenization
@@ -61,7 +62,7 @@ public func writeHuggingFaceFolder(_ directory: URL, part: ElectraPart, config: 
     try writeSafetensors(tensors, metadata: ["format": "pt"], to: directory.appendingPathComponent("model.safetensors"))
     func json(_ object: Any, _ name: String) throws {
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-        try writeAtomically(data + Data("\n".utf8), to: directory.appendingPathComponent(name))
+        try writeFileAtomically(data + Data("\n".utf8), to: directory.appendingPathComponent(name))
     }
     try json(huggingFaceConfig(config, part: part), "config.json")
     let specials = ["unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]", "mask_token": "[MASK]"]
@@ -74,7 +75,7 @@ public func writeHuggingFaceFolder(_ directory: URL, part: ElectraPart, config: 
     tokenizerConfig["model_max_length"] = config.maxPositions
     try json(tokenizerConfig, "tokenizer_config.json")
     try json(specials, "special_tokens_map.json")
-    try writeAtomically(Data((vocabulary.joined(separator: "\n") + "\n").utf8), to: directory.appendingPathComponent("vocab.txt"))
+    try writeFileAtomically(Data((vocabulary.joined(separator: "\n") + "\n").utf8), to: directory.appendingPathComponent("vocab.txt"))
 }
 
 /// Reads a HuggingFace ELECTRA folder back into our parameter names: the discriminator folder

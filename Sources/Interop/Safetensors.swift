@@ -4,6 +4,7 @@
 // nothing: every length, offset, shape and dtype is checked before a byte of data is touched,
 // following the rules of the reference implementation's `validate` (offsets contiguous from 0,
 // covering the whole data region, each tensor's byte length = elements x dtype size).
+import Durability
 import Foundation
 
 /// A damaged or unsupported safetensors file; each case names the file and the problem.
@@ -206,25 +207,6 @@ public func safetensorsBytes(_ tensors: [SafetensorsTensor], metadata: [String: 
 
 /// Writes tensors to `url` atomically (temporary file, fsync, rename).
 public func writeSafetensors(_ tensors: [SafetensorsTensor], metadata: [String: String] = [:], to url: URL) throws {
-    try writeAtomically(try safetensorsBytes(tensors, metadata: metadata), to: url)
+    try writeFileAtomically(try safetensorsBytes(tensors, metadata: metadata), to: url)
 }
 
-/// Writes `data` to a temporary file beside `url`, fsyncs it and renames it over `url`.
-func writeAtomically(_ data: Data, to url: URL) throws {
-    let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-    guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-        throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: temporary.path])
-    }
-    do {
-        let handle = try FileHandle(forWritingTo: temporary)
-        try handle.write(contentsOf: data)
-        try handle.synchronize()
-        try handle.close()
-        guard rename(temporary.path, url.path) == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
-        }
-    } catch {
-        try? FileManager.default.removeItem(at: temporary)
-        throw error
-    }
-}

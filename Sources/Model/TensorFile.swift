@@ -8,6 +8,7 @@
 //   pad  zero bytes up to a multiple of 64
 //   data float32 little-endian, tensors back to back
 import CZlib
+import Durability
 import Foundation
 
 /// Reads and writes tensor files (model weights, Adam moments) with a JSON metadata header.
@@ -102,25 +103,6 @@ public enum TensorFile {
     }
 }
 
-/// Writes `data` to a temporary file beside `url`, fsyncs it and renames it over `url`.
-public func writeFileAtomically(_ data: Data, to url: URL) throws {
-    let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-    guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-        throw ModelError.badCheckpoint(file: temporary.path, problem: "cannot be created (check the directory and its permissions)")
-    }
-    do {
-        let handle = try FileHandle(forWritingTo: temporary)
-        try handle.write(contentsOf: data)
-        try handle.synchronize()
-        try handle.close()
-        guard rename(temporary.path, url.path) == 0 else {
-            throw ModelError.badCheckpoint(file: url.path, problem: "cannot be written: \(String(cString: strerror(errno)))")
-        }
-    } catch {
-        try? FileManager.default.removeItem(at: temporary)
-        throw error
-    }
-}
 
 extension ElectraModel {
     /// The parameters as tensor-file entries, under their table names.

@@ -1,4 +1,5 @@
 // `electra-train report`: the curves of a run as an SVG (training and held-out), and a summary.
+import Durability
 import Foundation
 
 /// One metrics.jsonl line.

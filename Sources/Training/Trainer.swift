@@ -3,6 +3,7 @@
 // everything needed to resume bit for bit (parameters, Adam moments, step, RNG states, the
 // stream position), written atomically.
 import Batching
+import Durability
 import Foundation
 import Masking
 import Model
@@ -312,11 +313,6 @@ public final class Trainer {
             return (n, url)
         }.sorted { $0.0 < $1.0 }.map(\.1)
     }
-}
-
-private func fsyncDirectory(_ url: URL) {
-    let fd = open(url.path, O_RDONLY)
-    if fd >= 0 { fsync(fd); close(fd) }
 }
 
 private func describe(_ c: ElectraConfig) -> String {

@@ -2,6 +2,7 @@
 // with the JSON record of how it was built.
 import Corpus
 import Dispatch
+import Durability
 import Foundation
 import Tokenization
 
@@ -113,27 +114,7 @@ public func writeVocabulary(
     let json = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
     let directory = url.deletingLastPathComponent()
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    try atomicWrite(Data(text.utf8), to: url)
-    try atomicWrite(json + Data("\n".utf8), to: directory.appendingPathComponent("tokenizer_config.json"))
+    try writeFileAtomically(Data(text.utf8), to: url)
+    try writeFileAtomically(json + Data("\n".utf8), to: directory.appendingPathComponent("tokenizer_config.json"))
 }
 
-/// Writes `data` to a temporary file beside `url`, fsyncs it and renames it over `url`.
-func atomicWrite(_ data: Data, to url: URL) throws {
-    let temporary = url.deletingLastPathComponent()
-        .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-    guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-        throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: temporary.path])
-    }
-    do {
-        let handle = try FileHandle(forWritingTo: temporary)
-        try handle.write(contentsOf: data)
-        try handle.synchronize()
-        try handle.close()
-        guard rename(temporary.path, url.path) == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
-        }
-    } catch {
-        try? FileManager.default.removeItem(at: temporary)
-        throw error
-    }
-}

@@ -1,5 +1,6 @@
 // electra-train report: plot a run's curves (SVG) and print a summary table.
 import ArgumentParser
+import Durability
 import Foundation
 import Model
 import Training
