@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "Corpus", dependencies: ["CZstd", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: fast),
         .target(name: "VocabularyLearning", dependencies: ["Tokenization", "Corpus", "Durability"], swiftSettings: fast),
-        .target(name: "Sharding", dependencies: ["Tokenization", "Corpus", "CZstd", "CSQLite", "CZlib",
+        .target(name: "Sharding", dependencies: ["Tokenization", "Corpus", "Randomness", "CZstd", "CSQLite", "CZlib",
                                          .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: fast),
         .target(name: "Randomness", swiftSettings: fast),
