@@ -49,7 +49,7 @@ public enum TrainingError: Error, CustomStringConvertible {
                 (last.map { "The last good checkpoint is \($0): lower --learning-rate and resume from it." }
                     ?? "No checkpoint was written yet: lower --learning-rate and start again.")
         case .mismatch(let why): return why
-        case .noCheckpoint(let dir): return "\(dir): no complete checkpoint to resume from (start without --resume)"
+        case .noCheckpoint(let dir): return "\(dir): no complete checkpoint (train first; to start a run afresh, leave out --resume)"
         }
     }
 }
