@@ -66,7 +66,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
         .testTarget(name: "MaskingTests", dependencies: ["Masking", "TestSupport"]),
-        .testTarget(name: "InteropTests", dependencies: ["Interop", "TestSupport"]),
+        .testTarget(name: "InteropTests", dependencies: ["Interop", "Model", "Randomness", "Tokenization", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Sharding", "Corpus", "TestSupport"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Randomness"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "Interop", "Randomness", "TestSupport"]),
