@@ -45,6 +45,33 @@ for s, ids_line, score_line in zip(sentences, ours_ids, scores):
     if len(our_logits) != len(hf_logits) or diff > 1e-4:
         failures += 1
         print("discriminator logits differ:", s, diff)
-print(f"{len(sentences)} sentences: token ids identical: {failures == 0}; max |discriminator logit diff| {worst:.2e}")
+# Generator logits at masked positions and the losses of one step, with fixed masked positions and
+# the generator's argmax as the sample (no noise), against electra-train dump-step.
+import json
+gen.eval()
+worst_gen = worst_loss = 0.0
+for s in sentences[:3]:
+    ours = json.loads(subprocess.run([".build/release/electra-train", "dump-step", "--model", out, s],
+                                     capture_output=True, text=True, check=True).stdout)
+    ids = torch.tensor([ours["input_ids"]])
+    pos = ours["masked_positions"]
+    masked = ids.clone()
+    masked[0, pos] = tok.mask_token_id
+    with torch.no_grad():
+        logits = gen(input_ids=masked).logits[0, pos]
+        worst_gen = max(worst_gen, (logits - torch.tensor(ours["generator_logits"])).abs().max().item())
+        targets = ids[0, pos]
+        gen_loss = torch.nn.functional.cross_entropy(logits, targets, reduction="sum") / (len(pos) + 1e-6)
+        disc_ids = ids.clone()
+        disc_ids[0, pos] = logits.argmax(-1)
+        labels = (disc_ids != ids).float()[0]
+        d = disc(input_ids=disc_ids).logits[0]
+        disc_loss = torch.nn.functional.binary_cross_entropy_with_logits(d, labels, reduction="sum") / (len(labels) + 1e-6)
+        total = gen_loss + 50 * disc_loss
+    worst_loss = max(worst_loss, abs(total.item() - ours["total_loss"]) / max(1.0, abs(total.item())))
+if worst_gen > 1e-4 or worst_loss > 1e-4:
+    failures += 1
+print(f"{len(sentences)} sentences: token ids identical: {failures == 0}; max |discriminator logit diff| {worst:.2e}; "
+      f"max |generator logit diff| at masked positions {worst_gen:.2e}; step loss relative diff {worst_loss:.2e}")
 print("hf-proof:", "OK" if failures == 0 else f"{failures} FAILURES")
 sys.exit(1 if failures else 0)
