@@ -42,7 +42,11 @@ public struct BatchStreamOptions: Codable, Equatable, Sendable {
 }
 
 /// Where a stream stands: enough to continue with exactly the batches it would have produced.
+/// The frame permutation and the window shuffle are derived from (`seed`, `epoch`, `window`), so
+/// the whole position is a few integers and the masking generator's 32 bytes.
 public struct StreamPosition: Codable, Equatable, Sendable {
+    /// The permutation seed the position belongs to (the stream's `options.seed`).
+    public var seed: UInt64?
     public var epoch = 0
     /// Index of the current window in this epoch's frame permutation.
     public var window = 0
@@ -52,7 +56,21 @@ public struct StreamPosition: Codable, Equatable, Sendable {
     public var maskRNG: Xoshiro256
 
     public init(seed: UInt64) {
+        self.seed = seed
         maskRNG = Xoshiro256(seed: seed, stream: 0x6D61_736B)   // "mask"
+    }
+}
+
+/// Fisher-Yates over our own generator, so that the order depends only on the seed (the
+/// standard library's `shuffle(using:)` does not promise the same order across releases).
+/// - Complexity: O(n).
+@inlinable
+public func seededShuffle<T>(_ elements: inout [T], using rng: inout Xoshiro256) {
+    var i = elements.count
+    while i > 1 {
+        let j = rng.uniform(below: i)
+        i -= 1
+        elements.swapAt(i, j)
     }
 }
 
@@ -100,6 +118,9 @@ public struct BatchProducer {
     var masker: Masker
     var windowSequences: [PackedSequence] = []
     var windowLoaded = false
+    /// The frame permutation of `permutationEpoch`, computed once per epoch.
+    var permutation: [Int] = []
+    var permutationEpoch = -1
 
     public init(frames: SequenceFrames, options: BatchStreamOptions, position: StreamPosition? = nil) throws {
         self.frames = frames
@@ -108,6 +129,18 @@ public struct BatchProducer {
         trainFrames = (0..<frames.frameCount).filter { !held.contains($0) && frames.sequenceCount(ofFrame: $0) > 0 }
         guard !trainFrames.isEmpty else {
             throw BatchStreamError.noTrainingData("the shards hold \(frames.frameCount) frame(s), none left for training")
+        }
+        if let position {
+            if let seed = position.seed, seed != options.seed {
+                throw BatchStreamError.mismatch(
+                    "the saved stream position belongs to seed \(seed), the stream was opened with seed \(options.seed); resume with the same --seed")
+            }
+            guard position.epoch >= 0, position.window >= 0, position.offset >= 0,
+                  position.window < (trainFrames.count + options.shuffleWindowFrames - 1) / options.shuffleWindowFrames
+            else {
+                throw BatchStreamError.mismatch(
+                    "the saved stream position (epoch \(position.epoch), window \(position.window), offset \(position.offset)) does not fit these shards (\(trainFrames.count) training frames); resume over the shards the run started with")
+            }
         }
         self.position = position ?? StreamPosition(seed: options.seed)
         masker = Masker(options: options.masking, specials: options.specials)
@@ -122,12 +155,16 @@ public struct BatchProducer {
     }
 
     /// The training frames of window `w` of `epoch`, in permuted order.
-    private func windowFrames(epoch: Int, window w: Int) -> ArraySlice<Int> {
-        var order = trainFrames
-        var rng = Xoshiro256(seed: options.seed, stream: 0x6570_6F63_6800_0000 &+ UInt64(epoch))
-        order.shuffle(using: &rng)
+    /// - Complexity: O(frames) once per epoch, O(window) otherwise.
+    private mutating func windowFrames(epoch: Int, window w: Int) -> ArraySlice<Int> {
+        if permutationEpoch != epoch {
+            permutation = trainFrames
+            var rng = Xoshiro256(seed: options.seed, stream: 0x6570_6F63_6800_0000 &+ UInt64(epoch))
+            seededShuffle(&permutation, using: &rng)
+            permutationEpoch = epoch
+        }
         let start = w * options.shuffleWindowFrames
-        return order[start..<min(order.count, start + options.shuffleWindowFrames)]
+        return permutation[start..<min(permutation.count, start + options.shuffleWindowFrames)]
     }
 
     private mutating func loadWindow() throws {
@@ -142,7 +179,7 @@ public struct BatchProducer {
         }
         var rng = Xoshiro256(seed: options.seed,
                              stream: 0x7769_6E00_0000_0000 &+ UInt64(position.epoch) << 24 &+ UInt64(position.window))
-        windowSequences.shuffle(using: &rng)
+        seededShuffle(&windowSequences, using: &rng)
         windowLoaded = true
     }
 

@@ -56,6 +56,7 @@ struct BenchStream: ParsableCommand {
             shards: \(shards) (\(index.sequenceCount) sequences, \(index.frames.count) frames), batch \(batchSize) x \(options.masking.maxSeqLength)
             shards -> masked batches, one thread: \(Int(sequences / producerSeconds)) sequences/s (\(batches) batches in \(String(format: "%.2f", producerSeconds)) s)
             masking only, one thread:             \(Int(sequences / maskSeconds)) sequences/s
+            target >= 100000 sequences/s: \(String(format: "%.1f", sequences / producerSeconds / 100_000))x the target
             (checksum \(checksum))
             """)
     }

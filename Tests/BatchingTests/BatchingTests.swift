@@ -97,8 +97,51 @@ final class BatchingTests: XCTestCase {
         XCTAssertFalse(skipped.isEmpty)
     }
 
-    func testStreamOverRealShards() throws {
-        let dir = try makeTemporaryDirectory(in: self)
+    func testResumeRefusesAPositionOfAnotherSeedOrOtherShards() throws {
+        let frames = MemoryFrames(perFrame: Array(repeating: 25, count: 20))
+        let stream = try BatchStream(frames: frames, options: options())
+        for _ in 0..<5 { _ = try stream.next() }
+        let position = try stream.next().position
+        var otherSeed = options()
+        otherSeed.seed = 12
+        XCTAssertThrowsError(try BatchStream(frames: frames, options: otherSeed, position: position)) {
+            XCTAssertTrue("\($0)".contains("seed"), "\($0)")
+        }
+        var late = position
+        late.window = 100
+        XCTAssertThrowsError(try BatchStream(frames: frames, options: options(), position: late))
+        // A position saved before the seed was recorded (seed nil) is still accepted.
+        var legacy = position
+        legacy.seed = nil
+        XCTAssertNoThrow(try BatchStream(frames: frames, options: options(), position: legacy))
+    }
+
+    func testShuffleDependsOnlyOnTheSeed() throws {
+        var a = Array(0..<10), b = Array(0..<10)
+        var r1 = Xoshiro256(seed: 5), r2 = Xoshiro256(seed: 5)
+        seededShuffle(&a, using: &r1)
+        seededShuffle(&b, using: &r2)
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(a.sorted(), Array(0..<10))
+        // Fisher-Yates is uniform: each element lands at index 0 about equally often.
+        var firstCounts = [Int](repeating: 0, count: 5)
+        var rng = Xoshiro256(seed: 6)
+        for _ in 0..<50_000 {
+            var v = Array(0..<5)
+            seededShuffle(&v, using: &rng)
+            firstCounts[v[0]] += 1
+        }
+        for c in firstCounts { XCTAssertEqual(Double(c), 10_000, accuracy: 500) }
+        // Two streams with different seeds differ in order.
+        let frames = MemoryFrames(perFrame: Array(repeating: 25, count: 20))
+        var other = options()
+        other.seed = 99
+        let s1 = try BatchStream(frames: frames, options: options()), s2 = try BatchStream(frames: frames, options: other)
+        XCTAssertNotEqual(rowIDs(try s1.next().batch), rowIDs(try s2.next().batch))
+    }
+
+    /// Shards of a small corpus written by the Sharding writer (60 documents, frames of 8 sequences).
+    private func writeShards(in dir: URL) throws -> URL {
         let vocabTokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + (0..<50).map { "w\($0)" }
         let vocab = try ShardVocabulary(tokens: vocabTokens, sha256: "v", tokenizerOptions: "{}")
         var text = ""
@@ -116,19 +159,79 @@ final class BatchingTests: XCTestCase {
         _ = try ShardBuilder(outputDirectory: out, vocabulary: vocab, options: shardOptions) {
             SpaceEncoder(tokens: vocabTokens)
         }.run(sources: [CorpusSource(path: corpus.path)], progress: { _ in })
+        return out
+    }
+
+    func testDamagedShardStopsTheRunNamingTheShardOrIsSkippedAndCounted() throws {
+        let out = try writeShards(in: try makeTemporaryDirectory(in: self))
+        let index = try ShardIndex(directory: out)
+        var o = options(batch: 4)
+        o.heldOutFraction = 0
+        // Damage every training frame's payload in the middle: the stream must stop at once.
+        let victim = index.frames[index.frames.count / 2]
+        let shardURL = out.appendingPathComponent(victim.shardPath)
+        var bytes = try Data(contentsOf: shardURL)
+        bytes[victim.offset + victim.length / 2] ^= 0xFF
+        try bytes.write(to: shardURL)
+        let strict = try BatchStream(index: try ShardIndex(directory: out), options: o)
+        var failure: Error?
+        do { for _ in 0..<500 { _ = try strict.next() } } catch { failure = error }
+        let message = try XCTUnwrap(failure, "a damaged frame must stop the stream").localizedDescription + " \(failure!)"
+        XCTAssertTrue(message.contains((victim.shardPath as NSString).lastPathComponent), message)
+        var lenient = o
+        lenient.skipCorruptFrames = true
+        let stream = try BatchStream(index: try ShardIndex(directory: out), options: lenient)
+        var skipped: [String] = []
+        var rows = 0
+        for _ in 0..<100 {
+            let next = try stream.next()
+            skipped += next.skippedFrames
+            rows += next.batch.batchSize
+        }
+        XCTAssertGreaterThanOrEqual(skipped.count, 1)
+        XCTAssertTrue(skipped.allSatisfy { $0.contains((victim.shardPath as NSString).lastPathComponent) }, "\(skipped)")
+        XCTAssertEqual(rows, 400)
+    }
+
+    func testStreamOverRealShards() throws {
+        let out = try writeShards(in: try makeTemporaryDirectory(in: self))
         let index = try ShardIndex(directory: out)
         var o = options(batch: 4)
         o.masking = MaskingOptions(maxSeqLength: 32)
+        o.heldOutFraction = 0.2
         let stream = try BatchStream(index: index, options: o, expectedVocabulary: (55, "v"))
-        for _ in 0..<20 {
-            let batch = try stream.next().batch
+        var batches: [MaskedBatch] = []
+        var positions: [StreamPosition] = []
+        for _ in 0..<40 {
+            let (batch, position, _) = try stream.next()
             XCTAssertTrue(batch.originalInputIDs.allSatisfy { $0 >= 0 && $0 < 55 })
             XCTAssertEqual(batch.inputIDs[0], 2, "rows start with [CLS]")
+            batches.append(batch)
+            positions.append(position)
         }
+        // Resumed from a stored position over the same shards: the same batches.
+        let resumed = try BatchStream(index: ShardIndex(directory: out), options: o, position: positions[17],
+                                      expectedVocabulary: (55, "v"))
+        for i in 18..<40 { XCTAssertEqual(try resumed.next().batch, batches[i], "batch \(i)") }
+        // Held-out rows (token content of whole sequences) never appear in training batches.
+        func rows(_ batch: MaskedBatch) -> [[Int32]] {
+            let ids = batch.originalInputIDs
+            return (0..<batch.batchSize).map { Array(ids[($0 * batch.seqLength)..<(($0 + 1) * batch.seqLength)]) }
+        }
+        let held = heldOutFrames(index, fraction: 0.2)
+        XCTAssertFalse(held.isEmpty)
+        let heldSequences = Set(try held.flatMap { try index.read(frame: $0) }.map(\.tokens))
+        let trainSequences = Set(try (0..<index.frameCount).filter { !held.contains($0) }
+            .flatMap { try index.read(frame: $0) }.map(\.tokens))
+        let seen = Set(batches.flatMap(rows).map { row in row.prefix { $0 != 0 }.map { UInt32($0) } })
+        XCTAssertTrue(seen.isSubset(of: trainSequences))
+        XCTAssertTrue(seen.isDisjoint(with: heldSequences.subtracting(trainSequences)))
         XCTAssertThrowsError(try BatchStream(index: index, options: options(), expectedVocabulary: (56, "other")))
         var wrongLength = o
         wrongLength.masking = MaskingOptions(maxSeqLength: 64)
-        XCTAssertThrowsError(try BatchStream(index: index, options: wrongLength))
+        XCTAssertThrowsError(try BatchStream(index: index, options: wrongLength)) {
+            XCTAssertTrue("\($0)".contains("max-seq-length"), "\($0)")
+        }
     }
 }
 
