@@ -3,6 +3,7 @@ import Corpus
 import Foundation
 import Masking
 import Sharding
+import ShardTestSupport
 import TestSupport
 import XCTest
 
@@ -142,24 +143,12 @@ final class BatchingTests: XCTestCase {
 
     /// Shards of a small corpus written by the Sharding writer (60 documents, frames of 8 sequences).
     private func writeShards(in dir: URL) throws -> URL {
-        let vocabTokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + (0..<50).map { "w\($0)" }
-        let vocab = try ShardVocabulary(tokens: vocabTokens, sha256: "v", tokenizerOptions: "{}")
         var text = ""
         for d in 0..<60 {
             for s in 0..<8 { text += (0..<(5 + (d * s) % 17)).map { "w\(($0 + d + s) % 50)" }.joined(separator: " ") + "\n" }
             text += "\n"
         }
-        let corpus = dir.appendingPathComponent("corpus.txt")
-        try text.write(to: corpus, atomically: true, encoding: .utf8)
-        var shardOptions = ShardingOptions()
-        shardOptions.maxSeqLength = 32
-        shardOptions.sequencesPerFrame = 8
-        shardOptions.threads = 1
-        let out = dir.appendingPathComponent("data")
-        _ = try ShardBuilder(outputDirectory: out, vocabulary: vocab, options: shardOptions) {
-            SpaceEncoder(tokens: vocabTokens)
-        }.run(sources: [CorpusSource(path: corpus.path)], progress: { _ in })
-        return out
+        return try writeTestShards(text: text, words: 50, vocabularyHash: "v", in: dir, name: "data", sequencesPerFrame: 8)
     }
 
     func testDamagedShardStopsTheRunNamingTheShardOrIsSkippedAndCounted() throws {
@@ -235,11 +224,3 @@ final class BatchingTests: XCTestCase {
     }
 }
 
-private struct SpaceEncoder: LineEncoder {
-    var ids: [String: UInt32] = [:]
-    init(tokens: [String]) { for (i, t) in tokens.enumerated() { ids[t] = UInt32(i) } }
-    mutating func encode(_ line: UnsafeRawBufferPointer, into out: inout [UInt32]) -> Int {
-        for word in String(decoding: line, as: UTF8.self).split(separator: " ") { out.append(ids[String(word)] ?? 1) }
-        return 0
-    }
-}

@@ -2,39 +2,22 @@ import Corpus
 import Foundation
 import Model
 import Sharding
+import ShardTestSupport
 import TestSupport
 @testable import Training
 import XCTest
 
-private struct SpaceEncoder: LineEncoder {
-    var ids: [String: UInt32] = [:]
-    init(tokens: [String]) { for (i, t) in tokens.enumerated() { ids[t] = UInt32(i) } }
-    mutating func encode(_ line: UnsafeRawBufferPointer, into out: inout [UInt32]) -> Int {
-        for word in String(decoding: line, as: UTF8.self).split(separator: " ") { out.append(ids[String(word)] ?? 1) }
-        return 0
-    }
-}
 
 final class TrainingTests: XCTestCase {
     /// Shards of a small synthetic corpus (40 words, 32-token sequences).
     private func makeShards(_ dir: URL, vocabHash: String = "v1") throws -> URL {
-        let tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + (0..<40).map { "w\($0)" }
-        let vocab = try ShardVocabulary(tokens: tokens, sha256: vocabHash, tokenizerOptions: "{}")
         var text = ""
         for d in 0..<80 {
             for s in 0..<6 { text += (0..<(6 + (d + s) % 9)).map { "w\(($0 * 3 + d + s) % 40)" }.joined(separator: " ") + "\n" }
             text += "\n"
         }
-        let corpus = dir.appendingPathComponent("corpus.txt")
-        try text.write(to: corpus, atomically: true, encoding: .utf8)
-        var options = ShardingOptions()
-        options.maxSeqLength = 32
-        options.sequencesPerFrame = 16
-        options.threads = 1
-        let out = dir.appendingPathComponent("data-\(vocabHash)")
-        _ = try ShardBuilder(outputDirectory: out, vocabulary: vocab, options: options) { SpaceEncoder(tokens: tokens) }
-            .run(sources: [CorpusSource(path: corpus.path)], progress: { _ in })
-        return out
+        return try writeTestShards(text: text, words: 40, vocabularyHash: vocabHash, in: dir, name: "data-\(vocabHash)",
+                                   sequencesPerFrame: 16)
     }
 
     private func config() -> ElectraConfig {
