@@ -205,30 +205,45 @@ public final class ElectraModel {
         // inverting its CDF (one uniform per row instead of V Gumbel draws).
         var predictions = [Int32](repeating: 0, count: P)
         var sampled = [Int32](repeating: 0, count: P)
-        for p in 0..<P {
-            let row = h.genLogits + p * V
-            var best = 0
-            var bestValue = -Float.infinity
-            for v in 0..<V where row[v] > bestValue { bestValue = row[v]; best = v }
-            predictions[p] = Int32(best)
-            if let gumbelNoise {
-                var bestNoisy = 0
-                var bestNoisyValue = -Float.infinity
-                for v in 0..<V where row[v] + gumbelNoise[p * V + v] > bestNoisyValue {
-                    bestNoisyValue = row[v] + gumbelNoise[p * V + v]
-                    bestNoisy = v
+        // One uniform per row, drawn in row order before the rows are spread over the threads.
+        let uniforms = gumbelNoise == nil ? (0..<P).map { _ in rng.nextDouble() } : []
+        let logits = h.genLogits, work = h.dGenLogits   // the rows' exponentials go to dGenLogits's
+        // place only when it is not needed: without gradients; otherwise to a per-row buffer.
+        let rowBuffer = computeGradients ? UnsafeMutablePointer<Float>.allocate(capacity: V * maxComputeThreads) : work
+        defer { if computeGradients { rowBuffer.deallocate() } }
+        predictions.withUnsafeMutableBufferPointer { predictions in
+            sampled.withUnsafeMutableBufferPointer { sampled in
+                parallelChunksIndexed(P, minimumPerThread: 8) { range, thread in
+                    for p in range {
+                        let row = logits + p * V
+                        let bestValue = vectorMax(row, V)
+                        var best = 0
+                        while row[best] != bestValue { best += 1 }
+                        predictions[p] = Int32(best)
+                        if let gumbelNoise {
+                            var bestNoisy = 0
+                            var bestNoisyValue = -Float.infinity
+                            for v in 0..<V where row[v] + gumbelNoise[p * V + v] > bestNoisyValue {
+                                bestNoisyValue = row[v] + gumbelNoise[p * V + v]
+                                bestNoisy = v
+                            }
+                            sampled[p] = Int32(bestNoisy)
+                        } else {
+                            let e = computeGradients ? rowBuffer + thread * V : work + p * V
+                            let mv = SIMD8<Float>(repeating: bestValue)
+                            map8(e, row, V) { exp8($0 - mv) }
+                            var total: Double = 0
+                            for v in 0..<V { total += Double(e[v]) }
+                            var target = uniforms[p] * total
+                            var choice = V - 1
+                            for v in 0..<V {
+                                target -= Double(e[v])
+                                if target < 0 { choice = v; break }
+                            }
+                            sampled[p] = Int32(choice)
+                        }
+                    }
                 }
-                sampled[p] = Int32(bestNoisy)
-            } else {
-                var total: Double = 0
-                for v in 0..<V { total += Double(expf(row[v] - bestValue)) }
-                var target = rng.nextDouble() * total
-                var choice = V - 1
-                for v in 0..<V {
-                    target -= Double(expf(row[v] - bestValue))
-                    if target < 0 { choice = v; break }
-                }
-                sampled[p] = Int32(choice)
             }
         }
         lap("sampling", &t)
@@ -255,13 +270,12 @@ public final class ElectraModel {
 
         if computeGradients {
             // ---- Discriminator backward (reverse of its forward).
-            h.dDiscAct.update(repeating: 0, count: M * H)
-            linearBackward(h.dDiscAct, g + h.discOutW, g + h.discOutB, h.dDiscLogits, h.discAct, w + h.discOutW, M, H, 1)
-            h.dDiscDense.update(repeating: 0, count: M * H)
-            geluBackward(h.dDiscDense, h.discDense, h.dDiscAct, M * H)
+            linearBackward(h.dDiscAct, g + h.discOutW, g + h.discOutB, h.dDiscLogits, h.discAct, w + h.discOutW, M, H, 1,
+                           overwrite: true)
+            geluBackward(h.dDiscDense, h.discDense, h.dDiscAct, M * H, overwrite: true)
             let dDiscOut = discriminator.outputGradient
-            dDiscOut.update(repeating: 0, count: M * H)
-            linearBackward(dDiscOut, g + h.discDenseW, g + h.discDenseB, h.dDiscDense, discOut, w + h.discDenseW, M, H, H)
+            linearBackward(dDiscOut, g + h.discDenseW, g + h.discDenseB, h.dDiscDense, discOut, w + h.discDenseW, M, H, H,
+                           overwrite: true)
             lap("discriminator head backward", &t)
             discriminator.backward(ids: discIDs, segments: inputs.segmentIDs, attention: inputs.attentionMask,
                                    shared: shared, config: config, w: w, g: g)
@@ -269,15 +283,13 @@ public final class ElectraModel {
 
             // ---- Generator backward: head (the tied word embeddings get the logits' gradient), encoder.
             let Hg = generator.shape.H
-            h.dGenLN.update(repeating: 0, count: P * E)
-            linearBackward(h.dGenLN, g + shared.word, g + h.lmBias, h.dGenLogits, h.genLN, w + shared.word, P, E, V)
-            h.dGenAct.update(repeating: 0, count: P * E)
+            linearBackward(h.dGenLN, g + shared.word, g + h.lmBias, h.dGenLogits, h.genLN, w + shared.word, P, E, V,
+                           overwrite: true)
             layerNormBackward(h.dGenAct, g + h.genLNW, g + h.genLNB, h.dGenLN, h.genAct, w + h.genLNW,
-                              h.genLNMean, h.genLNRstd, P, E)
-            h.dGenDense.update(repeating: 0, count: P * E)
-            geluBackward(h.dGenDense, h.genDense, h.dGenAct, P * E)
-            h.dGenGathered.update(repeating: 0, count: P * Hg)
-            linearBackward(h.dGenGathered, g + h.genDenseW, g + h.genDenseB, h.dGenDense, h.genGathered, w + h.genDenseW, P, Hg, E)
+                              h.genLNMean, h.genLNRstd, P, E, overwrite: true)
+            geluBackward(h.dGenDense, h.genDense, h.dGenAct, P * E, overwrite: true)
+            linearBackward(h.dGenGathered, g + h.genDenseW, g + h.genDenseB, h.dGenDense, h.genGathered, w + h.genDenseW, P, Hg, E,
+                           overwrite: true)
             let dGenOut = generator.outputGradient
             dGenOut.update(repeating: 0, count: M * Hg)
             gatherRowsBackward(dGenOut, h.dGenGathered, rows, Hg)
@@ -399,13 +411,16 @@ struct EncoderOffsets {
         }
         layers = (0..<s.layers).map { l in
             let p = prefix + "encoder.layer.\(l)."
+            // q, k, v weights next to each other, then their biases: one [3H, H] product.
+            let q = table.add(p + "attention.self.query.weight", [s.H, s.H])
+            let k = table.add(p + "attention.self.key.weight", [s.H, s.H])
+            let v = table.add(p + "attention.self.value.weight", [s.H, s.H])
+            let qb = table.add(p + "attention.self.query.bias", [s.H], decays: false)
+            let kb = table.add(p + "attention.self.key.bias", [s.H], decays: false)
+            let vb = table.add(p + "attention.self.value.bias", [s.H], decays: false)
+            precondition(k == q + s.H * s.H && v == k + s.H * s.H && kb == qb + s.H && vb == kb + s.H)
             return Layer(
-                q: table.add(p + "attention.self.query.weight", [s.H, s.H]),
-                qb: table.add(p + "attention.self.query.bias", [s.H], decays: false),
-                k: table.add(p + "attention.self.key.weight", [s.H, s.H]),
-                kb: table.add(p + "attention.self.key.bias", [s.H], decays: false),
-                v: table.add(p + "attention.self.value.weight", [s.H, s.H]),
-                vb: table.add(p + "attention.self.value.bias", [s.H], decays: false),
+                q: q, qb: qb, k: k, kb: kb, v: v, vb: vb,
                 ao: table.add(p + "attention.output.dense.weight", [s.H, s.H]),
                 aob: table.add(p + "attention.output.dense.bias", [s.H], decays: false),
                 ln1w: table.add(p + "attention.output.LayerNorm.weight", [s.H], decays: false),

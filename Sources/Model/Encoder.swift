@@ -11,21 +11,25 @@ final class Encoder {
     let offsets: EncoderOffsets
     let B: Int, L: Int, M: Int
     private let arena: Arena
-    private let hasDropout: Bool
 
     // Embeddings: sum, LayerNorm (+ dropout in place), projection.
     private let embSum, embOut, embMean, embRstd: UnsafeMutablePointer<Float>
-    private let embMask: UnsafeMutablePointer<Float>?
     private let projected: UnsafeMutablePointer<Float>
+    /// Per layer: the fused q|k|v projection [M, 3H], the attention probabilities before dropout,
+    /// the context, the two residual sums (after dropout) with their LayerNorm outputs and
+    /// statistics, the FFN pre-activation and its GELU.
     private struct LayerActivations {
-        let q, k, v, probs, ctx, attnOut, res1, ln1, mean1, rstd1, inter, act, ffn, res2, ln2, mean2, rstd2: UnsafeMutablePointer<Float>
-        let dropped, attnMask, attnOutMask, ffnMask: UnsafeMutablePointer<Float>?
+        let qkv, probs, ctx, res1, ln1, mean1, rstd1, inter, act, res2, ln2, mean2, rstd2: UnsafeMutablePointer<Float>
     }
     private let layers: [LayerActivations]
-    private var dropoutUsed = false
+    /// Dropout of the last forward: probability and one seed per site (the masks are regenerated
+    /// from them in backward, nothing else is stored).
+    private var dropP: Float = 0
+    private var embSeed: UInt64 = 0
+    private var seeds: [(attention: UInt64, attentionOutput: UInt64, output: UInt64)] = []
     // Gradient scratch, reused by every layer.
     let outputGradient: UnsafeMutablePointer<Float>
-    private let gRes, gLn1, gF1, gF2, gq, gk, gv, gctx, scratch, gEmb, gEmbSum: UnsafeMutablePointer<Float>
+    private let gRes, gLn1, gF, gqkv, gctx, scratch, gEmb, gEmbSum: UnsafeMutablePointer<Float>
 
     init(shape: EncoderShape, offsets: EncoderOffsets, B: Int, L: Int, dropout: Float) {
         self.shape = shape
@@ -34,77 +38,64 @@ final class Encoder {
         self.L = L
         let M = B * L
         self.M = M
-        hasDropout = dropout > 0
         let H = shape.H, F = shape.F, E = shape.E, NH = shape.NH
         let attention = B * NH * L * L
-        let perLayer = 10 * M * H + 2 * M * F + 4 * M + attention + (hasDropout ? 2 * attention + 2 * M * H : 0)
-        let total = 2 * M * E + 2 * M + (hasDropout ? M * E : 0) + (shape.projects ? M * H : 0)
-            + shape.layers * perLayer + 8 * M * H + 2 * M * F + L * L * maxComputeThreads + 2 * M * E
+        let perLayer = 8 * M * H + 2 * M * F + 4 * M + attention
+        let total = 2 * M * E + 2 * M + (shape.projects ? M * H : 0) + shape.layers * perLayer
+            + 8 * M * H + M * F + attentionScratchCount(L) + 2 * M * E
         arena = Arena(floats: total)
         let a = arena
         embSum = a.take(M * E); embOut = a.take(M * E); embMean = a.take(M); embRstd = a.take(M)
-        embMask = hasDropout ? a.take(M * E) : nil
         projected = shape.projects ? a.take(M * H) : embOut
-        let drop = dropout > 0
         layers = (0..<shape.layers).map { _ in
-            LayerActivations(q: a.take(M * H), k: a.take(M * H), v: a.take(M * H), probs: a.take(attention),
-                             ctx: a.take(M * H), attnOut: a.take(M * H), res1: a.take(M * H), ln1: a.take(M * H),
-                             mean1: a.take(M), rstd1: a.take(M), inter: a.take(M * F), act: a.take(M * F),
-                             ffn: a.take(M * H), res2: a.take(M * H), ln2: a.take(M * H), mean2: a.take(M), rstd2: a.take(M),
-                             dropped: drop ? a.take(attention) : nil, attnMask: drop ? a.take(attention) : nil,
-                             attnOutMask: drop ? a.take(M * H) : nil, ffnMask: drop ? a.take(M * H) : nil)
+            LayerActivations(qkv: a.take(3 * M * H), probs: a.take(attention), ctx: a.take(M * H),
+                             res1: a.take(M * H), ln1: a.take(M * H), mean1: a.take(M), rstd1: a.take(M),
+                             inter: a.take(M * F), act: a.take(M * F),
+                             res2: a.take(M * H), ln2: a.take(M * H), mean2: a.take(M), rstd2: a.take(M))
         }
         outputGradient = a.take(M * H)
-        gRes = a.take(M * H); gLn1 = a.take(M * H); gq = a.take(M * H); gk = a.take(M * H); gv = a.take(M * H)
-        gctx = a.take(M * H); _ = a.take(M * H)
-        gF1 = a.take(M * F); gF2 = a.take(M * F); scratch = a.take(L * L * maxComputeThreads)
+        gRes = a.take(M * H); gLn1 = a.take(M * H); gqkv = a.take(3 * M * H); gctx = a.take(M * H)
+        gF = a.take(M * F); scratch = a.take(attentionScratchCount(L))
         gEmb = shape.projects ? a.take(M * E) : outputGradient
         gEmbSum = a.take(M * E)
     }
 
-    /// Fills `mask` with 0 (probability p) or 1/(1-p).
-    private func drawMask(_ mask: UnsafeMutablePointer<Float>, _ count: Int, _ p: Float, _ rng: inout Xoshiro256) {
-        let keep = 1 / (1 - p)
-        for i in 0..<count { mask[i] = rng.nextFloat() < p ? 0 : keep }
-    }
-
-    /// Runs the encoder; returns its output [M, H] (valid until the next forward).
+    /// Runs the encoder; returns its output [M, H] (valid until the next forward). With p > 0,
+    /// one dropout seed per site is drawn from `rng`.
     func forward(ids: [Int32], segments: [Int32], attention: [Int32], shared s: SharedEmbeddings,
                  config: ElectraConfig, w: UnsafeMutablePointer<Float>, dropout p: Float,
                  rng: inout Xoshiro256) -> UnsafeMutablePointer<Float> {
         let H = shape.H, F = shape.F, E = shape.E, NH = shape.NH, eps = config.layerNormEps
-        let useDropout = hasDropout && p > 0
-        dropoutUsed = useDropout
+        dropP = p
+        embSeed = p > 0 ? rng.next() : 0
+        seeds = offsets.layers.map { _ in p > 0 ? (rng.next(), rng.next(), rng.next()) : (0, 0, 0) }
         ids.withUnsafeBufferPointer { idp in
             segments.withUnsafeBufferPointer { sp in
-                embeddingForward(embSum, idp.baseAddress!, sp.baseAddress!, w + s.word, w + s.position, w + s.tokenType, B, L, E)
+                timed("embedding forward") { embeddingForward(embSum, idp.baseAddress!, sp.baseAddress!, w + s.word, w + s.position, w + s.tokenType, B, L, E) }
             }
         }
-        layerNormForward(embOut, embMean, embRstd, embSum, w + s.lnWeight, w + s.lnBias, M, E, eps: eps)
-        if useDropout, let m = embMask { drawMask(m, M * E, p, &rng); dropoutForward(embOut, m, M * E) }
+        timed("layerNorm forward") { layerNormForward(embOut, embMean, embRstd, embSum, w + s.lnWeight, w + s.lnBias, M, E, eps: eps) }
+        timed("dropout") { dropoutApply(embOut, M * E, p: p, seed: embSeed) }
         if let proj = offsets.projection, let projB = offsets.projectionBias {
-            linearForward(projected, embOut, w + proj, w + projB, M, E, H)
+            timed("linear forward") { linearForward(projected, embOut, w + proj, w + projB, M, E, H) }
         }
         var inp = projected
         attention.withUnsafeBufferPointer { att in
             for (l, o) in offsets.layers.enumerated() {
-                let x = layers[l]
-                linearForward(x.q, inp, w + o.q, w + o.qb, M, H, H)
-                linearForward(x.k, inp, w + o.k, w + o.kb, M, H, H)
-                linearForward(x.v, inp, w + o.v, w + o.vb, M, H, H)
-                if useDropout, let am = x.attnMask { drawMask(am, B * NH * L * L, p, &rng) }
-                attentionForward(x.ctx, x.probs, useDropout ? x.dropped : nil, x.q, x.k, x.v, att.baseAddress!,
-                                 useDropout ? x.attnMask : nil, B, L, H, NH)
-                linearForward(x.attnOut, x.ctx, w + o.ao, w + o.aob, M, H, H)
-                if useDropout, let m = x.attnOutMask { drawMask(m, M * H, p, &rng); dropoutForward(x.attnOut, m, M * H) }
-                addForward(x.res1, x.attnOut, inp, M * H)
-                layerNormForward(x.ln1, x.mean1, x.rstd1, x.res1, w + o.ln1w, w + o.ln1b, M, H, eps: eps)
-                linearForward(x.inter, x.ln1, w + o.i, w + o.ib, M, H, F)
-                geluForward(x.act, x.inter, M * F)
-                linearForward(x.ffn, x.act, w + o.o, w + o.ob, M, F, H)
-                if useDropout, let m = x.ffnMask { drawMask(m, M * H, p, &rng); dropoutForward(x.ffn, m, M * H) }
-                addForward(x.res2, x.ffn, x.ln1, M * H)
-                layerNormForward(x.ln2, x.mean2, x.rstd2, x.res2, w + o.ln2w, w + o.ln2b, M, H, eps: eps)
+                let x = layers[l], seed = seeds[l]
+                timed("linear forward") { linearForward(x.qkv, inp, w + o.q, w + o.qb, M, H, 3 * H) }
+                timed("attention forward") { attentionForward(x.ctx, x.probs, x.qkv, x.qkv + H, x.qkv + 2 * H, ld: 3 * H, att.baseAddress!,
+                                 B, L, H, NH, dropout: p, seed: seed.attention, scratch: scratch) }
+                timed("linear forward") { linearForward(x.res1, x.ctx, w + o.ao, w + o.aob, M, H, H) }
+                timed("dropout") { dropoutApply(x.res1, M * H, p: p, seed: seed.attentionOutput) }
+                timed("add forward") { addForward(x.res1, x.res1, inp, M * H) }
+                timed("layerNorm forward") { layerNormForward(x.ln1, x.mean1, x.rstd1, x.res1, w + o.ln1w, w + o.ln1b, M, H, eps: eps) }
+                timed("linear forward") { linearForward(x.inter, x.ln1, w + o.i, w + o.ib, M, H, F) }
+                timed("gelu forward") { geluForward(x.act, x.inter, M * F) }
+                timed("linear forward") { linearForward(x.res2, x.act, w + o.o, w + o.ob, M, F, H) }
+                timed("dropout") { dropoutApply(x.res2, M * H, p: p, seed: seed.output) }
+                timed("add forward") { addForward(x.res2, x.res2, x.ln1, M * H) }
+                timed("layerNorm forward") { layerNormForward(x.ln2, x.mean2, x.rstd2, x.res2, w + o.ln2w, w + o.ln2b, M, H, eps: eps) }
                 inp = x.ln2
             }
         }
@@ -115,42 +106,33 @@ final class Encoder {
     /// accumulates into `g`. Uses the activations of the last `forward`.
     func backward(ids: [Int32], segments: [Int32], attention: [Int32], shared s: SharedEmbeddings,
                   config: ElectraConfig, w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>) {
-        let H = shape.H, F = shape.F, E = shape.E, NH = shape.NH
+        let H = shape.H, F = shape.F, E = shape.E, NH = shape.NH, p = dropP
         let gOut = outputGradient
         for l in stride(from: offsets.layers.count - 1, through: 0, by: -1) {
-            let o = offsets.layers[l], x = layers[l]
+            let o = offsets.layers[l], x = layers[l], seed = seeds[l]
             let inp = l == 0 ? projected : layers[l - 1].ln2
-            gRes.update(repeating: 0, count: M * H)
-            layerNormBackward(gRes, g + o.ln2w, g + o.ln2b, gOut, x.res2, w + o.ln2w, x.mean2, x.rstd2, M, H)
-            gLn1.update(from: gRes, count: M * H)
-            if dropoutUsed, let m = x.ffnMask { dropoutBackward(gRes, m, M * H) }
-            gF2.update(repeating: 0, count: M * F)
-            linearBackward(gF2, g + o.o, g + o.ob, gRes, x.act, w + o.o, M, F, H)
-            gF1.update(repeating: 0, count: M * F)
-            geluBackward(gF1, x.inter, gF2, M * F)
-            linearBackward(gLn1, g + o.i, g + o.ib, gF1, x.ln1, w + o.i, M, H, F)
-            gRes.update(repeating: 0, count: M * H)
-            layerNormBackward(gRes, g + o.ln1w, g + o.ln1b, gLn1, x.res1, w + o.ln1w, x.mean1, x.rstd1, M, H)
-            gOut.update(from: gRes, count: M * H)   // the residual path to the layer input
-            if dropoutUsed, let m = x.attnOutMask { dropoutBackward(gRes, m, M * H) }
-            gctx.update(repeating: 0, count: M * H)
-            linearBackward(gctx, g + o.ao, g + o.aob, gRes, x.ctx, w + o.ao, M, H, H)
-            gq.update(repeating: 0, count: M * H)
-            gk.update(repeating: 0, count: M * H)
-            gv.update(repeating: 0, count: M * H)
-            attentionBackward(gq, gk, gv, gctx, x.probs, dropoutUsed ? x.dropped : nil, x.q, x.k, x.v,
-                              dropoutUsed ? x.attnMask : nil, scratch, B, L, H, NH)
-            linearBackward(gOut, g + o.q, g + o.qb, gq, inp, w + o.q, M, H, H)
-            linearBackward(gOut, g + o.k, g + o.kb, gk, inp, w + o.k, M, H, H)
-            linearBackward(gOut, g + o.v, g + o.vb, gv, inp, w + o.v, M, H, H)
+            // ln2 = LayerNorm(res2), res2 = dropout(ffn) + ln1.
+            timed("layerNorm backward") { layerNormBackward(gRes, g + o.ln2w, g + o.ln2b, gOut, x.res2, w + o.ln2w, x.mean2, x.rstd2, M, H, overwrite: true) }
+            timed("copy") { gLn1.update(from: gRes, count: M * H) }
+            timed("dropout") { dropoutApply(gRes, M * H, p: p, seed: seed.output) }
+            linearBackward(gF, g + o.o, g + o.ob, gRes, x.act, w + o.o, M, F, H, overwrite: true)
+            timed("gelu backward") { geluBackward(gF, x.inter, gF, M * F, overwrite: true) }
+            linearBackward(gLn1, g + o.i, g + o.ib, gF, x.ln1, w + o.i, M, H, F)
+            // ln1 = LayerNorm(res1), res1 = dropout(attention output) + inp.
+            timed("layerNorm backward") { layerNormBackward(gRes, g + o.ln1w, g + o.ln1b, gLn1, x.res1, w + o.ln1w, x.mean1, x.rstd1, M, H, overwrite: true) }
+            timed("copy") { gOut.update(from: gRes, count: M * H) }   // the residual path to the layer input
+            timed("dropout") { dropoutApply(gRes, M * H, p: p, seed: seed.attentionOutput) }
+            linearBackward(gctx, g + o.ao, g + o.aob, gRes, x.ctx, w + o.ao, M, H, H, overwrite: true)
+            timed("attention backward") { attentionBackward(gqkv, gqkv + H, gqkv + 2 * H, gctx, x.probs, x.qkv, x.qkv + H, x.qkv + 2 * H, ld: 3 * H,
+                              B, L, H, NH, dropout: p, seed: seed.attention, scratch: scratch) }
+            linearBackward(gOut, g + o.q, g + o.qb, gqkv, inp, w + o.q, M, H, 3 * H)
         }
         if let proj = offsets.projection, let projB = offsets.projectionBias {
-            gEmb.update(repeating: 0, count: M * E)
-            linearBackward(gEmb, g + proj, g + projB, gOut, embOut, w + proj, M, E, H)
+            linearBackward(gEmb, g + proj, g + projB, gOut, embOut, w + proj, M, E, H, overwrite: true)
         }
-        if dropoutUsed, let m = embMask { dropoutBackward(gEmb, m, M * E) }
-        gEmbSum.update(repeating: 0, count: M * E)
-        layerNormBackward(gEmbSum, g + s.lnWeight, g + s.lnBias, gEmb, embSum, w + s.lnWeight, embMean, embRstd, M, E)
+        timed("dropout") { dropoutApply(gEmb, M * E, p: p, seed: embSeed) }
+        timed("layerNorm backward") { layerNormBackward(gEmbSum, g + s.lnWeight, g + s.lnBias, gEmb, embSum, w + s.lnWeight, embMean, embRstd, M, E,
+                          overwrite: true) }
         // The padding row of the word embeddings gets no gradient (nn.Embedding padding_idx).
         let pad = config.padID
         ids.withUnsafeBufferPointer { idp in
@@ -165,7 +147,7 @@ final class Encoder {
                         row[e] = 0
                     }
                 }
-                embeddingBackward(g + s.word, g + s.position, g + s.tokenType, gEmbSum, idp.baseAddress!, sp.baseAddress!, B, L, E)
+                timed("embedding backward") { embeddingBackward(g + s.word, g + s.position, g + s.tokenType, gEmbSum, idp.baseAddress!, sp.baseAddress!, B, L, E) }
             }
         }
     }

@@ -44,6 +44,7 @@ struct BenchModel: ParsableCommand {
         }
         step()
         ElectraModel.profile = [:]
+        KernelProfile.enabled = true
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<steps { step() }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps)
@@ -67,7 +68,12 @@ struct BenchModel: ParsableCommand {
                      preset, batchSize, seqLength, threads, seconds, tokens / seconds, flopsPerToken / 1e6, achieved,
                      100 * achieved / sgemm, sgemm))
         let total = ElectraModel.profile.values.reduce(0, +)
+        print("phases:")
         for (k, v) in ElectraModel.profile.sorted(by: { $0.value > $1.value }) {
+            print("  " + k.padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: "%6.1f%%  %.3f s/step", 100 * v / max(total, 1e-9), v / Double(steps)))
+        }
+        print("kernels inside the encoders (both models):")
+        for (k, v) in KernelProfile.seconds.sorted(by: { $0.value > $1.value }) {
             print("  " + k.padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: "%6.1f%%  %.3f s/step", 100 * v / max(total, 1e-9), v / Double(steps)))
         }
     }

@@ -81,24 +81,29 @@ final class GradientCheckTests: XCTestCase {
         let (B, L, H, NH) = (2, 4, 6, 2)
         var q = random(B * L * H), k = random(B * L * H), v = random(B * L * H)
         let attention: [Int32] = [1, 1, 1, 1, 1, 1, 0, 0]
-        var drop = (0..<(B * NH * L * L)).map { i -> Float in i % 5 == 0 ? 0 : 1.25 }
         let r = random(B * L * H)
-        func loss(_ q: [Float], _ k: [Float], _ v: [Float]) -> Float {
-            var ctx = [Float](repeating: 0, count: B * L * H), probs = [Float](repeating: 0, count: B * NH * L * L), dropped = probs
-            var q = q, k = k, v = v
-            attentionForward(&ctx, &probs, &dropped, &q, &k, &v, attention, &drop, B, L, H, NH)
-            return zip(ctx, r).map(*).reduce(0, +)
+        var scratch = [Float](repeating: 0, count: attentionScratchCount(L))
+        for (p, seed) in [(Float(0), UInt64(0)), (0.3, 7)] {
+            func loss(_ q: [Float], _ k: [Float], _ v: [Float]) -> Float {
+                var ctx = [Float](repeating: 0, count: B * L * H), probs = [Float](repeating: 0, count: B * NH * L * L)
+                attentionForward(&ctx, &probs, q, k, v, ld: H, attention, B, L, H, NH, dropout: p, seed: seed, scratch: &scratch)
+                return zip(ctx, r).map(*).reduce(0, +)
+            }
+            var ctx = [Float](repeating: 0, count: B * L * H), probs = [Float](repeating: 0, count: B * NH * L * L)
+            attentionForward(&ctx, &probs, q, k, v, ld: H, attention, B, L, H, NH, dropout: p, seed: seed, scratch: &scratch)
+            var dq = [Float](repeating: 0, count: B * L * H), dk = dq, dv = dq
+            attentionBackward(&dq, &dk, &dv, r, probs, q, k, v, ld: H, B, L, H, NH, dropout: p, seed: seed, scratch: &scratch)
+            check("attention dq p=\(p)", &q, analytic: dq) { loss($0, k, v) }
+            check("attention dk p=\(p)", &k, analytic: dk) { loss(q, $0, v) }
+            check("attention dv p=\(p)", &v, analytic: dv) { loss(q, k, $0) }
+            // Padded keys get no attention; rows sum to one.
+            for h in 0..<NH {
+                for i in 0..<L {
+                    XCTAssertEqual(probs[((1 * NH + h) * L + i) * L + 3], 0)
+                    XCTAssertEqual(probs[((1 * NH + h) * L + i) * L ..< ((1 * NH + h) * L + i + 1) * L].reduce(0, +), 1, accuracy: 1e-6)
+                }
+            }
         }
-        var ctx = [Float](repeating: 0, count: B * L * H), probs = [Float](repeating: 0, count: B * NH * L * L), dropped = probs
-        attentionForward(&ctx, &probs, &dropped, &q, &k, &v, attention, &drop, B, L, H, NH)
-        var dq = [Float](repeating: 0, count: B * L * H), dk = dq, dv = dq, dctx = r
-        var scratch = [Float](repeating: 0, count: L * L * maxComputeThreads)
-        attentionBackward(&dq, &dk, &dv, &dctx, &probs, &dropped, &q, &k, &v, &drop, &scratch, B, L, H, NH)
-        check("attention dq", &q, analytic: dq) { loss($0, k, v) }
-        check("attention dk", &k, analytic: dk) { loss(q, $0, v) }
-        check("attention dv", &v, analytic: dv) { loss(q, k, $0) }
-        // Padded keys get no attention and no gradient.
-        for h in 0..<NH { for i in 0..<L { XCTAssertEqual(probs[((1 * NH + h) * L + i) * L + 3], 0) } }
     }
 
     func testLossesAndEmbeddings() {

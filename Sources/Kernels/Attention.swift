@@ -1,0 +1,112 @@
+// Multi-head self-attention with the padding mask and attention-probability dropout, one
+// (sequence, head) item at a time: two single-threaded products and a vectorized softmax per
+// item, items spread over the threads. q, k and v are column blocks of rows `ld` floats apart
+// (the fused q|k|v projection has ld = 3H).
+
+/// Floats of scratch the attention kernels need for sequence length L.
+public func attentionScratchCount(_ L: Int) -> Int { (3 * L * L + L) * maxComputeThreads }
+
+/// ctx[B*L, H] from q, k, v with NH heads of size D = H/NH; the softmax probabilities (before
+/// dropout) are saved in probs[B,NH,L,L]. Keys where `attention[b*L + j] == 0` (padding) get
+/// probability 0. With p > 0 the probabilities are dropped out after the softmax as in BERT,
+/// with the mask of (p, seed) over the [B,NH,L,L] tensor, and ctx uses the dropped ones.
+public func attentionForward(_ ctx: FloatPointer, _ probs: FloatPointer,
+                             _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, ld: Int,
+                             _ attention: UnsafePointer<Int32>, _ B: Int, _ L: Int, _ H: Int, _ NH: Int,
+                             dropout p: Float = 0, seed: UInt64 = 0, scratch: FloatPointer) {
+    let D = H / NH
+    let scale = 1 / Float(D).squareRoot()
+    parallelItems(B * NH) { item, thread in
+        let b = item / NH, h = item % NH
+        let P = probs + item * L * L
+        let work = scratch + thread * (3 * L * L + L)
+        let keys = work + 3 * L * L
+        for j in 0..<L { keys[j] = attention[b * L + j] != 0 ? 1 : 0 }
+        let off = b * L * ld + h * D
+        gemmSingle(transA: false, transB: true, L, L, D, alpha: scale, q + off, ld, k + off, ld, beta: 0, P, L)
+        for i in 0..<L { softmaxRow(P + i * L, keys, L) }
+        var used = UnsafePointer(P)
+        if p > 0 {
+            let mask = work, dropped = work + L * L
+            dropoutScales(mask, start: item * L * L, count: L * L, p: p, seed: seed)
+            multiply(dropped, P, mask, L * L)
+            used = UnsafePointer(dropped)
+        }
+        gemmSingle(transA: false, transB: false, L, D, L, used, L, v + off, ld, beta: 0, ctx + b * L * H + h * D, H)
+    }
+}
+
+/// Backward of `attentionForward` (same probs, p and seed); WRITES dq, dk, dv (each block once),
+/// which share the layout of q, k, v (rows `ld` apart).
+public func attentionBackward(_ dq: FloatPointer, _ dk: FloatPointer, _ dv: FloatPointer,
+                              _ dctx: UnsafePointer<Float>, _ probs: UnsafePointer<Float>,
+                              _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, ld: Int,
+                              _ B: Int, _ L: Int, _ H: Int, _ NH: Int,
+                              dropout p: Float = 0, seed: UInt64 = 0, scratch: FloatPointer) {
+    let D = H / NH
+    let scale = 1 / Float(D).squareRoot()
+    parallelItems(B * NH) { item, thread in
+        let b = item / NH, h = item % NH
+        let P = probs + item * L * L
+        let work = scratch + thread * (3 * L * L + L)
+        let dP = work, mask = work + L * L, dropped = work + 2 * L * L
+        let off = b * L * ld + h * D, ctxOff = b * L * H + h * D
+        // dP = dctx · vᵀ ; dv = P_usedᵀ · dctx
+        gemmSingle(transA: false, transB: true, L, L, D, dctx + ctxOff, H, v + off, ld, beta: 0, dP, L)
+        var used = P
+        if p > 0 {
+            dropoutScales(mask, start: item * L * L, count: L * L, p: p, seed: seed)
+            multiply(dropped, P, mask, L * L)
+            multiply(dP, dP, mask, L * L)
+            used = UnsafePointer(dropped)
+        }
+        gemmSingle(transA: true, transB: false, L, D, L, used, L, dctx + ctxOff, H, beta: 0, dv + off, ld)
+        // Softmax backward per row, with the scale of the scores folded in.
+        let sv = Vector8(repeating: scale)
+        for i in 0..<L {
+            let row = P + i * L, drow = dP + i * L
+            let dot = Vector8(repeating: vectorDot(row, drow, L))
+            var j = 0
+            while j + 8 <= L { store8(load8(row + j) * (load8(drow + j) - dot) * sv, drow + j); j += 8 }
+            while j < L { drow[j] = row[j] * (drow[j] - dot[0]) * scale; j += 1 }
+        }
+        // dq = dS · k ; dk = dSᵀ · q
+        gemmSingle(transA: false, transB: false, L, D, L, dP, L, k + off, ld, beta: 0, dq + off, ld)
+        gemmSingle(transA: true, transB: false, L, D, L, dP, L, q + off, ld, beta: 0, dk + off, ld)
+    }
+}
+
+/// In place: row = softmax(row) over the keys with keys[j] == 1; the others get 0.
+@inline(__always) func softmaxRow(_ row: FloatPointer, _ keys: UnsafePointer<Float>, _ L: Int) {
+    var m = -Float.infinity
+    for j in 0..<L where keys[j] != 0 { m = max(m, row[j]) }
+    if m == -.infinity {
+        row.update(repeating: 0, count: L)
+        return
+    }
+    let mv = Vector8(repeating: m)
+    var acc = Vector8()
+    var j = 0
+    while j + 8 <= L {
+        let e = exp8(load8(row + j) - mv) * load8(keys + j)
+        store8(e, row + j)
+        acc += e
+        j += 8
+    }
+    var sum = acc.sum()
+    while j < L { let e = keys[j] != 0 ? expf1(row[j] - m) : 0; row[j] = e; sum += e; j += 1 }
+    let inv = Vector8(repeating: 1 / sum)
+    j = 0
+    while j + 8 <= L { store8(load8(row + j) * inv, row + j); j += 8 }
+    while j < L { row[j] *= inv[0]; j += 1 }
+}
+
+/// e^x of one float through the eight-lane routine (the same values as the vector body).
+@inline(__always) func expf1(_ x: Float) -> Float { exp8(Vector8(repeating: x))[0] }
+
+/// out = a * b element-wise (out may alias a or b).
+@inline(__always) func multiply(_ out: FloatPointer, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) {
+    var i = 0
+    while i + 8 <= count { store8(load8(a + i) * load8(b + i), out + i); i += 8 }
+    while i < count { out[i] = a[i] * b[i]; i += 1 }
+}
