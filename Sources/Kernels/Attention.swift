@@ -4,7 +4,7 @@
 // (the fused q|k|v projection has ld = 3H).
 
 /// Floats of scratch the attention kernels need for sequence length L.
-public func attentionScratchCount(_ L: Int) -> Int { (3 * L * L + L) * maxComputeThreads }
+public func attentionScratchCount(_ L: Int) -> Int { (3 * L * L + 2 * L) * maxComputeThreads }
 
 /// ctx[B*L, H] from q, k, v with NH heads of size D = H/NH; the softmax probabilities (before
 /// dropout) are saved in probs[B,NH,L,L]. Keys where `attention[b*L + j] == 0` (padding) get
@@ -19,18 +19,22 @@ public func attentionForward(_ ctx: FloatPointer, _ probs: FloatPointer,
     parallelItems(B * NH) { item, thread in
         let b = item / NH, h = item % NH
         let P = probs + item * L * L
-        let work = scratch + thread * (3 * L * L + L)
-        let keys = work + 3 * L * L
-        for j in 0..<L { keys[j] = attention[b * L + j] != 0 ? 1 : 0 }
+        let work = scratch + thread * (3 * L * L + 2 * L)
+        let keys = work + 3 * L * L, keyBias = keys + L
+        for j in 0..<L {
+            keys[j] = attention[b * L + j] != 0 ? 1 : 0
+            keyBias[j] = attention[b * L + j] != 0 ? 0 : -.infinity
+        }
         let off = b * L * ld + h * D
         gemmSingle(transA: false, transB: true, L, L, D, alpha: scale, q + off, ld, k + off, ld, beta: 0, P, L)
-        for i in 0..<L { softmaxRow(P + i * L, keys, L) }
         var used = UnsafePointer(P)
         if p > 0 {
             let mask = work, dropped = work + L * L
             dropoutScales(mask, start: item * L * L, count: L * L, p: p, seed: seed)
-            multiply(dropped, P, mask, L * L)
+            for i in 0..<L { softmaxRow(P + i * L, keys, keyBias, L, mask: mask + i * L, dropped: dropped + i * L) }
             used = UnsafePointer(dropped)
+        } else {
+            for i in 0..<L { softmaxRow(P + i * L, keys, keyBias, L, mask: nil, dropped: nil) }
         }
         gemmSingle(transA: false, transB: false, L, D, L, used, L, v + off, ld, beta: 0, ctx + b * L * H + h * D, H)
     }
@@ -48,7 +52,7 @@ public func attentionBackward(_ dq: FloatPointer, _ dk: FloatPointer, _ dv: Floa
     parallelItems(B * NH) { item, thread in
         let b = item / NH, h = item % NH
         let P = probs + item * L * L
-        let work = scratch + thread * (3 * L * L + L)
+        let work = scratch + thread * (3 * L * L + 2 * L)
         let dP = work, mask = work + L * L, dropped = work + 2 * L * L
         let off = b * L * ld + h * D, ctxOff = b * L * H + h * D
         // dP = dctx · vᵀ ; dv = P_usedᵀ · dctx
@@ -76,17 +80,23 @@ public func attentionBackward(_ dq: FloatPointer, _ dk: FloatPointer, _ dv: Floa
     }
 }
 
-/// In place: row = softmax(row) over the keys with keys[j] == 1; the others get 0.
-@inline(__always) func softmaxRow(_ row: FloatPointer, _ keys: UnsafePointer<Float>, _ L: Int) {
-    var m = -Float.infinity
-    for j in 0..<L where keys[j] != 0 { m = max(m, row[j]) }
+/// In place: row = softmax(row) over the keys with keys[j] == 1 (keyBias[j] 0, else -inf); the
+/// others get 0. With a dropout mask, dropped = row · mask is written in the same pass.
+@inline(__always) func softmaxRow(_ row: FloatPointer, _ keys: UnsafePointer<Float>, _ keyBias: UnsafePointer<Float>,
+                                  _ L: Int, mask: UnsafePointer<Float>?, dropped: FloatPointer?) {
+    var mv = Vector8(repeating: -.infinity)
+    var j = 0
+    while j + 8 <= L { mv = max8(mv, load8(row + j) + load8(keyBias + j)); j += 8 }
+    var m = mv.max()
+    while j < L { m = max(m, row[j] + keyBias[j]); j += 1 }
     if m == -.infinity {
         row.update(repeating: 0, count: L)
+        dropped?.update(repeating: 0, count: L)
         return
     }
-    let mv = Vector8(repeating: m)
+    mv = Vector8(repeating: m)
     var acc = Vector8()
-    var j = 0
+    j = 0
     while j + 8 <= L {
         let e = exp8(load8(row + j) - mv) * load8(keys + j)
         store8(e, row + j)
@@ -97,8 +107,18 @@ public func attentionBackward(_ dq: FloatPointer, _ dk: FloatPointer, _ dv: Floa
     while j < L { let e = keys[j] != 0 ? expf1(row[j] - m) : 0; row[j] = e; sum += e; j += 1 }
     let inv = Vector8(repeating: 1 / sum)
     j = 0
-    while j + 8 <= L { store8(load8(row + j) * inv, row + j); j += 8 }
-    while j < L { row[j] *= inv[0]; j += 1 }
+    if let mask, let dropped {
+        while j + 8 <= L {
+            let p = load8(row + j) * inv
+            store8(p, row + j)
+            store8(p * load8(mask + j), dropped + j)
+            j += 8
+        }
+        while j < L { row[j] *= inv[0]; dropped[j] = row[j] * mask[j]; j += 1 }
+    } else {
+        while j + 8 <= L { store8(load8(row + j) * inv, row + j); j += 8 }
+        while j < L { row[j] *= inv[0]; j += 1 }
+    }
 }
 
 /// e^x of one float through the eight-lane routine (the same values as the vector body).

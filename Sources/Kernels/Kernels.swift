@@ -147,21 +147,59 @@ public func layerNormBackward(_ dinp: FloatPointer, _ dweight: FloatPointer, _ d
 
 // MARK: - GELU (exact, erf)
 
-@inline(__always) func gelu8(_ x: Vector8) -> Vector8 { 0.5 * x * (1 + erf8(x * 0.707_106_781_186_547_5)) }
+/// Φ(x), the standard normal CDF, and φ(x), its density, on eight lanes, sharing one exponential:
+/// Φ(x) = 1 - ½·erfc(x/√2) for x ≥ 0 (½·erfc(|x|/√2) below), with erfc(z) = t·poly(t)·e^{-z²},
+/// t = 1/(1 + 0.3275911·z) (Abramowitz & Stegun 7.1.26, |error of erf| ≤ 1.5e-7), and
+/// e^{-z²} = e^{-x²/2} = √(2π)·φ(x).
+@inline(__always) func normalCDFAndPDF8(_ x: Vector8) -> (cdf: Vector8, pdf: Vector8) {
+    let z = x.replacing(with: -x, where: x .< 0) * 0.707_106_781_186_547_5
+    let g = exp8(-z * z)
+    let t = 1 / (1 + 0.327_591_1 * z)
+    var poly = Vector8(repeating: 1.061_405_429)
+    poly = poly * t - 1.453_152_027
+    poly = poly * t + 1.421_413_741
+    poly = poly * t - 0.284_496_736
+    poly = poly * t + 0.254_829_592
+    let tail = 0.5 * (poly * t) * g          // ½·erfc(|x|/√2) = Φ(-|x|)
+    let cdf = tail.replacing(with: 1 - tail, where: x .>= 0)
+    return (cdf, g * 0.398_942_280_401_432_7)
+}
 
 @inline(__always) func geluGrad8(_ x: Vector8) -> Vector8 {
-    let cdf = 0.5 * (1 + erf8(x * 0.707_106_781_186_547_5))
-    let pdf = exp8(-0.5 * x * x) * 0.398_942_280_401_432_7
+    let (cdf, pdf) = normalCDFAndPDF8(x)
     return cdf + x * pdf
 }
 
-/// out = gelu(inp) = inp · Φ(inp), element-wise.
-public func geluForward(_ out: FloatPointer, _ inp: UnsafePointer<Float>, _ count: Int) {
-    parallelChunks(count / 8) { blocks in
-        map8(out + 8 * blocks.lowerBound, inp + 8 * blocks.lowerBound, 8 * blocks.count, gelu8)
+/// out = gelu(inp) = inp · Φ(inp), element-wise (exact GELU, erf form). With `derivative`, also
+/// writes gelu'(inp) = Φ + inp·φ there (the backward is then one multiplication,
+/// `geluBackwardSaved`); `derivative` may be `inp` itself.
+public func geluForward(_ out: FloatPointer, _ inp: UnsafePointer<Float>, _ count: Int, derivative: FloatPointer? = nil) {
+    @inline(__always) func run(_ start: Int, _ end: Int) {
+        var i = start
+        while i < end {
+            let n = min(8, end - i)
+            let x = n == 8 ? load8(inp + i) : loadPartial(inp + i, n)
+            let (cdf, pdf) = normalCDFAndPDF8(x)
+            let y = x * cdf
+            if n == 8 { store8(y, out + i) } else { storePartial(y, out + i, n) }
+            if let derivative {
+                let d = cdf + x * pdf
+                if n == 8 { store8(d, derivative + i) } else { storePartial(d, derivative + i, n) }
+            }
+            i += 8
+        }
     }
-    let tail = count / 8 * 8
-    map8(out + tail, inp + tail, count - tail, gelu8)
+    parallelChunks(count / 8) { blocks in run(8 * blocks.lowerBound, 8 * blocks.upperBound) }
+    run(count / 8 * 8, count)
+}
+
+/// In place: dx *= gelu'(inp) with the derivative `geluForward` saved.
+public func geluBackwardSaved(_ dx: FloatPointer, _ derivative: UnsafePointer<Float>, _ count: Int) {
+    parallelChunks(count, minimumPerThread: 65_536) { range in
+        var i = range.lowerBound
+        while i + 8 <= range.upperBound { store8(load8(dx + i) * load8(derivative + i), dx + i); i += 8 }
+        while i < range.upperBound { dx[i] *= derivative[i]; i += 1 }
+    }
 }
 
 /// dinp += dout · gelu'(inp) (or = with `overwrite`).
@@ -184,12 +222,55 @@ public func geluBackward(_ dinp: FloatPointer, _ inp: UnsafePointer<Float>, _ do
     run(count / 8 * 8, count)
 }
 
-// MARK: - Residual add
+// MARK: - Residual add (with dropout)
 
 /// out = a + b
 public func addForward(_ out: FloatPointer, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) {
     parallelChunks(count, minimumPerThread: 65_536) { range in
         for i in range { out[i] = a[i] + b[i] }
+    }
+}
+
+/// x = dropout(x) + residual in one pass (the mask of (p, seed), as `dropoutApply`).
+public func dropoutResidualForward(_ x: FloatPointer, _ residual: UnsafePointer<Float>, _ count: Int, p: Float, seed: UInt64) {
+    if p <= 0 { addForward(x, x, residual, count); return }
+    let threshold = dropThreshold(p), keep = 1 / (1 - p)
+    parallelChunks(count / 4, minimumPerThread: 16_384) { groups in
+        for group in groups {
+            let bits = splitMix64(seed &+ UInt64(group) &* 0x9E37_79B9_7F4A_7C15)
+            let y = x + 4 * group, r = residual + 4 * group
+            y[0] = (bits & 0xFFFF >= threshold ? y[0] * keep : 0) + r[0]
+            y[1] = ((bits >> 16) & 0xFFFF >= threshold ? y[1] * keep : 0) + r[1]
+            y[2] = ((bits >> 32) & 0xFFFF >= threshold ? y[2] * keep : 0) + r[2]
+            y[3] = (bits >> 48 >= threshold ? y[3] * keep : 0) + r[3]
+        }
+    }
+    for i in (count / 4 * 4)..<count {
+        let bits = splitMix64(seed &+ UInt64(i >> 2) &* 0x9E37_79B9_7F4A_7C15)
+        x[i] = ((bits >> UInt64(16 * (i & 3))) & 0xFFFF >= threshold ? x[i] * keep : 0) + residual[i]
+    }
+}
+
+/// Backward of `dropoutResidualForward` for the gradient g of its output: residual = g (a copy)
+/// and g = dropout(g) in place, in one pass.
+public func dropoutResidualBackward(_ g: FloatPointer, _ residual: FloatPointer, _ count: Int, p: Float, seed: UInt64) {
+    if p <= 0 { residual.update(from: g, count: count); return }
+    let threshold = dropThreshold(p), keep = 1 / (1 - p)
+    parallelChunks(count / 4, minimumPerThread: 16_384) { groups in
+        for group in groups {
+            let bits = splitMix64(seed &+ UInt64(group) &* 0x9E37_79B9_7F4A_7C15)
+            let y = g + 4 * group, r = residual + 4 * group
+            r[0] = y[0]; r[1] = y[1]; r[2] = y[2]; r[3] = y[3]
+            y[0] = bits & 0xFFFF >= threshold ? y[0] * keep : 0
+            y[1] = (bits >> 16) & 0xFFFF >= threshold ? y[1] * keep : 0
+            y[2] = (bits >> 32) & 0xFFFF >= threshold ? y[2] * keep : 0
+            y[3] = bits >> 48 >= threshold ? y[3] * keep : 0
+        }
+    }
+    for i in (count / 4 * 4)..<count {
+        let bits = splitMix64(seed &+ UInt64(i >> 2) &* 0x9E37_79B9_7F4A_7C15)
+        residual[i] = g[i]
+        g[i] = (bits >> UInt64(16 * (i & 3))) & 0xFFFF >= threshold ? g[i] * keep : 0
     }
 }
 

@@ -3,6 +3,8 @@
 // skipped for LayerNorm weights and all biases, gradients clipped to a global norm of 1.0
 // (tf.clip_by_global_norm), and the learning rate lr * (1 - step/T) * min(1, step/W).
 
+import Kernels
+
 /// AdamW settings (ELECTRA-Small defaults).
 public struct AdamWOptions: Codable, Equatable, Sendable {
     public var learningRate: Float = 5e-4
@@ -77,15 +79,33 @@ public final class AdamW {
         let clip = options.clipNorm / max(norm, options.clipNorm)
         let lr = options.learningRate(at: step)
         let (b1, b2, eps, wd) = (options.beta1, options.beta2, options.epsilon, options.weightDecay)
+        let m = self.m, v = self.v
         for (t, info) in table.enumerated() {
             let decay = decayMask[t] ? wd : 0
-            for i in info.offset..<(info.offset + info.count) {
-                let grad = g[i] * clip
-                let mi = b1 * m[i] + (1 - b1) * grad
-                let vi = b2 * v[i] + (1 - b2) * grad * grad
-                m[i] = mi
-                v[i] = vi
-                p[i] -= lr * (mi / (vi.squareRoot() + eps) + decay * p[i])
+            // Element-wise, eight lanes at a time, the same operations in the same order as one
+            // lane would do (so the result does not depend on the split).
+            parallelChunks(info.count, minimumPerThread: 65_536) { range in
+                @inline(__always) func update8(_ i: Int) {
+                    let grad = load8(g + i) * clip
+                    let mi = b1 * load8(m + i) + (1 - b1) * grad
+                    let vi = b2 * load8(v + i) + (1 - b2) * grad * grad
+                    store8(mi, m + i)
+                    store8(vi, v + i)
+                    let pi = load8(p + i)
+                    store8(pi - lr * (mi / (vi.squareRoot() + eps) + decay * pi), p + i)
+                }
+                var i = info.offset + range.lowerBound
+                let end = info.offset + range.upperBound
+                while i + 8 <= end { update8(i); i += 8 }
+                while i < end {
+                    let grad = g[i] * clip
+                    let mi = b1 * m[i] + (1 - b1) * grad
+                    let vi = b2 * v[i] + (1 - b2) * grad * grad
+                    m[i] = mi
+                    v[i] = vi
+                    p[i] -= lr * (mi / (vi.squareRoot() + eps) + decay * p[i])
+                    i += 1
+                }
             }
         }
         step += 1

@@ -188,7 +188,8 @@ public final class ElectraModel {
 
         // ---- Generator forward: encoder on the masked input, head at the masked positions only.
         let genOut = generator.forward(ids: inputs.inputIDs, segments: inputs.segmentIDs, attention: inputs.attentionMask,
-                                       shared: shared, config: config, w: w, dropout: dropP, rng: &rng)
+                                       shared: shared, config: config, w: w, dropout: dropP,
+                                       keepForBackward: computeGradients, rng: &rng)
         lap("generator encoder forward", &t)
         let h = head
         gatherRowsForward(h.genGathered, genOut, rows, generator.shape.H)
@@ -209,7 +210,7 @@ public final class ElectraModel {
         let uniforms = gumbelNoise == nil ? (0..<P).map { _ in rng.nextDouble() } : []
         let logits = h.genLogits, work = h.dGenLogits   // the rows' exponentials go to dGenLogits's
         // place only when it is not needed: without gradients; otherwise to a per-row buffer.
-        let rowBuffer = computeGradients ? UnsafeMutablePointer<Float>.allocate(capacity: V * maxComputeThreads) : work
+        let rowBuffer = computeGradients ? UnsafeMutablePointer<Float>.allocate(capacity: V * computeThreads) : work
         defer { if computeGradients { rowBuffer.deallocate() } }
         predictions.withUnsafeMutableBufferPointer { predictions in
             sampled.withUnsafeMutableBufferPointer { sampled in
@@ -257,7 +258,8 @@ public final class ElectraModel {
         }
         let weights = inputs.attentionMask.map { Float($0) }
         let discOut = discriminator.forward(ids: discIDs, segments: inputs.segmentIDs, attention: inputs.attentionMask,
-                                            shared: shared, config: config, w: w, dropout: dropP, rng: &rng)
+                                            shared: shared, config: config, w: w, dropout: dropP,
+                                       keepForBackward: computeGradients, rng: &rng)
         lap("discriminator encoder forward", &t)
         let H = discriminator.shape.H
         linearForward(h.discDense, discOut, w + h.discDenseW, w + h.discDenseB, M, H, H)
@@ -332,7 +334,7 @@ public final class ElectraModel {
         var rng = Xoshiro256(seed: 0)
         let M = batchSize * seqLength, H = discriminator.shape.H, h = head, w = parameters
         let out = discriminator.forward(ids: ids, segments: segments, attention: attention, shared: shared,
-                                        config: config, w: w, dropout: 0, rng: &rng)
+                                        config: config, w: w, dropout: 0, keepForBackward: false, rng: &rng)
         linearForward(h.discDense, out, w + h.discDenseW, w + h.discDenseB, M, H, H)
         geluForward(h.discAct, h.discDense, M * H)
         linearForward(h.discLogits, h.discAct, w + h.discOutW, w + h.discOutB, M, H, 1)

@@ -25,6 +25,7 @@ final class Encoder {
     /// Dropout of the last forward: probability and one seed per site (the masks are regenerated
     /// from them in backward, nothing else is stored).
     private var dropP: Float = 0
+    private var backwardReady = false
     private var embSeed: UInt64 = 0
     private var seeds: [(attention: UInt64, attentionOutput: UInt64, output: UInt64)] = []
     // Gradient scratch, reused by every layer.
@@ -61,12 +62,14 @@ final class Encoder {
     }
 
     /// Runs the encoder; returns its output [M, H] (valid until the next forward). With p > 0,
-    /// one dropout seed per site is drawn from `rng`.
+    /// one dropout seed per site is drawn from `rng`. `backward` may follow only when
+    /// `keepForBackward` (GELU's derivative is then kept in place of its input).
     func forward(ids: [Int32], segments: [Int32], attention: [Int32], shared s: SharedEmbeddings,
-                 config: ElectraConfig, w: UnsafeMutablePointer<Float>, dropout p: Float,
+                 config: ElectraConfig, w: UnsafeMutablePointer<Float>, dropout p: Float, keepForBackward: Bool,
                  rng: inout Xoshiro256) -> UnsafeMutablePointer<Float> {
         let H = shape.H, F = shape.F, E = shape.E, NH = shape.NH, eps = config.layerNormEps
         dropP = p
+        backwardReady = keepForBackward
         embSeed = p > 0 ? rng.next() : 0
         seeds = offsets.layers.map { _ in p > 0 ? (rng.next(), rng.next(), rng.next()) : (0, 0, 0) }
         ids.withUnsafeBufferPointer { idp in
@@ -87,14 +90,12 @@ final class Encoder {
                 timed("attention forward") { attentionForward(x.ctx, x.probs, x.qkv, x.qkv + H, x.qkv + 2 * H, ld: 3 * H, att.baseAddress!,
                                  B, L, H, NH, dropout: p, seed: seed.attention, scratch: scratch) }
                 timed("linear forward") { linearForward(x.res1, x.ctx, w + o.ao, w + o.aob, M, H, H) }
-                timed("dropout") { dropoutApply(x.res1, M * H, p: p, seed: seed.attentionOutput) }
-                timed("add forward") { addForward(x.res1, x.res1, inp, M * H) }
+                timed("dropout + residual") { dropoutResidualForward(x.res1, inp, M * H, p: p, seed: seed.attentionOutput) }
                 timed("layerNorm forward") { layerNormForward(x.ln1, x.mean1, x.rstd1, x.res1, w + o.ln1w, w + o.ln1b, M, H, eps: eps) }
                 timed("linear forward") { linearForward(x.inter, x.ln1, w + o.i, w + o.ib, M, H, F) }
-                timed("gelu forward") { geluForward(x.act, x.inter, M * F) }
+                timed("gelu forward") { geluForward(x.act, x.inter, M * F, derivative: keepForBackward ? x.inter : nil) }
                 timed("linear forward") { linearForward(x.res2, x.act, w + o.o, w + o.ob, M, F, H) }
-                timed("dropout") { dropoutApply(x.res2, M * H, p: p, seed: seed.output) }
-                timed("add forward") { addForward(x.res2, x.res2, x.ln1, M * H) }
+                timed("dropout + residual") { dropoutResidualForward(x.res2, x.ln1, M * H, p: p, seed: seed.output) }
                 timed("layerNorm forward") { layerNormForward(x.ln2, x.mean2, x.rstd2, x.res2, w + o.ln2w, w + o.ln2b, M, H, eps: eps) }
                 inp = x.ln2
             }
@@ -106,6 +107,7 @@ final class Encoder {
     /// accumulates into `g`. Uses the activations of the last `forward`.
     func backward(ids: [Int32], segments: [Int32], attention: [Int32], shared s: SharedEmbeddings,
                   config: ElectraConfig, w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>) {
+        precondition(backwardReady, "Encoder.backward needs a forward with keepForBackward")
         let H = shape.H, F = shape.F, E = shape.E, NH = shape.NH, p = dropP
         let gOut = outputGradient
         for l in stride(from: offsets.layers.count - 1, through: 0, by: -1) {
@@ -113,15 +115,14 @@ final class Encoder {
             let inp = l == 0 ? projected : layers[l - 1].ln2
             // ln2 = LayerNorm(res2), res2 = dropout(ffn) + ln1.
             timed("layerNorm backward") { layerNormBackward(gRes, g + o.ln2w, g + o.ln2b, gOut, x.res2, w + o.ln2w, x.mean2, x.rstd2, M, H, overwrite: true) }
-            timed("copy") { gLn1.update(from: gRes, count: M * H) }
-            timed("dropout") { dropoutApply(gRes, M * H, p: p, seed: seed.output) }
+            timed("dropout + residual") { dropoutResidualBackward(gRes, gLn1, M * H, p: p, seed: seed.output) }
             linearBackward(gF, g + o.o, g + o.ob, gRes, x.act, w + o.o, M, F, H, overwrite: true)
-            timed("gelu backward") { geluBackward(gF, x.inter, gF, M * F, overwrite: true) }
+            timed("gelu backward") { geluBackwardSaved(gF, x.inter, M * F) }   // x.inter holds gelu'(inter)
             linearBackward(gLn1, g + o.i, g + o.ib, gF, x.ln1, w + o.i, M, H, F)
             // ln1 = LayerNorm(res1), res1 = dropout(attention output) + inp.
             timed("layerNorm backward") { layerNormBackward(gRes, g + o.ln1w, g + o.ln1b, gLn1, x.res1, w + o.ln1w, x.mean1, x.rstd1, M, H, overwrite: true) }
-            timed("copy") { gOut.update(from: gRes, count: M * H) }   // the residual path to the layer input
-            timed("dropout") { dropoutApply(gRes, M * H, p: p, seed: seed.attentionOutput) }
+            // The residual path to the layer input gets gRes as it is, the attention output its dropout.
+            timed("dropout + residual") { dropoutResidualBackward(gRes, gOut, M * H, p: p, seed: seed.attentionOutput) }
             linearBackward(gctx, g + o.ao, g + o.aob, gRes, x.ctx, w + o.ao, M, H, H, overwrite: true)
             timed("attention backward") { attentionBackward(gqkv, gqkv + H, gqkv + 2 * H, gctx, x.probs, x.qkv, x.qkv + H, x.qkv + 2 * H, ld: 3 * H,
                               B, L, H, NH, dropout: p, seed: seed.attention, scratch: scratch) }
