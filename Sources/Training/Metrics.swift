@@ -5,7 +5,7 @@ import Masking
 import Model
 
 /// Sums over steps, turned into averages by `values`.
-struct MetricSums {
+struct MetricSums: Codable, Equatable {
     var steps = 0
     var totalLoss: Double = 0, generatorLoss: Double = 0, discriminatorLoss: Double = 0
     var maskedSlots: Double = 0, generatorCorrect: Double = 0, sampledCorrect: Double = 0

@@ -34,6 +34,8 @@ public enum TrainingEvent {
     case evaluated(step: Int, values: [(String, Double)])
     case checkpointed(step: Int, path: String)
     case skippedFrames([String])
+    /// After every step: for a progress line (the CLI draws it on a terminal).
+    case progress(step: Int, loss: Double, tokensPerSecond: Double, secondsPerStep: Double)
 }
 
 /// Training problems, each naming what to do.
@@ -41,6 +43,8 @@ public enum TrainingError: Error, CustomStringConvertible {
     case nonFinite(step: Int, what: String, lastCheckpoint: String?)
     case mismatch(String)
     case noCheckpoint(String)
+    case existingRun(String, newest: String)
+    case busy(String)
 
     public var description: String {
         switch self {
@@ -50,6 +54,10 @@ public enum TrainingError: Error, CustomStringConvertible {
                     ?? "No checkpoint was written yet: lower --learning-rate and start again.")
         case .mismatch(let why): return why
         case .noCheckpoint(let dir): return "\(dir): no complete checkpoint (train first; to start a run afresh, leave out --resume)"
+        case .existingRun(let dir, let newest):
+            return "\(dir) already holds a run (newest checkpoint \(newest)): pass --resume to continue it, or choose another --out (or delete it) to start afresh"
+        case .busy(let dir):
+            return "\(dir): another electra-train process is writing to this run directory; wait for it or choose another --out"
         }
     }
 }
@@ -63,6 +71,22 @@ struct CheckpointState: Codable {
     var vocabSHA256: String
     var modelRNG: Xoshiro256
     var stream: StreamPosition
+    /// Metric sums of the logging window still open at the checkpoint (so that the next line
+    /// averages the same steps as an uninterrupted run's).
+    var openWindow: MetricSums?
+}
+
+/// The model configuration and training options stored in the newest complete checkpoint of a
+/// run directory (nil when it has none): the CLI fills the options not given on `--resume` from it.
+public func resumableSettings(run: URL) throws -> (config: ElectraConfig, options: TrainingOptions, step: Int)? {
+    guard let newest = Trainer.completeCheckpoints(in: run).last else { return nil }
+    let url = newest.appendingPathComponent("state.json")
+    do {
+        let state = try JSONDecoder().decode(CheckpointState.self, from: Data(contentsOf: url))
+        return (state.config, state.options, state.step)
+    } catch {
+        throw TrainingError.mismatch("\(url.path): cannot be read as a checkpoint state (\(error)); delete that checkpoint directory to resume from an older one")
+    }
 }
 
 /// Runs ELECTRA pre-training over a shard directory, writing into a run directory.
@@ -77,18 +101,23 @@ public final class Trainer {
     let streamOptions: BatchStreamOptions
     var modelRNG: Xoshiro256
     var lastCheckpoint: String?
-    /// Test hook: throw right after writing this step's checkpoint files, before the rename.
-    var crashDuringCheckpointAt: Int?
+    var resumedWindow: MetricSums?
+    private let lock: RunLock
+    /// Fault injection for crash tests: called with the step once a checkpoint's files are written
+    /// and synced, before its directory is renamed into place (a throw or SIGKILL here leaves an
+    /// incomplete checkpoint behind, which resuming must ignore).
+    public var checkpointWriteHook: ((Int) throws -> Void)?
 
     /// Prepares a run: a fresh model, or the newest complete checkpoint of `runDirectory` when
     /// `resume` is set (its configuration and vocabulary must match).
     public init(config: ElectraConfig, options: TrainingOptions, shards: URL, runDirectory: URL, resume: Bool,
                 initialParameters: (tensors: [String: (shape: [Int], values: [Float])], source: String)? = nil) throws {
         index = try ShardIndex(directory: shards)
-        guard config.vocabSize == index.meta.vocabSize else {
-            throw TrainingError.mismatch("the model has a vocabulary of \(config.vocabSize) tokens, the shards in \(shards.path) \(index.meta.vocabSize)")
-        }
         self.runDirectory = runDirectory
+        lock = try RunLock(runDirectory)
+        if !resume, let newest = Trainer.completeCheckpoints(in: runDirectory).last {
+            throw TrainingError.existingRun(runDirectory.path, newest: newest.lastPathComponent)
+        }
         var streamOptions = BatchStreamOptions()
         streamOptions.batchSize = options.batchSize
         streamOptions.seed = options.seed
@@ -104,22 +133,31 @@ public final class Trainer {
             }
             let stateURL = newest.appendingPathComponent("state.json")
             let state = try JSONDecoder().decode(CheckpointState.self, from: Data(contentsOf: stateURL))
-            if state.config != config {
-                throw TrainingError.mismatch("\(stateURL.path): the checkpoint's model configuration \(describe(state.config)) differs from the requested \(describe(config))")
-            }
             if state.vocabSHA256 != index.meta.vocabSHA256 || state.vocabSize != index.meta.vocabSize {
                 throw TrainingError.mismatch("\(stateURL.path): the checkpoint was trained with a vocabulary of \(state.vocabSize) tokens (sha256 \(state.vocabSHA256.prefix(12))), the shards in \(shards.path) use \(index.meta.vocabSize) tokens (sha256 \(index.meta.vocabSHA256.prefix(12)))")
             }
+            if state.config != config {
+                throw TrainingError.mismatch("\(stateURL.path): the checkpoint's model configuration \(describe(state.config)) differs from the requested \(describe(config))")
+            }
+            // The stream position only means something with the batch size, seed and masking it was
+            // taken with; the schedule may change (lower --learning-rate after a divergence).
+            let was = state.options
+            for (name, old, new) in [("--batch-size", "\(was.batchSize)", "\(options.batchSize)"),
+                                     ("--seed", "\(was.seed)", "\(options.seed)"),
+                                     ("--mask-prob", "\(was.maskProbability)", "\(options.maskProbability)"),
+                                     ("--mask-fraction", "\(was.maskTokenFraction)", "\(options.maskTokenFraction)")] where old != new {
+                throw TrainingError.mismatch("\(stateURL.path): the checkpoint was trained with \(name) \(old), the resumed run asks for \(new); resume with \(name) \(old) or start a new run in another --out")
+            }
             resumeTensors = try TensorFile.read(newest.appendingPathComponent("weights.bin")).tensors
             resumeState = state
+            resumedWindow = state.openWindow
             lastCheckpoint = newest.path
         }
+        guard config.vocabSize == index.meta.vocabSize else {
+            throw TrainingError.mismatch("the model has a vocabulary of \(config.vocabSize) tokens, the shards in \(shards.path) \(index.meta.vocabSize)")
+        }
         self.config = config
-        self.options = resumeState.map { state in
-            var o = state.options
-            o.steps = options.steps   // a resumed run may be extended
-            return o
-        } ?? options
+        self.options = options
         model = try ElectraModel(config: config, batchSize: options.batchSize, seqLength: index.meta.maxSeqLength,
                                  maxPredictions: streamOptions.masking.maxPredictions, seed: options.seed)
         var adam = AdamWOptions()
@@ -160,7 +198,12 @@ public final class Trainer {
     /// Runs until `options.steps`, logging, evaluating and checkpointing on the way.
     public func run(_ report: (TrainingEvent) -> Void) throws {
         let fm = FileManager.default
-        try fm.createDirectory(at: runDirectory.appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
+        let checkpoints = runDirectory.appendingPathComponent("checkpoints")
+        try fm.createDirectory(at: checkpoints, withIntermediateDirectories: true)
+        // Checkpoints a killed run left half-written (never renamed into place).
+        for name in (try? fm.contentsOfDirectory(atPath: checkpoints.path)) ?? [] where name.hasPrefix(".step-") {
+            try? fm.removeItem(at: checkpoints.appendingPathComponent(name))
+        }
         let start = optimizer.step
         let counts = parameterCounts
         let tokensPerStep = options.batchSize * index.meta.maxSeqLength
@@ -177,10 +220,11 @@ public final class Trainer {
         try metrics.seekToEnd()
         try writeRunConfig()
 
-        var sums = MetricSums()
+        var sums = resumedWindow ?? MetricSums()
         var windowStart = DispatchTime.now().uptimeNanoseconds
         let runStart = windowStart
         var windowTokens = 0
+        var totalTokens = 0
         var step = start
         while step < options.steps {
             let (batch, position, skipped) = try stream.next()
@@ -196,7 +240,12 @@ public final class Trainer {
             }
             step += 1
             sums.add(result, batch: batch, gradientNorm: norm)
-            windowTokens += batch.attentionMask.reduce(0) { $0 + Int($1) }
+            let tokens = batch.attentionMask.reduce(0) { $0 + Int($1) }
+            windowTokens += tokens
+            totalTokens += tokens
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - runStart) / 1e9
+            report(.progress(step: step, loss: Double(result.totalLoss), tokensPerSecond: Double(totalTokens) / max(seconds, 1e-9),
+                             secondsPerStep: seconds / Double(step - start)))
             if step % options.logEvery == 0 || step == options.steps {
                 let now = DispatchTime.now().uptimeNanoseconds
                 var values = [("learning_rate", Double(lr))] + sums.values()
@@ -214,7 +263,7 @@ public final class Trainer {
                 report(.evaluated(step: step, values: values))
             }
             if (options.saveEvery > 0 && step % options.saveEvery == 0) || step == options.steps {
-                let path = try saveCheckpoint(step: step, position: position)
+                let path = try saveCheckpoint(step: step, position: position, openWindow: sums)
                 report(.checkpointed(step: step, path: path))
             }
         }
@@ -271,7 +320,7 @@ public final class Trainer {
 
     /// Writes OUT/checkpoints/step-N/ (weights.bin + state.json) into a temporary directory,
     /// fsyncs it and renames it into place; then keeps the newest `keepCheckpoints`.
-    func saveCheckpoint(step: Int, position: StreamPosition) throws -> String {
+    func saveCheckpoint(step: Int, position: StreamPosition, openWindow: MetricSums) throws -> String {
         let fm = FileManager.default
         let checkpoints = runDirectory.appendingPathComponent("checkpoints")
         let final = checkpoints.appendingPathComponent("step-\(step)")
@@ -284,11 +333,13 @@ public final class Trainer {
         }
         try TensorFile.write(tensors, metadata: ["step": "\(step)"], to: temporary.appendingPathComponent("weights.bin"))
         let state = CheckpointState(step: step, config: config, options: options, vocabSize: index.meta.vocabSize,
-                                    vocabSHA256: index.meta.vocabSHA256, modelRNG: modelRNG, stream: position)
+                                    vocabSHA256: index.meta.vocabSHA256, modelRNG: modelRNG, stream: position,
+                                    openWindow: openWindow.steps > 0 ? openWindow : nil)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try writeFileAtomically(try encoder.encode(state), to: temporary.appendingPathComponent("state.json"))
-        if crashDuringCheckpointAt == step { throw CocoaError(.fileWriteUnknown) }
+        fsyncDirectory(temporary)
+        try checkpointWriteHook?(step)
         try? fm.removeItem(at: final)
         guard rename(temporary.path, final.path) == 0 else {
             throw TrainingError.mismatch("\(final.path): cannot be written: \(String(cString: strerror(errno)))")
@@ -313,6 +364,26 @@ public final class Trainer {
             return (n, url)
         }.sorted { $0.0 < $1.0 }.map(\.1)
     }
+}
+
+/// An exclusive lock on RUN/.lock for the life of a trainer: two processes never write one run.
+final class RunLock {
+    private let fd: Int32
+
+    init(_ run: URL) throws {
+        try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+        let path = run.appendingPathComponent(".lock").path
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw TrainingError.mismatch("\(path): cannot be created (\(String(cString: strerror(errno)))); check the --out directory and its permissions")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw TrainingError.busy(run.path)
+        }
+    }
+
+    deinit { close(fd) }
 }
 
 private func describe(_ c: ElectraConfig) -> String {

@@ -29,7 +29,7 @@ final class TrainingTests: XCTestCase {
 
     private func options() -> TrainingOptions {
         var o = TrainingOptions()
-        o.steps = 6; o.batchSize = 4; o.warmupSteps = 2; o.logEvery = 1; o.evalEvery = 3
+        o.steps = 6; o.batchSize = 4; o.warmupSteps = 2; o.logEvery = 2; o.evalEvery = 3
         o.evalBatches = 2; o.saveEvery = 3; o.keepCheckpoints = 2; o.learningRate = 1e-3; o.seed = 5
         return o
     }
@@ -51,7 +51,7 @@ final class TrainingTests: XCTestCase {
         let whole = dir.appendingPathComponent("whole")
         try Trainer(config: config(), options: options(), shards: shards, runDirectory: whole, resume: false).run { _ in }
         let expected = try metrics(whole)
-        XCTAssertEqual(expected.count, 6 + 2)   // six train lines, two eval lines
+        XCTAssertEqual(expected.count, 3 + 2)   // train lines at 2, 4, 6 and eval lines at 3, 6
         let first = try XCTUnwrap(expected.first)
         for field in ["step", "learning_rate", "loss", "generator_loss", "generator_accuracy", "sampled_accuracy",
                       "discriminator_loss", "discriminator_accuracy", "discriminator_auc", "discriminator_precision",
@@ -61,11 +61,19 @@ final class TrainingTests: XCTestCase {
 
         // The same run, "killed" while writing its step-6 checkpoint: its files are written but the
         // directory was never renamed into place, and metrics for steps 4-6 were already logged.
+        // The step-3 checkpoint lies inside the logging window of steps 3-4, so resuming must
+        // restore that window's sums for the step-4 line to equal the uninterrupted one.
         let crashed = dir.appendingPathComponent("crashed")
-        let trainer = try Trainer(config: config(), options: options(), shards: shards, runDirectory: crashed, resume: false)
-        trainer.crashDuringCheckpointAt = 6
-        XCTAssertThrowsError(try trainer.run { _ in })
+        do {
+            let trainer = try Trainer(config: config(), options: options(), shards: shards, runDirectory: crashed, resume: false)
+            trainer.checkpointWriteHook = { if $0 == 6 { throw CocoaError(.fileWriteUnknown) } }
+            XCTAssertThrowsError(try trainer.run { _ in })
+        }
         XCTAssertEqual(Trainer.completeCheckpoints(in: crashed).map(\.lastPathComponent), ["step-3"])
+        // A fresh run over it is refused (it would mix two runs' metrics); --resume continues it.
+        XCTAssertThrowsError(try Trainer(config: config(), options: options(), shards: shards, runDirectory: crashed, resume: false)) {
+            XCTAssertTrue("\($0)".contains("pass --resume"), "\($0)")
+        }
         var resumedFrom: Int?
         try Trainer(config: config(), options: options(), shards: shards, runDirectory: crashed, resume: true).run { event in
             if case .resumed(let step, _) = event { resumedFrom = step }

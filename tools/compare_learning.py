@@ -1,0 +1,328 @@
+"""Does electra-train learn as well as PyTorch? The same configuration, data and steps, side by side.
+
+Given a finished electra-train run (exported with `electra-train export`), this script
+1. reads the run's shards through tools/shard_reader.py and splits them with the same held-out
+   rule as electra-train (frames ranked by SplitMix64 of their first sequence number, the first
+   ceil(1% of frames) held out),
+2. trains the same ELECTRA pair in PyTorch from scratch: HuggingFace ElectraForMaskedLM +
+   ElectraForPreTraining with the exported configs, shared embeddings, masking as section 5 of
+   the reference (count rule, no replacement, 85% [MASK]), the generator head at the masked
+   positions only, Gumbel-max sampling, loss = gen + 50 x disc, dropout on, and ELECTRA's
+   AdamW (no bias correction, decay mask, global-norm clip 1.0, lr x (1 - t/T) x min(1, t/W)),
+   same batch size, steps, learning rate and warm-up,
+3. evaluates BOTH trained pairs (ours loaded from the exported folders) on the same held-out
+   batches: the same masks and the same Gumbel noise, dropout off, and prints generator accuracy
+   and discriminator AUC side by side (with our trainer's own final held-out line), and whether
+   ours is within the tolerance (default 10%) of PyTorch's on both.
+
+Usage: compare_learning.py --shards data --run runs/compare --export runs/compare/hf \
+           --steps 150 --batch-size 32 --learning-rate 2e-4 --warmup-steps 50 [--seed 0]
+Exit status 0 when both metrics are within the tolerance, 1 when not, 2 on bad input.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+from transformers import ElectraConfig, ElectraForMaskedLM, ElectraForPreTraining
+from transformers.utils import logging as hf_logging
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from shard_reader import ShardError, ShardReader  # noqa: E402
+
+M64 = (1 << 64) - 1
+
+
+def mix(x):
+    """SplitMix64's finalizer, as Batching's held-out rule uses it."""
+    z = (x + 0x9E3779B97F4A7C15) & M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def held_out_frames(reader, fraction):
+    n = len(reader.frames)
+    if fraction <= 0 or n < 2:
+        return set()
+    count = min(n - 1, max(1, math.ceil(fraction * n)))
+    ranked = sorted(range(n), key=lambda i: (mix(reader.frames[i][4]), i))
+    return set(ranked[:count])
+
+
+class Masker:
+    """Section 5 of the reference: candidates exclude [CLS], [SEP], [MASK] and padding;
+    count = max(1, min(N, round_half_even(float32(n) * float32(p)))); positions uniform without
+    replacement; each becomes [MASK] with probability 0.85, else keeps its token."""
+
+    def __init__(self, L, p, fraction, specials, rng):
+        self.L, self.p, self.fraction, self.rng = L, p, fraction, rng
+        self.N = int((p + 0.005) * L)
+        self.pad, self.cls, self.sep, self.mask = specials
+
+    def batch(self, examples):
+        B, L, N = len(examples), self.L, self.N
+        ids = np.stack([e["input_ids"] for e in examples]).astype(np.int64)
+        seg = np.stack([e["segment_ids"] for e in examples]).astype(np.int64)
+        att = np.stack([e["input_mask"] for e in examples]).astype(np.int64)
+        masked = ids.copy()
+        positions = np.zeros((B, N), dtype=np.int64)
+        weights = np.zeros((B, N), dtype=np.float32)
+        for b in range(B):
+            n = int(att[b].sum())
+            row = ids[b, :n]
+            candidates = np.nonzero((row != self.cls) & (row != self.sep) & (row != self.mask) & (row != self.pad))[0]
+            count = max(1, min(N, int(np.round(np.float32(n) * np.float32(self.p)))))
+            count = min(count, len(candidates))
+            chosen = np.sort(self.rng.choice(candidates, size=count, replace=False))
+            positions[b, :count] = chosen
+            weights[b, :count] = 1
+            for pos in chosen:
+                if self.rng.random() < self.fraction:
+                    masked[b, pos] = self.mask
+        originals = np.take_along_axis(ids, positions, 1) * (weights > 0)
+        t = lambda a: torch.from_numpy(a)
+        return dict(ids=t(ids), masked=t(masked), seg=t(seg), att=t(att), positions=t(positions),
+                    weights=t(weights), originals=t(originals))
+
+
+def pair_forward(gen, disc, batch, noise=None):
+    """One ELECTRA forward as run_pretraining.py: returns losses, predictions, samples, disc logits, labels."""
+    ids, masked, seg, att = batch["ids"], batch["masked"], batch["seg"], batch["att"]
+    B, L = ids.shape
+    N = batch["positions"].shape[1]
+    hidden = gen.electra(input_ids=masked, attention_mask=att, token_type_ids=seg).last_hidden_state
+    rows = (torch.arange(B).unsqueeze(1) * L + batch["positions"]).reshape(-1)
+    logits = gen.generator_lm_head(gen.generator_predictions(hidden.reshape(B * L, -1)[rows]))
+    w = batch["weights"].reshape(-1)
+    originals = batch["originals"].reshape(-1)
+    ce = torch.nn.functional.cross_entropy(logits, originals, reduction="none")
+    gen_loss = (ce * w).sum() / (w.sum() + 1e-6)
+    with torch.no_grad():
+        if noise is None:
+            u = torch.rand_like(logits)
+            noise = -torch.log(-torch.log(u + 1e-9) + 1e-9)
+        sampled = torch.argmax(logits.detach() + noise, dim=-1)
+        disc_ids = ids.clone().reshape(-1)
+        real = w > 0
+        disc_ids[rows[real]] = sampled[real]
+        labels = (disc_ids != ids.reshape(-1)).float()
+    d = disc(input_ids=disc_ids.reshape(B, L), attention_mask=att, token_type_ids=seg).logits.reshape(-1)
+    m = att.reshape(-1).float()
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(d, labels, reduction="none")
+    disc_loss = (bce * m).sum() / (m.sum() + 1e-6)
+    return dict(loss=gen_loss + 50.0 * disc_loss, gen_loss=gen_loss, disc_loss=disc_loss,
+                predictions=logits.detach().argmax(-1), sampled=sampled, disc_logits=d.detach(), labels=labels)
+
+
+class ElectraAdamW:
+    """google-research/electra model/optimization.py: Adam without bias correction, decoupled
+    decay except LayerNorm weights and biases, global-norm clipping, linear warm-up x decay."""
+
+    def __init__(self, named, lr, warmup, total):
+        self.params = [p for _, p in named]
+        self.decay = [not ("LayerNorm" in n or n.endswith("bias")) for n, _ in named]
+        self.m = [torch.zeros_like(p) for p in self.params]
+        self.v = [torch.zeros_like(p) for p in self.params]
+        self.lr, self.warmup, self.total, self.step = lr, warmup, total, 0
+
+    @torch.no_grad()
+    def update(self):
+        norm = torch.sqrt(sum((p.grad.double() ** 2).sum() for p in self.params)).item()
+        clip = 1.0 / max(norm, 1.0)
+        t = self.step
+        lr = self.lr * (1 - min(t, self.total) / max(self.total, 1)) * (min(1.0, t / self.warmup) if self.warmup > 0 else 1.0)
+        for p, m, v, decay in zip(self.params, self.m, self.v, self.decay):
+            g = p.grad * clip
+            m.mul_(0.9).add_(g, alpha=0.1)
+            v.mul_(0.999).addcmul_(g, g, value=0.001)
+            update = m / (v.sqrt() + 1e-6)
+            if decay:
+                update = update + 0.01 * p
+            p.sub_(lr * update)
+        self.step += 1
+        return norm, lr
+
+
+def build_pair(gen_config, disc_config):
+    gen, disc = ElectraForMaskedLM(gen_config), ElectraForPreTraining(disc_config)
+    disc.electra.embeddings = gen.electra.embeddings        # shared embeddings + LayerNorm, as ELECTRA
+    named, seen = [], set()
+    for prefix, model in (("generator.", gen), ("discriminator.", disc)):
+        for n, p in model.named_parameters():
+            if id(p) not in seen:
+                seen.add(id(p))
+                named.append((prefix + n, p))
+    return gen, disc, named
+
+
+def training_batches(reader, train_frames, B, masker, rng, window=8):
+    """Endless batches: per epoch a permutation of the training frames, sequences of `window`
+    consecutive frames shuffled together (the shape of electra-train's stream, its own seed)."""
+    pending = []
+    while True:
+        order = rng.permutation(train_frames)
+        for start in range(0, len(order), window):
+            seqs = [e for f in order[start:start + window] for e in reader.frame(int(f))]
+            rng.shuffle(seqs)
+            pending.extend(seqs)
+            while len(pending) >= B:
+                yield masker.batch(pending[:B])
+                pending = pending[B:]
+
+
+def auc(scores, labels):
+    """Mann-Whitney U with ties counted half, as Training.areaUnderROC."""
+    pos = labels.sum()
+    neg = len(labels) - pos
+    if pos == 0 or neg == 0:
+        return 0.5
+    order = np.argsort(scores, kind="mergesort")
+    s = scores[order]
+    ranks = np.empty(len(s))
+    i = 0
+    while i < len(s):
+        j = i
+        while j + 1 < len(s) and s[j + 1] == s[i]:
+            j += 1
+        ranks[i:j + 1] = (i + j) / 2 + 1
+        i = j + 1
+    rank_sum = ranks[labels[order] > 0.5].sum()
+    return (rank_sum - pos * (pos + 1) / 2) / (pos * neg)
+
+
+@torch.no_grad()
+def evaluate(gen, disc, batches, noises):
+    """Held-out generator accuracy (pooled over masked slots) and discriminator AUC (per batch,
+    averaged over batches, as electra-train's eval lines), dropout off."""
+    gen.eval(); disc.eval()
+    correct = slots = 0.0
+    aucs = []
+    for batch, noise in zip(batches, noises):
+        r = pair_forward(gen, disc, batch, noise)
+        w = batch["weights"].reshape(-1)
+        correct += ((r["predictions"] == batch["originals"].reshape(-1)).float() * w).sum().item()
+        slots += w.sum().item()
+        m = batch["att"].reshape(-1) > 0
+        aucs.append(auc(r["disc_logits"][m].numpy(), r["labels"][m].numpy()))
+    return correct / max(slots, 1), float(np.mean(aucs))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--shards", default="data")
+    ap.add_argument("--run", required=True, help="the electra-train run directory (for its metrics.jsonl)")
+    ap.add_argument("--export", required=True, help="electra-train export output (discriminator/, generator/)")
+    ap.add_argument("--steps", type=int, required=True)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--learning-rate", type=float, default=2e-4)
+    ap.add_argument("--warmup-steps", type=int, default=50)
+    ap.add_argument("--dropout", type=float, default=0.1)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--eval-sequences", type=int, default=512, help="held-out sequences evaluated (at most)")
+    ap.add_argument("--tolerance", type=float, default=0.10)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    hf_logging.disable_progress_bar()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+
+    try:
+        reader = ShardReader(args.shards)
+    except ShardError as e:
+        sys.exit(f"compare_learning: {e}")
+    vocab = reader.vocabulary()
+    specials = tuple(vocab.index(t) for t in ("[PAD]", "[CLS]", "[SEP]", "[MASK]"))
+    configs = {}
+    for part in ("generator", "discriminator"):
+        path = os.path.join(args.export, part)
+        if not os.path.exists(os.path.join(path, "config.json")):
+            sys.exit(f"compare_learning: {path}/config.json missing (run `electra-train export {args.run} --out {args.export}`)")
+        c = ElectraConfig.from_pretrained(path)
+        c.hidden_dropout_prob = c.attention_probs_dropout_prob = args.dropout
+        c._attn_implementation = "eager"
+        configs[part] = c
+    if configs["generator"].vocab_size != len(vocab):
+        sys.exit(f"compare_learning: {args.export} has vocabulary {configs['generator'].vocab_size}, "
+                 f"{args.shards} has {len(vocab)}: export a run trained on these shards")
+
+    held = held_out_frames(reader, 0.01)
+    train_frames = [i for i in range(len(reader.frames)) if i not in held and reader.frames[i][5] > 0]
+    L = reader.max_seq_length
+    masker = Masker(L, 0.15, 0.85, specials, rng)
+    print(f"shards: {args.shards}, {len(reader)} sequences in {len(reader.frames)} frames, "
+          f"{len(held)} frames held out; L={L}, vocabulary {len(vocab)}")
+
+    # ---- PyTorch training.
+    gen, disc, named = build_pair(configs["generator"], configs["discriminator"])
+    opt = ElectraAdamW(named, args.learning_rate, args.warmup_steps, args.steps)
+    stream = training_batches(reader, train_frames, args.batch_size, masker, rng)
+    start = time.perf_counter()
+    for step in range(1, args.steps + 1):
+        gen.train(); disc.train()
+        batch = next(stream)
+        for _, p in named:
+            p.grad = None
+        r = pair_forward(gen, disc, batch)
+        r["loss"].backward()
+        norm, lr = opt.update()
+        if not math.isfinite(r["loss"].item()):
+            sys.exit(f"compare_learning: PyTorch loss is {r['loss'].item()} at step {step}")
+        if step % 25 == 0 or step == args.steps:
+            elapsed = time.perf_counter() - start
+            print(f"pytorch step {step}/{args.steps}: loss {r['loss'].item():.4f} (gen {r['gen_loss'].item():.4f}, "
+                  f"disc {r['disc_loss'].item():.4f}), lr {lr:.2e}, "
+                  f"{step * args.batch_size * L / elapsed:.0f} tokens/s", flush=True)
+
+    # ---- The same held-out batches (masks and Gumbel noise) for both trained pairs.
+    eval_rng = np.random.default_rng(1_000_003)
+    eval_masker = Masker(L, 0.15, 0.85, specials, eval_rng)
+    sequences = [e for f in sorted(held) for e in reader.frame(f)][:args.eval_sequences]
+    if not sequences:
+        sys.exit("compare_learning: no held-out sequences (the shards have fewer than two frames)")
+    batches = [eval_masker.batch(sequences[i:i + args.batch_size]) for i in range(0, len(sequences), args.batch_size)]
+    g = torch.Generator().manual_seed(7)
+    V = len(vocab)
+    noises = []
+    for b in batches:
+        u = torch.rand(b["positions"].numel(), V, generator=g)
+        noises.append(-torch.log(-torch.log(u + 1e-9) + 1e-9))
+    torch_acc, torch_auc = evaluate(gen, disc, batches, noises)
+
+    ours_gen = ElectraForMaskedLM.from_pretrained(os.path.join(args.export, "generator"), attn_implementation="eager")
+    ours_disc = ElectraForPreTraining.from_pretrained(os.path.join(args.export, "discriminator"), attn_implementation="eager")
+    ours_acc, ours_auc = evaluate(ours_gen, ours_disc, batches, noises)
+
+    reported = None
+    metrics = os.path.join(args.run, "metrics.jsonl")
+    if os.path.exists(metrics):
+        for line in open(metrics):
+            row = json.loads(line)
+            if row.get("kind") == "eval":
+                reported = row
+
+    print()
+    print(f"held-out: {len(sequences)} sequences, {len(batches)} batches, the same masks and Gumbel noise for both")
+    print(f"{'':34}{'generator accuracy':>20}{'discriminator AUC':>20}")
+    print(f"{'PyTorch (trained here)':34}{torch_acc:>20.4f}{torch_auc:>20.4f}")
+    print(f"{'electra-swift (exported run)':34}{ours_acc:>20.4f}{ours_auc:>20.4f}")
+    if reported:
+        print(f"{'electra-swift, its own eval line':34}{reported.get('generator_accuracy', float('nan')):>20.4f}"
+              f"{reported.get('discriminator_auc', float('nan')):>20.4f}   (step {reported.get('step')}, its own held-out batches)")
+    rel_acc = (ours_acc - torch_acc) / torch_acc if torch_acc > 0 else float("inf")
+    rel_auc = (ours_auc - torch_auc) / torch_auc
+    print(f"{'ours relative to PyTorch':34}{rel_acc:>+20.1%}{rel_auc:>+20.1%}")
+    chance = 1.0 / V
+    print(f"chance: generator accuracy {chance:.5f}, AUC 0.5")
+    ok = abs(rel_acc) <= args.tolerance and abs(rel_auc) <= args.tolerance
+    print(f"within {args.tolerance:.0%} of PyTorch on both: {'yes' if ok else 'NO'}")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
