@@ -17,9 +17,12 @@ struct BenchModel: ParsableCommand {
     @Option(help: "Vocabulary size.") var vocabSize = 30_522
     @Option(help: "Timed steps (after one warm-up step).") var steps = 3
     @Option(help: "Threads for matrix products.") var threads = 2
+    @Flag(help: "Time the encoder's matrix products alone (forward, input gradient, weight gradient) instead.")
+    var products = false
 
     func run() throws {
         setComputeThreads(threads)
+        if products { return timeProducts() }
         guard var config = ElectraConfig.preset(preset, vocabSize: vocabSize) else { throw ValidationError("unknown preset") }
         config.maxPositions = max(config.maxPositions, seqLength)
         let N = Int((0.15 + 0.005) * Double(seqLength))
@@ -75,6 +78,36 @@ struct BenchModel: ParsableCommand {
         print("kernels inside the encoders (both models):")
         for (k, v) in KernelProfile.seconds.sorted(by: { $0.value > $1.value }) {
             print("  " + k.padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: "%6.1f%%  %.3f s/step", 100 * v / max(total, 1e-9), v / Double(steps)))
+        }
+    }
+
+    /// GFLOP/s of the discriminator layer's products at this batch (ELECTRA-Small shapes by default).
+    func timeProducts() {
+        guard let config = ElectraConfig.preset(preset, vocabSize: vocabSize) else { return }
+        let M = batchSize * seqLength, H = config.hiddenSize, F = config.intermediateSize
+        let buffer = { (n: Int) -> UnsafeMutablePointer<Float> in
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            for i in 0..<n { p[i] = Float(i % 7) * 0.01 }
+            return p
+        }
+        for (name, C, N) in [("q|k|v", H, 3 * H), ("attention output", H, H), ("intermediate", H, F), ("output", F, H)] {
+            let x = buffer(M * C), w = buffer(N * C), y = buffer(M * N), dw = buffer(N * C), dx = buffer(M * C), b = buffer(N)
+            func time(_ flops: Double, _ body: () -> Void) -> Double {
+                body()
+                var best = Double.infinity
+                for _ in 0..<5 {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    body()
+                    best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                }
+                return flops / best / 1e9
+            }
+            let flops = 2 * Double(M * N * C)
+            let forward = time(flops) { linearForward(y, x, w, b, M, C, N) }
+            let both = time(2 * flops) { linearBackward(dx, dw, nil, y, x, w, M, C, N, overwrite: true) }
+            let weight = time(flops) { linearBackward(nil, dw, nil, y, x, w, M, C, N) }
+            print(String(format: "%-18@ [%d x %d] x [%d x %d]: forward %.1f GFLOP/s, weight gradient %.1f GFLOP/s, input + weight gradients %.1f GFLOP/s",
+                         name, M, C, C, N, forward, weight, both))
         }
     }
 }
