@@ -63,10 +63,11 @@ def ours(batch, steps):
     proc = subprocess.Popen([".build/release/electra-train", "bench-model", "--preset", "small", "--batch-size", str(batch),
                              "--steps", str(steps), "--threads", str(THREADS)], stdout=subprocess.PIPE, text=True)
     out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
+    if proc.wait() != 0:
         sys.exit("electra-train bench-model failed")
-    return out, usage.ru_maxrss / 1024
+    # Its own VmHWM (ru_maxrss of a child forked from this process would count our PyTorch model too).
+    rss = float(next(l for l in out.splitlines() if l.startswith("peak RSS")).split()[2])
+    return out, rss
 
 
 def our_rate(out):

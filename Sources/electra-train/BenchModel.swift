@@ -70,6 +70,7 @@ struct BenchModel: ParsableCommand {
         print(String(format: "ours: preset %@, batch %d x %d, %d threads: %.3f s/step, %.0f tokens/s, %.1f MFLOP/token, %.1f GFLOP/s (%.0f%% of sgemm %.1f GFLOP/s)",
                      preset, batchSize, seqLength, threads, seconds, tokens / seconds, flopsPerToken / 1e6, achieved,
                      100 * achieved / sgemm, sgemm))
+        if let hwm = peakResidentMegabytes() { print(String(format: "peak RSS %.0f MB", hwm)) }
         let total = ElectraModel.profile.values.reduce(0, +)
         print("phases:")
         for (k, v) in ElectraModel.profile.sorted(by: { $0.value > $1.value }) {
@@ -110,4 +111,13 @@ struct BenchModel: ParsableCommand {
                          name, M, C, C, N, forward, weight, both))
         }
     }
+}
+
+/// This process's peak resident set (VmHWM of /proc/self/status, in MB); unlike getrusage's
+/// ru_maxrss it does not include what a parent held before exec.
+func peakResidentMegabytes() -> Double? {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+    return kb / 1024
 }
