@@ -76,7 +76,8 @@ echo "uninterrupted: 36 steps in ${took}s, $(wc -l < "$tmp/expected.txt") metric
 
 # 2. SIGKILL while the step-18 checkpoint is being written (after its files, before the rename)
 set +e
-(ELECTRA_TRAIN_KILL_DURING_CHECKPOINT=18 exec $train "${args[@]}" --out "$tmp/ckpt" > "$tmp/log" 2>&1) 2>/dev/null
+ELECTRA_TRAIN_KILL_DURING_CHECKPOINT=18 $train "${args[@]}" --out "$tmp/ckpt" > "$tmp/log" 2>&1 &
+wait $!
 status=$?
 set -e
 [ "$status" = 137 ] || { cat "$tmp/log"; fail "the fault-injected run was not killed (exit $status)"; }

@@ -23,24 +23,25 @@ public func gemm(transA: Bool, transB: Bool, _ M: Int, _ N: Int, _ K: Int, alpha
     // each thread into its own partial result, added in thread order afterwards.
     if K >= 4 * max(M, N) && computeThreads > 1 && M * N * K >= 1 << 22 {
         let threads = min(computeThreads, K / 256)
-        let partial = splitScratch(M * N * (threads - 1))
-        DispatchQueue.concurrentPerform(iterations: threads) { t in
-            let k0 = K * t / threads, k1 = K * (t + 1) / threads
-            let a = transA ? A + k0 * lda : A + k0
-            let b = transB ? B + k0 : B + k0 * ldb
-            let c = t == 0 ? C : partial + (t - 1) * M * N
-            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                        Int32(M), Int32(N), Int32(k1 - k0), alpha, a, Int32(lda), b, Int32(ldb), t == 0 ? beta : 0,
-                        c, Int32(t == 0 ? ldc : N))
-        }
-        parallelChunks(M, minimumPerThread: 64) { rows in
-            for m in rows {
-                let row = C + m * ldc
-                for t in 1..<threads {
-                    let p = partial + (t - 1) * M * N + m * N
-                    var n = 0
-                    while n + 8 <= N { store8(load8(row + n) + load8(p + n), row + n); n += 8 }
-                    while n < N { row[n] += p[n]; n += 1 }
+        withSplitScratch(M * N * (threads - 1)) { partial in
+            DispatchQueue.concurrentPerform(iterations: threads) { t in
+                let k0 = K * t / threads, k1 = K * (t + 1) / threads
+                let a = transA ? A + k0 * lda : A + k0
+                let b = transB ? B + k0 : B + k0 * ldb
+                let c = t == 0 ? C : partial + (t - 1) * M * N
+                cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                            Int32(M), Int32(N), Int32(k1 - k0), alpha, a, Int32(lda), b, Int32(ldb), t == 0 ? beta : 0,
+                            c, Int32(t == 0 ? ldc : N))
+            }
+            parallelChunks(M, minimumPerThread: 64) { rows in
+                for m in rows {
+                    let row = C + m * ldc
+                    for t in 1..<threads {
+                        let p = partial + (t - 1) * M * N + m * N
+                        var n = 0
+                        while n + 8 <= N { store8(load8(row + n) + load8(p + n), row + n); n += 8 }
+                        while n < N { row[n] += p[n]; n += 1 }
+                    }
                 }
             }
         }
@@ -58,23 +59,17 @@ public func gemm(transA: Bool, transB: Bool, _ M: Int, _ N: Int, _ K: Int, alpha
     }
 }
 
-/// Partial results of K-split products: one buffer kept and grown as needed (products are
-/// issued from one thread at a time, so it is never shared).
+/// Partial results of K-split products: one buffer kept and grown as needed, held under a lock
+/// for the length of a product (models used from several threads at once then take turns here).
 nonisolated(unsafe) private var splitBuffer = UnsafeMutableBufferPointer<Float>(start: nil, count: 0)
+private let splitLock = NSLock()
 
-private func splitScratch(_ count: Int) -> FloatPointer {
+private func withSplitScratch(_ count: Int, _ body: (FloatPointer) -> Void) {
+    splitLock.lock()
+    defer { splitLock.unlock() }
     if splitBuffer.count < count {
         splitBuffer.deallocate()
         splitBuffer = .allocate(capacity: count)
     }
-    return splitBuffer.baseAddress!
-}
-
-/// `gemm` on the calling thread only (inside work already spread over the threads).
-@inline(__always)
-public func gemmSingle(transA: Bool, transB: Bool, _ M: Int, _ N: Int, _ K: Int, alpha: Float = 1,
-                       _ A: UnsafePointer<Float>, _ lda: Int, _ B: UnsafePointer<Float>, _ ldb: Int,
-                       beta: Float, _ C: FloatPointer, _ ldc: Int) {
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda), B, Int32(ldb), beta, C, Int32(ldc))
+    body(splitBuffer.baseAddress!)
 }
