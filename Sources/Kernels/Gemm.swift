@@ -73,3 +73,12 @@ private func withSplitScratch(_ count: Int, _ body: (FloatPointer) -> Void) {
     }
     body(splitBuffer.baseAddress!)
 }
+
+/// `gemm` on the calling thread only (inside work already spread over the threads).
+@inline(__always)
+public func gemmSingle(transA: Bool, transB: Bool, _ M: Int, _ N: Int, _ K: Int, alpha: Float = 1,
+                       _ A: UnsafePointer<Float>, _ lda: Int, _ B: UnsafePointer<Float>, _ ldb: Int,
+                       beta: Float, _ C: FloatPointer, _ ldc: Int) {
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda), B, Int32(ldb), beta, C, Int32(ldc))
+}
