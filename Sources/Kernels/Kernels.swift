@@ -174,23 +174,40 @@ public func layerNormBackward(_ dinp: FloatPointer, _ dweight: FloatPointer, _ d
 /// writes gelu'(inp) = Φ + inp·φ there (the backward is then one multiplication,
 /// `geluBackwardSaved`); `derivative` may be `inp` itself.
 public func geluForward(_ out: FloatPointer, _ inp: UnsafePointer<Float>, _ count: Int, derivative: FloatPointer? = nil) {
-    @inline(__always) func run(_ start: Int, _ end: Int) {
-        var i = start
-        while i < end {
-            let n = min(8, end - i)
-            let x = n == 8 ? load8(inp + i) : loadPartial(inp + i, n)
-            let (cdf, pdf) = normalCDFAndPDF8(x)
-            let y = x * cdf
-            if n == 8 { store8(y, out + i) } else { storePartial(y, out + i, n) }
-            if let derivative {
-                let d = cdf + x * pdf
-                if n == 8 { store8(d, derivative + i) } else { storePartial(d, derivative + i, n) }
-            }
-            i += 8
-        }
+    parallelChunks(count / 8) { blocks in
+        geluRun(out + 8 * blocks.lowerBound, inp + 8 * blocks.lowerBound, 8 * blocks.count, nil,
+                derivative.map { $0 + 8 * blocks.lowerBound })
     }
-    parallelChunks(count / 8) { blocks in run(8 * blocks.lowerBound, 8 * blocks.upperBound) }
-    run(count / 8 * 8, count)
+    let tail = count / 8 * 8
+    geluRun(out + tail, inp + tail, count - tail, nil, derivative.map { $0 + tail })
+}
+
+/// `geluForward` of inp + bias, for M rows of N (the bias of the linear layer that wrote inp,
+/// which then skips it): one pass instead of two.
+public func biasGeluForward(_ out: FloatPointer, _ inp: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ M: Int, _ N: Int,
+                            derivative: FloatPointer? = nil) {
+    parallelChunks(M, minimumPerThread: max(1, 32_768 / max(N, 1))) { rows in
+        for m in rows { geluRun(out + m * N, inp + m * N, N, bias, derivative.map { $0 + m * N }) }
+    }
+}
+
+/// GELU over `count` floats (plus `bias`, indexed from 0, when given).
+@inline(__always) func geluRun(_ out: FloatPointer, _ inp: UnsafePointer<Float>, _ count: Int, _ bias: UnsafePointer<Float>?,
+                               _ derivative: FloatPointer?) {
+    var i = 0
+    while i < count {
+        let n = min(8, count - i)
+        var x = n == 8 ? load8(inp + i) : loadPartial(inp + i, n)
+        if let bias { x += n == 8 ? load8(bias + i) : loadPartial(bias + i, n) }
+        let (cdf, pdf) = normalCDFAndPDF8(x)
+        let y = x * cdf
+        if n == 8 { store8(y, out + i) } else { storePartial(y, out + i, n) }
+        if let derivative {
+            let d = cdf + x * pdf
+            if n == 8 { store8(d, derivative + i) } else { storePartial(d, derivative + i, n) }
+        }
+        i += 8
+    }
 }
 
 /// In place: dx *= gelu'(inp) with the derivative `geluForward` saved.
@@ -231,8 +248,37 @@ public func addForward(_ out: FloatPointer, _ a: UnsafePointer<Float>, _ b: Unsa
     }
 }
 
-/// x = dropout(x) + residual in one pass (the mask of (p, seed), as `dropoutApply`).
-public func dropoutResidualForward(_ x: FloatPointer, _ residual: UnsafePointer<Float>, _ count: Int, p: Float, seed: UInt64) {
+/// x = dropout(x + bias) + residual in one pass (the mask of (p, seed), as `dropoutApply`), for
+/// x of rows `width` wide; the bias (one per column) is the one of the linear layer that wrote x
+/// (which then skips it), nil for none.
+public func dropoutResidualForward(_ x: FloatPointer, _ residual: UnsafePointer<Float>, _ count: Int, p: Float, seed: UInt64,
+                                   bias: UnsafePointer<Float>? = nil, width: Int = 0) {
+    if let bias, p > 0, width % 4 == 0 {
+        let threshold = dropThreshold(p), keep = 1 / (1 - p)
+        parallelChunks(count / width, minimumPerThread: max(1, 65_536 / width)) { rows in
+            for row in rows {
+                let y = x + row * width, r = residual + row * width
+                var c = 0
+                while c < width {
+                    let bits = splitMix64(seed &+ UInt64((row * width + c) >> 2) &* 0x9E37_79B9_7F4A_7C15)
+                    y[c] = (bits & 0xFFFF >= threshold ? (y[c] + bias[c]) * keep : 0) + r[c]
+                    y[c + 1] = ((bits >> 16) & 0xFFFF >= threshold ? (y[c + 1] + bias[c + 1]) * keep : 0) + r[c + 1]
+                    y[c + 2] = ((bits >> 32) & 0xFFFF >= threshold ? (y[c + 2] + bias[c + 2]) * keep : 0) + r[c + 2]
+                    y[c + 3] = (bits >> 48 >= threshold ? (y[c + 3] + bias[c + 3]) * keep : 0) + r[c + 3]
+                    c += 4
+                }
+            }
+        }
+        return
+    }
+    if let bias {   // no dropout, or rows not a multiple of 4 wide: the bias in a pass of its own
+        parallelChunks(count / width, minimumPerThread: max(1, 65_536 / width)) { rows in
+            for row in rows {
+                let y = x + row * width
+                for c in 0..<width { y[c] += bias[c] }
+            }
+        }
+    }
     if p <= 0 { addForward(x, x, residual, count); return }
     let threshold = dropThreshold(p), keep = 1 / (1 - p)
     parallelChunks(count / 4, minimumPerThread: 16_384) { groups in
@@ -316,7 +362,8 @@ public func gatherRowsBackward(_ dinp: FloatPointer, _ dout: UnsafePointer<Float
 // MARK: - Losses
 
 /// Softmax cross-entropy over V classes for P rows, weighted: loss = Σ w·ce / (Σ w + 1e-6).
-/// Writes dlogits = (softmax - onehot) · w / (Σ w + 1e-6) · dloss when `dlogits` is given.
+/// Writes dlogits = (softmax - onehot) · w / (Σ w + 1e-6) · dloss when `dlogits` is given (so a
+/// row with w > 0 holds its softmax as dlogits / scale + onehot, which sampling reuses).
 /// - Returns: the loss.
 public func softmaxCrossEntropy(_ dlogits: FloatPointer?, _ logits: UnsafePointer<Float>, _ targets: [Int32],
                                 _ weights: [Float], _ P: Int, _ V: Int, dloss: Float = 1) -> Float {
@@ -332,16 +379,24 @@ public func softmaxCrossEntropy(_ dlogits: FloatPointer?, _ logits: UnsafePointe
                     let mv = Vector8(repeating: maxv)
                     var acc = Vector8()
                     var i = 0
-                    while i + 8 <= V { acc += exp8(load8(row + i) - mv); i += 8 }
-                    if i < V { acc += exp8(loadPartial(row + i, V - i, fill: -.infinity) - mv) }
-                    let logZ = maxv + logf(acc.sum())
+                    // e^(x - max), kept in dlogits when there is one (then scaled, not recomputed).
+                    if let d = dlogits.map({ $0 + p * V }) {
+                        while i + 8 <= V { let e = exp8(load8(row + i) - mv); store8(e, d + i); acc += e; i += 8 }
+                        while i < V { let e = expf1(row[i] - maxv); d[i] = e; acc[0] += e; i += 1 }
+                    } else {
+                        while i + 8 <= V { acc += exp8(load8(row + i) - mv); i += 8 }
+                        while i < V { acc[0] += expf1(row[i] - maxv); i += 1 }
+                    }
+                    let sum = acc.sum()
+                    let logZ = maxv + logf(sum)
                     let target = Int(targets[p])
                     rowLoss[p] = weights[p] * (logZ - row[target])
                     if let dlogits {
+                        // (softmax - onehot) · w / Σw · dloss
                         let d = dlogits + p * V
                         let scale = weights[p] / denominator * dloss
-                        let zv = Vector8(repeating: logZ), sv = Vector8(repeating: scale)
-                        map8(d, row, V) { exp8($0 - zv) * sv }
+                        let sv = Vector8(repeating: scale / sum)
+                        map8(d, d, V) { $0 * sv }
                         d[target] -= scale
                     }
                 }

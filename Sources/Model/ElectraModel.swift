@@ -193,8 +193,10 @@ public final class ElectraModel {
         lap("generator encoder forward", &t)
         let h = head
         gatherRowsForward(h.genGathered, genOut, rows, generator.shape.H)
-        linearForward(h.genDense, h.genGathered, w + h.genDenseW, w + h.genDenseB, P, generator.shape.H, E)
-        geluForward(h.genAct, h.genDense, P * E)
+        // Dense + GELU with the bias added in the GELU pass; with gradients, GELU's derivative
+        // replaces the pre-activation (the backward needs nothing else of it).
+        linearForward(h.genDense, h.genGathered, w + h.genDenseW, nil, P, generator.shape.H, E)
+        biasGeluForward(h.genAct, h.genDense, w + h.genDenseB, P, E, derivative: computeGradients ? h.genDense : nil)
         layerNormForward(h.genLN, h.genLNMean, h.genLNRstd, h.genAct, w + h.genLNW, w + h.genLNB, P, E, eps: config.layerNormEps)
         linearForward(h.genLogits, h.genLN, w + shared.word, w + h.lmBias, P, E, V)
         let genLoss = softmaxCrossEntropy(computeGradients ? h.dGenLogits : nil, h.genLogits, inputs.maskedOriginalIDs,
@@ -208,8 +210,10 @@ public final class ElectraModel {
         var sampled = [Int32](repeating: 0, count: P)
         // One uniform per row, drawn in row order before the rows are spread over the threads.
         let uniforms = gumbelNoise == nil ? (0..<P).map { _ in rng.nextDouble() } : []
-        let logits = h.genLogits, work = h.dGenLogits   // the rows' exponentials go to dGenLogits's
-        // place only when it is not needed: without gradients; otherwise to a per-row buffer.
+        // The rows' exponentials go to dGenLogits's place when it is not needed (no gradients),
+        // otherwise to a per-thread row; the same values either way, so the samples do not depend
+        // on whether gradients are computed.
+        let logits = h.genLogits, work = h.dGenLogits
         let rowBuffer = computeGradients ? UnsafeMutablePointer<Float>.allocate(capacity: V * computeThreads) : work
         defer { if computeGradients { rowBuffer.deallocate() } }
         predictions.withUnsafeMutableBufferPointer { predictions in
@@ -262,8 +266,8 @@ public final class ElectraModel {
                                        keepForBackward: computeGradients, rng: &rng)
         lap("discriminator encoder forward", &t)
         let H = discriminator.shape.H
-        linearForward(h.discDense, discOut, w + h.discDenseW, w + h.discDenseB, M, H, H)
-        geluForward(h.discAct, h.discDense, M * H)
+        linearForward(h.discDense, discOut, w + h.discDenseW, nil, M, H, H)
+        biasGeluForward(h.discAct, h.discDense, w + h.discDenseB, M, H, derivative: computeGradients ? h.discDense : nil)
         linearForward(h.discLogits, h.discAct, w + h.discOutW, w + h.discOutB, M, H, 1)
         let discLoss = sigmoidCrossEntropy(computeGradients ? h.dDiscLogits : nil, h.discLogits, labels, weights, M,
                                            dloss: config.discriminatorWeight)
@@ -274,9 +278,9 @@ public final class ElectraModel {
             // ---- Discriminator backward (reverse of its forward).
             linearBackward(h.dDiscAct, g + h.discOutW, g + h.discOutB, h.dDiscLogits, h.discAct, w + h.discOutW, M, H, 1,
                            overwrite: true)
-            geluBackward(h.dDiscDense, h.discDense, h.dDiscAct, M * H, overwrite: true)
+            geluBackwardSaved(h.dDiscAct, h.discDense, M * H)   // h.discDense holds gelu'
             let dDiscOut = discriminator.outputGradient
-            linearBackward(dDiscOut, g + h.discDenseW, g + h.discDenseB, h.dDiscDense, discOut, w + h.discDenseW, M, H, H,
+            linearBackward(dDiscOut, g + h.discDenseW, g + h.discDenseB, h.dDiscAct, discOut, w + h.discDenseW, M, H, H,
                            overwrite: true)
             lap("discriminator head backward", &t)
             discriminator.backward(ids: discIDs, segments: inputs.segmentIDs, attention: inputs.attentionMask,
@@ -289,8 +293,8 @@ public final class ElectraModel {
                            overwrite: true)
             layerNormBackward(h.dGenAct, g + h.genLNW, g + h.genLNB, h.dGenLN, h.genAct, w + h.genLNW,
                               h.genLNMean, h.genLNRstd, P, E, overwrite: true)
-            geluBackward(h.dGenDense, h.genDense, h.dGenAct, P * E, overwrite: true)
-            linearBackward(h.dGenGathered, g + h.genDenseW, g + h.genDenseB, h.dGenDense, h.genGathered, w + h.genDenseW, P, Hg, E,
+            geluBackwardSaved(h.dGenAct, h.genDense, P * E)     // h.genDense holds gelu'
+            linearBackward(h.dGenGathered, g + h.genDenseW, g + h.genDenseB, h.dGenAct, h.genGathered, w + h.genDenseW, P, Hg, E,
                            overwrite: true)
             let dGenOut = generator.outputGradient
             dGenOut.update(repeating: 0, count: M * Hg)

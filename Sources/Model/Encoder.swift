@@ -89,13 +89,16 @@ final class Encoder {
                 timed("linear forward") { linearForward(x.qkv, inp, w + o.q, w + o.qb, M, H, 3 * H) }
                 timed("attention forward") { attentionForward(x.ctx, x.probs, x.qkv, x.qkv + H, x.qkv + 2 * H, ld: 3 * H, att.baseAddress!,
                                  B, L, H, NH, dropout: p, seed: seed.attention, scratch: scratch) }
-                timed("linear forward") { linearForward(x.res1, x.ctx, w + o.ao, w + o.aob, M, H, H) }
-                timed("dropout + residual") { dropoutResidualForward(x.res1, inp, M * H, p: p, seed: seed.attentionOutput) }
+                // Biases of the dense layers are added by the pass after each (GELU, dropout + residual).
+                timed("linear forward") { linearForward(x.res1, x.ctx, w + o.ao, nil, M, H, H) }
+                timed("dropout + residual") { dropoutResidualForward(x.res1, inp, M * H, p: p, seed: seed.attentionOutput,
+                                                                     bias: w + o.aob, width: H) }
                 timed("layerNorm forward") { layerNormForward(x.ln1, x.mean1, x.rstd1, x.res1, w + o.ln1w, w + o.ln1b, M, H, eps: eps) }
-                timed("linear forward") { linearForward(x.inter, x.ln1, w + o.i, w + o.ib, M, H, F) }
-                timed("gelu forward") { geluForward(x.act, x.inter, M * F, derivative: keepForBackward ? x.inter : nil) }
-                timed("linear forward") { linearForward(x.res2, x.act, w + o.o, w + o.ob, M, F, H) }
-                timed("dropout + residual") { dropoutResidualForward(x.res2, x.ln1, M * H, p: p, seed: seed.output) }
+                timed("linear forward") { linearForward(x.inter, x.ln1, w + o.i, nil, M, H, F) }
+                timed("gelu forward") { biasGeluForward(x.act, x.inter, w + o.ib, M, F, derivative: keepForBackward ? x.inter : nil) }
+                timed("linear forward") { linearForward(x.res2, x.act, w + o.o, nil, M, F, H) }
+                timed("dropout + residual") { dropoutResidualForward(x.res2, x.ln1, M * H, p: p, seed: seed.output,
+                                                                     bias: w + o.ob, width: H) }
                 timed("layerNorm forward") { layerNormForward(x.ln2, x.mean2, x.rstd2, x.res2, w + o.ln2w, w + o.ln2b, M, H, eps: eps) }
                 inp = x.ln2
             }
@@ -158,20 +161,20 @@ final class Encoder {
 final class Heads {
     let genDenseW, genDenseB, genLNW, genLNB, lmBias, discDenseW, discDenseB, discOutW, discOutB: Int
     let genGathered, genDense, genAct, genLN, genLNMean, genLNRstd, genLogits, dGenLogits: UnsafeMutablePointer<Float>
-    let dGenLN, dGenAct, dGenDense, dGenGathered: UnsafeMutablePointer<Float>
-    let discDense, discAct, discLogits, dDiscLogits, dDiscAct, dDiscDense: UnsafeMutablePointer<Float>
+    let dGenLN, dGenAct, dGenGathered: UnsafeMutablePointer<Float>
+    let discDense, discAct, discLogits, dDiscLogits, dDiscAct: UnsafeMutablePointer<Float>
     private let arena: Arena
 
     init(M: Int, P: Int, V: Int, E: Int, H: Int, Hg: Int, discDense dd: Int, discDenseBias ddb: Int, discOut: Int,
          discOutBias: Int, genDense gd: Int, genDenseBias gdb: Int, genLNWeight: Int, genLNBias: Int, lmBias lm: Int) {
         genDenseW = gd; genDenseB = gdb; genLNW = genLNWeight; genLNB = genLNBias; lmBias = lm
         discDenseW = dd; discDenseB = ddb; discOutW = discOut; discOutB = discOutBias
-        arena = Arena(floats: 2 * P * Hg + 7 * P * E + 2 * P + 2 * P * V + 4 * M * H + 2 * M)
+        arena = Arena(floats: 2 * P * Hg + 6 * P * E + 2 * P + 2 * P * V + 3 * M * H + 2 * M)
         let a = arena
         genGathered = a.take(P * Hg); genDense = a.take(P * E); genAct = a.take(P * E); genLN = a.take(P * E)
         genLNMean = a.take(P); genLNRstd = a.take(P); genLogits = a.take(P * V); dGenLogits = a.take(P * V)
-        dGenLN = a.take(P * E); dGenAct = a.take(P * E); dGenDense = a.take(P * E); dGenGathered = a.take(P * Hg)
+        dGenLN = a.take(P * E); dGenAct = a.take(P * E); dGenGathered = a.take(P * Hg)
         discDense = a.take(M * H); discAct = a.take(M * H); discLogits = a.take(M); dDiscLogits = a.take(M)
-        dDiscAct = a.take(M * H); dDiscDense = a.take(M * H)
+        dDiscAct = a.take(M * H)
     }
 }

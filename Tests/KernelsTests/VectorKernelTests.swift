@@ -112,4 +112,30 @@ final class VectorKernelTests: XCTestCase {
             }
         }
     }
+
+    func testFusedBiasPassesEqualTheSeparateOnes() {
+        var rng = Xoshiro256(seed: 9)
+        setComputeThreads(2)
+        for (M, N) in [(300, 64), (33, 37)] {
+            let x = (0..<(M * N)).map { _ in rng.nextFloat() * 6 - 3 }, bias = (0..<N).map { _ in rng.nextFloat() - 0.5 }
+            let residual = (0..<(M * N)).map { _ in rng.nextFloat() }
+            let biased = (0..<(M * N)).map { x[$0] + bias[$0 % N] }
+            // GELU of x + bias, with its derivative written over the input.
+            var fused = [Float](repeating: 0, count: M * N), separate = fused, derivative = x
+            biasGeluForward(&fused, x, bias, M, N, derivative: &derivative)
+            var expectedDerivative = biased
+            geluForward(&separate, biased, M * N, derivative: &expectedDerivative)
+            XCTAssertEqual(fused, separate)
+            XCTAssertEqual(derivative, expectedDerivative)
+            // dropout(x + bias) + residual.
+            for p: Float in [0, 0.1] {
+                var y = x
+                dropoutResidualForward(&y, residual, M * N, p: p, seed: 4, bias: bias, width: N)
+                var z = biased
+                dropoutApply(&z, M * N, p: p, seed: 4)
+                for i in 0..<(M * N) { z[i] += residual[i] }
+                XCTAssertEqual(y, z, "p = \(p), \(M) x \(N)")
+            }
+        }
+    }
 }
