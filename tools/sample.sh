@@ -21,7 +21,7 @@ $prep inspect data --sequences 2
 echo "== electra-train (tiny preset, a few minutes on 2 cores)"
 train=.build/release/electra-train
 rm -rf runs/sample
-$train --shards data --preset tiny --steps 150 --batch-size 32 --warmup-steps 50 --learning-rate 2e-4 \
+$train --shards data --preset tiny --steps 150 --batch-size 32 --warmup-steps 50 --learning-rate 1e-4 \
   --log-every 10 --eval-every 50 --save-every 50 --out runs/sample
 
 echo "== electra-train report"

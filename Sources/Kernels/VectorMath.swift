@@ -1,4 +1,4 @@
-// Eight-lane element-wise math over raw pointers: loads/stores, exp and erf. Only operations
+// Eight-lane element-wise math over raw pointers: loads/stores, exp, reductions. Only operations
 // with a direct vector instruction on every x86-64 are used (no rounding or float-to-int
 // conversions, which the baseline target would call libm for, lane by lane).
 public typealias FloatPointer = UnsafeMutablePointer<Float>
@@ -53,27 +53,6 @@ public typealias Vector8 = SIMD8<Float>
     let ni = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
     let scale = unsafeBitCast((ni &+ 127) &<< 23, to: Vector8.self)
     return p * scale
-}
-
-/// erf(x) on eight lanes: the rational approximation (odd degree-13 over even degree-8
-/// polynomial) used for float erf by Eigen and XLA; absolute error below 2e-7, x clamped to ±4.
-@inline(__always) public func erf8(_ input: Vector8) -> Vector8 {
-    let x = clamp8(input, -4, 4)
-    let x2 = x * x
-    var p = Vector8(repeating: -2.726_142_25e-10)
-    p = p * x2 + 2.770_681_42e-08
-    p = p * x2 + -2.101_024_02e-06
-    p = p * x2 + -5.692_506_39e-05
-    p = p * x2 + -7.349_906_3e-04
-    p = p * x2 + -2.954_599_8e-03
-    p = p * x2 + -1.609_603_33e-02
-    p = p * x
-    var q = Vector8(repeating: -1.456_607_18e-05)
-    q = q * x2 + -2.133_740_55e-04
-    q = q * x2 + -1.682_826_97e-03
-    q = q * x2 + -7.373_329_17e-03
-    q = q * x2 + -1.426_473_9e-02
-    return p / q
 }
 
 /// Sum of `count` floats (eight partial sums, then the tail).

@@ -28,8 +28,9 @@ struct Train: ParsableCommand {
     @Option(help: "Hidden and attention dropout (default 0.1 as ELECTRA).") var dropout: Float?
     @Option(help: "Training steps (optimizer updates; default 300).") var steps: Int?
     @Option(help: "Sequences per batch (default 32).") var batchSize: Int?
-    @Option(help: "Peak learning rate (default 5e-4).") var learningRate: Float?
-    @Option(help: "Linear warm-up steps (default 30).") var warmupSteps: Int?
+    @Option(help: "Peak learning rate (default: the preset's, 1e-4 for tiny, 5e-4 for small, 2e-4 for base and large).")
+    var learningRate: Float?
+    @Option(help: "Linear warm-up steps (default 50).") var warmupSteps: Int?
     @Option(help: "Seed of everything random: initialization, masking, sampling, dropout, shuffling (default 0).") var seed: UInt64?
     @Option(help: "The run directory.") var out = "runs/tiny"
     @Option(help: "Threads for matrix products.") var threads = ProcessInfo.processInfo.activeProcessorCount
@@ -86,7 +87,8 @@ struct Train: ParsableCommand {
         }
         var options = previous?.options ?? {
             var o = TrainingOptions()
-            o.steps = 300; o.batchSize = 32; o.learningRate = 5e-4; o.warmupSteps = 30; o.seed = 0
+            o.steps = 300; o.batchSize = 32; o.warmupSteps = 50; o.seed = 0
+            o.learningRate = ElectraConfig.presetLearningRate(preset ?? "tiny") ?? 1e-4
             o.logEvery = 10; o.evalEvery = 100; o.evalBatches = 4; o.saveEvery = 100; o.keepCheckpoints = 3
             o.maskProbability = 0.15; o.maskTokenFraction = 0.85
             return o
