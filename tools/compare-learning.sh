@@ -4,10 +4,10 @@
 # for the same steps in PyTorch (tools/compare_learning.py, through tools/shard_reader.py) and
 # prints both runs' held-out generator accuracy and discriminator AUC side by side; exits 1 when
 # ours is not within 10% of PyTorch's on both. Needs torch + transformers (large): not run by CI.
-# Settings (environment): STEPS=150 BATCH=32 LR=2e-4 WARMUP=50 SEED=0 THREADS=2
+# Settings (environment): STEPS=150 BATCH=32 LR=1e-4 WARMUP=50 SEED=0 THREADS=2 (tools/sample.sh's run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-STEPS=${STEPS:-150} BATCH=${BATCH:-32} LR=${LR:-2e-4} WARMUP=${WARMUP:-50} SEED=${SEED:-0} THREADS=${THREADS:-2}
+STEPS=${STEPS:-150} BATCH=${BATCH:-32} LR=${LR:-1e-4} WARMUP=${WARMUP:-50} SEED=${SEED:-0} THREADS=${THREADS:-2}
 tools/setup.sh
 prep=.build/release/electra-prep train=.build/release/electra-train
 if [ ! -f data/index.sqlite ]; then

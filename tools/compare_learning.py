@@ -219,7 +219,7 @@ def main():
     ap.add_argument("--export", required=True, help="electra-train export output (discriminator/, generator/)")
     ap.add_argument("--steps", type=int, required=True)
     ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--learning-rate", type=float, default=2e-4)
+    ap.add_argument("--learning-rate", type=float, default=1e-4)
     ap.add_argument("--warmup-steps", type=int, default=50)
     ap.add_argument("--dropout", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
