@@ -2,12 +2,14 @@
 # Does electra-train learn as well as PyTorch? Trains the tiny preset on the sample corpus's
 # shards with electra-train, exports the run, trains the same configuration on the same shards
 # for the same steps in PyTorch (tools/compare_learning.py, through tools/shard_reader.py) and
-# prints both runs' held-out generator accuracy and discriminator AUC side by side; exits 1 when
-# ours is not within 10% of PyTorch's on both. Needs torch + transformers (large): not run by CI.
-# Settings (environment): STEPS=150 BATCH=32 LR=1e-4 WARMUP=50 SEED=0 THREADS=2 (tools/sample.sh's run)
+# prints the runs' held-out generator accuracy, discriminator AUC and losses side by side, SEEDS
+# runs on each side; exits 1 unless ours agrees with PyTorch on accuracy and AUC (means within
+# 10%, or the two sets of runs overlapping). Needs torch + transformers (large): not run by CI.
+# Settings (environment): STEPS=150 BATCH=32 LR=1e-4 WARMUP=50 SEED=0 THREADS=2 (tools/sample.sh's run),
+# SEEDS=3 runs on each side (seeds SEED, SEED+1, ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-STEPS=${STEPS:-150} BATCH=${BATCH:-32} LR=${LR:-1e-4} WARMUP=${WARMUP:-50} SEED=${SEED:-0} THREADS=${THREADS:-2}
+STEPS=${STEPS:-150} BATCH=${BATCH:-32} LR=${LR:-1e-4} WARMUP=${WARMUP:-50} SEED=${SEED:-0} THREADS=${THREADS:-2} SEEDS=${SEEDS:-3}
 tools/setup.sh
 prep=.build/release/electra-prep train=.build/release/electra-train
 if [ ! -f data/index.sqlite ]; then
@@ -15,14 +17,18 @@ if [ ! -f data/index.sqlite ]; then
   [ -f vocab/vocab.txt ] || $prep build-vocab --vocab-size 8192 --out vocab/vocab.txt
   $prep shard --vocab vocab/vocab.txt --out data
 fi
-run=runs/compare
-rm -rf "$run"
-echo "== electra-train: tiny preset, $STEPS steps, batch $BATCH, lr $LR, warm-up $WARMUP, seed $SEED"
-$train --shards data --preset tiny --steps "$STEPS" --batch-size "$BATCH" --learning-rate "$LR" \
-  --warmup-steps "$WARMUP" --seed "$SEED" --threads "$THREADS" --log-every 25 --eval-every "$STEPS" \
-  --save-every "$STEPS" --out "$run"
-$train export "$run" --out "$run/hf"
+runs=() exports=()
+rm -rf runs/compare
+for ((k = 0; k < SEEDS; k++)); do
+  seed=$((SEED + k)) run=runs/compare/seed-$((SEED + k))
+  echo "== electra-train: tiny preset, $STEPS steps, batch $BATCH, lr $LR, warm-up $WARMUP, seed $seed"
+  $train --shards data --preset tiny --steps "$STEPS" --batch-size "$BATCH" --learning-rate "$LR" \
+    --warmup-steps "$WARMUP" --seed "$seed" --threads "$THREADS" --log-every 50 --eval-every "$STEPS" \
+    --save-every "$STEPS" --out "$run"
+  $train export "$run" --out "$run/hf"
+  runs+=("$run") exports+=("$run/hf")
+done
 PY=$(tools/venv.sh torch transformers safetensors numpy zstandard)
-echo "== PyTorch: the same configuration, shards and steps"
-"$PY" tools/compare_learning.py --shards data --run "$run" --export "$run/hf" --steps "$STEPS" \
-  --batch-size "$BATCH" --learning-rate "$LR" --warmup-steps "$WARMUP" --seed "$SEED" --threads "$THREADS"
+echo "== PyTorch: the same configuration, shards and steps, $SEEDS seeds"
+"$PY" tools/compare_learning.py --shards data --run "${runs[@]}" --export "${exports[@]}" --steps "$STEPS" \
+  --batch-size "$BATCH" --learning-rate "$LR" --warmup-steps "$WARMUP" --seed "$SEED" --seeds "$SEEDS" --threads "$THREADS"

@@ -87,8 +87,10 @@ final class Encoder {
             for (l, o) in offsets.layers.enumerated() {
                 let x = layers[l], seed = seeds[l]
                 timed("linear forward") { linearForward(x.qkv, inp, w + o.q, w + o.qb, M, H, 3 * H) }
-                timed("attention forward") { attentionForward(x.ctx, x.probs, x.qkv, x.qkv + H, x.qkv + 2 * H, ld: 3 * H, att.baseAddress!,
-                                 B, L, H, NH, dropout: p, seed: seed.attention, scratch: scratch) }
+                timed("attention forward") {
+                    attentionForward(x.ctx, x.probs, x.qkv, x.qkv + H, x.qkv + 2 * H, ld: 3 * H, att.baseAddress!,
+                                     B, L, H, NH, dropout: p, seed: seed.attention, scratch: scratch)
+                }
                 // Biases of the dense layers are added by the pass after each (GELU, dropout + residual).
                 timed("linear forward") { linearForward(x.res1, x.ctx, w + o.ao, nil, M, H, H) }
                 timed("dropout + residual") { dropoutResidualForward(x.res1, inp, M * H, p: p, seed: seed.attentionOutput,
@@ -127,16 +129,20 @@ final class Encoder {
             // The residual path to the layer input gets gRes as it is, the attention output its dropout.
             timed("dropout + residual") { dropoutResidualBackward(gRes, gOut, M * H, p: p, seed: seed.attentionOutput) }
             linearBackward(gctx, g + o.ao, g + o.aob, gRes, x.ctx, w + o.ao, M, H, H, overwrite: true)
-            timed("attention backward") { attentionBackward(gqkv, gqkv + H, gqkv + 2 * H, gctx, x.probs, x.qkv, x.qkv + H, x.qkv + 2 * H, ld: 3 * H,
-                              B, L, H, NH, dropout: p, seed: seed.attention, scratch: scratch) }
+            timed("attention backward") {
+                attentionBackward(gqkv, gqkv + H, gqkv + 2 * H, gctx, x.probs, x.qkv, x.qkv + H, x.qkv + 2 * H, ld: 3 * H,
+                                  B, L, H, NH, dropout: p, seed: seed.attention, scratch: scratch)
+            }
             linearBackward(gOut, g + o.q, g + o.qb, gqkv, inp, w + o.q, M, H, 3 * H)
         }
         if let proj = offsets.projection, let projB = offsets.projectionBias {
             linearBackward(gEmb, g + proj, g + projB, gOut, embOut, w + proj, M, E, H, overwrite: true)
         }
         timed("dropout") { dropoutApply(gEmb, M * E, p: p, seed: embSeed) }
-        timed("layerNorm backward") { layerNormBackward(gEmbSum, g + s.lnWeight, g + s.lnBias, gEmb, embSum, w + s.lnWeight, embMean, embRstd, M, E,
-                          overwrite: true) }
+        timed("layerNorm backward") {
+            layerNormBackward(gEmbSum, g + s.lnWeight, g + s.lnBias, gEmb, embSum, w + s.lnWeight, embMean, embRstd, M, E,
+                              overwrite: true)
+        }
         // The padding row of the word embeddings gets no gradient (nn.Embedding padding_idx).
         let pad = config.padID
         ids.withUnsafeBufferPointer { idp in
