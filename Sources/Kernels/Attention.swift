@@ -4,7 +4,10 @@
 // (the fused q|k|v projection has ld = 3H).
 
 /// Floats of scratch the attention kernels need for sequence length L.
-public func attentionScratchCount(_ L: Int) -> Int { (3 * L * L + 2 * L) * maxComputeThreads }
+public func attentionScratchCount(_ L: Int) -> Int { scratchPerThread(L) * maxComputeThreads }
+
+/// One thread's scratch: three L x L blocks (dP, mask, dropped probabilities) and two key rows.
+@inline(__always) func scratchPerThread(_ L: Int) -> Int { 3 * L * L + 2 * L }
 
 /// ctx[B*L, H] from q, k, v with NH heads of size D = H/NH; the softmax probabilities (before
 /// dropout) are saved in probs[B,NH,L,L]. Keys where `attention[b*L + j] == 0` (padding) get
@@ -19,7 +22,7 @@ public func attentionForward(_ ctx: FloatPointer, _ probs: FloatPointer,
     parallelItems(B * NH) { item, thread in
         let b = item / NH, h = item % NH
         let P = probs + item * L * L
-        let work = scratch + thread * (3 * L * L + 2 * L)
+        let work = scratch + thread * scratchPerThread(L)
         let keys = work + 3 * L * L, keyBias = keys + L
         for j in 0..<L {
             keys[j] = attention[b * L + j] != 0 ? 1 : 0
@@ -52,7 +55,7 @@ public func attentionBackward(_ dq: FloatPointer, _ dk: FloatPointer, _ dv: Floa
     parallelItems(B * NH) { item, thread in
         let b = item / NH, h = item % NH
         let P = probs + item * L * L
-        let work = scratch + thread * (3 * L * L + 2 * L)
+        let work = scratch + thread * scratchPerThread(L)
         let dP = work, mask = work + L * L, dropped = work + 2 * L * L
         let off = b * L * ld + h * D, ctxOff = b * L * H + h * D
         // dP = dctx · vᵀ ; dv = P_usedᵀ · dctx

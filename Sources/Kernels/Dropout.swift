@@ -12,51 +12,97 @@
     return z ^ (z >> 31)
 }
 
-/// The 16-bit threshold for drop probability p.
-@inline(__always) func dropThreshold(_ p: Float) -> UInt64 { UInt64((p * 65_536).rounded()) }
+/// The mask of one dropout call: element i's scale is 0 (dropped) or 1/(1-p), from 16 bits of
+/// SplitMix64(seed, i / 4).
+struct DropoutMask {
+    let seed: UInt64, threshold: UInt64, keep: Float
+
+    init(p: Float, seed: UInt64) {
+        self.seed = seed
+        threshold = UInt64((p * 65_536).rounded())
+        keep = 1 / (1 - p)
+    }
+
+    /// The scales of elements 4g ..< 4g + 4.
+    @inline(__always) func group(_ g: Int) -> SIMD4<Float> {
+        let bits = splitMix64(seed &+ UInt64(g) &* 0x9E37_79B9_7F4A_7C15)
+        return SIMD4(bits & 0xFFFF >= threshold ? keep : 0, (bits >> 16) & 0xFFFF >= threshold ? keep : 0,
+                     (bits >> 32) & 0xFFFF >= threshold ? keep : 0, bits >> 48 >= threshold ? keep : 0)
+    }
+
+    /// The scale of element i.
+    @inline(__always) func scale(_ i: Int) -> Float { group(i >> 2)[i & 3] }
+}
+
+@inline(__always) func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self) }
+@inline(__always) func store4(_ v: SIMD4<Float>, _ p: FloatPointer) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self) }
 
 /// Writes the mask's scales (0 or 1/(1-p)) of elements start..<start+count into `out`.
 public func dropoutScales(_ out: FloatPointer, start: Int, count: Int, p: Float, seed: UInt64) {
-    let threshold = dropThreshold(p), keep = 1 / (1 - p)
+    let mask = DropoutMask(p: p, seed: seed)
     var i = 0
-    @inline(__always) func one() {
-        let index = start + i
-        let bits = splitMix64(seed &+ UInt64(index >> 2) &* 0x9E37_79B9_7F4A_7C15)
-        out[i] = (bits >> UInt64(16 * (index & 3))) & 0xFFFF >= threshold ? keep : 0
-        i += 1
-    }
-    while i < count && (start + i) & 3 != 0 { one() }
-    while i + 4 <= count {
-        let bits = splitMix64(seed &+ UInt64((start + i) >> 2) &* 0x9E37_79B9_7F4A_7C15)
-        out[i] = bits & 0xFFFF >= threshold ? keep : 0
-        out[i + 1] = (bits >> 16) & 0xFFFF >= threshold ? keep : 0
-        out[i + 2] = (bits >> 32) & 0xFFFF >= threshold ? keep : 0
-        out[i + 3] = bits >> 48 >= threshold ? keep : 0
-        i += 4
-    }
-    while i < count { one() }
+    while i < count && (start + i) & 3 != 0 { out[i] = mask.scale(start + i); i += 1 }
+    while i + 4 <= count { store4(mask.group((start + i) >> 2), out + i); i += 4 }
+    while i < count { out[i] = mask.scale(start + i); i += 1 }
 }
 
 /// x[i] *= scale(i) for i in 0..<count: the forward (on activations) and the backward (on their
 /// gradients) of dropout with (p, seed).
 public func dropoutApply(_ x: FloatPointer, _ count: Int, p: Float, seed: UInt64) {
     if p <= 0 { return }
-    let threshold = dropThreshold(p), keep = 1 / (1 - p)
+    let mask = DropoutMask(p: p, seed: seed)
     parallelChunks(count / 4, minimumPerThread: 16_384) { groups in
-        for group in groups {
-            let bits = splitMix64(seed &+ UInt64(group) &* 0x9E37_79B9_7F4A_7C15)
-            let y = x + 4 * group
-            y[0] = bits & 0xFFFF >= threshold ? y[0] * keep : 0
-            y[1] = (bits >> 16) & 0xFFFF >= threshold ? y[1] * keep : 0
-            y[2] = (bits >> 32) & 0xFFFF >= threshold ? y[2] * keep : 0
-            y[3] = bits >> 48 >= threshold ? y[3] * keep : 0
+        for g in groups { store4(load4(x + 4 * g) * mask.group(g), x + 4 * g) }
+    }
+    for i in (count / 4 * 4)..<count { x[i] *= mask.scale(i) }
+}
+
+/// x = dropout(x + bias) + residual in one pass (the mask of (p, seed), as `dropoutApply`), for
+/// x of rows `width` wide; the bias (one per column) is the one of the linear layer that wrote x
+/// (which then skips it), nil for none.
+public func dropoutResidualForward(_ x: FloatPointer, _ residual: UnsafePointer<Float>, _ count: Int, p: Float, seed: UInt64,
+                                   bias: UnsafePointer<Float>? = nil, width: Int = 0) {
+    let mask = DropoutMask(p: p, seed: seed)
+    if let bias, p > 0, width % 4 == 0 {
+        parallelChunks(count / width, minimumPerThread: max(1, 65_536 / width)) { rows in
+            for row in rows {
+                for c in stride(from: 0, to: width, by: 4) {
+                    let i = row * width + c
+                    store4((load4(x + i) + load4(bias + c)) * mask.group(i >> 2) + load4(residual + i), x + i)
+                }
+            }
+        }
+        return
+    }
+    if let bias {   // no dropout, or rows not a multiple of 4 wide: the bias in a pass of its own
+        parallelChunks(count / width, minimumPerThread: max(1, 65_536 / width)) { rows in
+            for row in rows {
+                let y = x + row * width
+                for c in 0..<width { y[c] += bias[c] }
+            }
         }
     }
-    let tail = count / 4 * 4
-    if tail < count {
-        let bits = splitMix64(seed &+ UInt64(tail >> 2) &* 0x9E37_79B9_7F4A_7C15)
-        for lane in 0..<(count - tail) {
-            x[tail + lane] = (bits >> UInt64(16 * lane)) & 0xFFFF >= threshold ? x[tail + lane] * keep : 0
+    if p <= 0 { addForward(x, x, residual, count); return }
+    parallelChunks(count / 4, minimumPerThread: 16_384) { groups in
+        for g in groups { store4(load4(x + 4 * g) * mask.group(g) + load4(residual + 4 * g), x + 4 * g) }
+    }
+    for i in (count / 4 * 4)..<count { x[i] = x[i] * mask.scale(i) + residual[i] }
+}
+
+/// Backward of `dropoutResidualForward` for the gradient g of its output: residual = g (a copy)
+/// and g = dropout(g) in place, in one pass.
+public func dropoutResidualBackward(_ g: FloatPointer, _ residual: FloatPointer, _ count: Int, p: Float, seed: UInt64) {
+    if p <= 0 { residual.update(from: g, count: count); return }
+    let mask = DropoutMask(p: p, seed: seed)
+    parallelChunks(count / 4, minimumPerThread: 16_384) { groups in
+        for j in groups {
+            let v = load4(g + 4 * j)
+            store4(v, residual + 4 * j)
+            store4(v * mask.group(j), g + 4 * j)
         }
+    }
+    for i in (count / 4 * 4)..<count {
+        residual[i] = g[i]
+        g[i] *= mask.scale(i)
     }
 }

@@ -165,11 +165,6 @@ public func layerNormBackward(_ dinp: FloatPointer, _ dweight: FloatPointer, _ d
     return (cdf, g * 0.398_942_280_401_432_7)
 }
 
-@inline(__always) func geluGrad8(_ x: Vector8) -> Vector8 {
-    let (cdf, pdf) = normalCDFAndPDF8(x)
-    return cdf + x * pdf
-}
-
 /// out = gelu(inp) = inp · Φ(inp), element-wise (exact GELU, erf form). With `derivative`, also
 /// writes gelu'(inp) = Φ + inp·φ there (the backward is then one multiplication,
 /// `geluBackwardSaved`); `derivative` may be `inp` itself.
@@ -219,104 +214,12 @@ public func geluBackwardSaved(_ dx: FloatPointer, _ derivative: UnsafePointer<Fl
     }
 }
 
-/// dinp += dout · gelu'(inp) (or = with `overwrite`).
-public func geluBackward(_ dinp: FloatPointer, _ inp: UnsafePointer<Float>, _ dout: UnsafePointer<Float>, _ count: Int,
-                         overwrite: Bool = false) {
-    @inline(__always) func run(_ start: Int, _ end: Int) {
-        var i = start
-        while i + 8 <= end {
-            let d = load8(dout + i) * geluGrad8(load8(inp + i))
-            store8(overwrite ? d : load8(dinp + i) + d, dinp + i)
-            i += 8
-        }
-        if i < end {
-            let n = end - i
-            let d = loadPartial(dout + i, n) * geluGrad8(loadPartial(inp + i, n))
-            storePartial(overwrite ? d : loadPartial(dinp + i, n) + d, dinp + i, n)
-        }
-    }
-    parallelChunks(count / 8) { blocks in run(8 * blocks.lowerBound, 8 * blocks.upperBound) }
-    run(count / 8 * 8, count)
-}
-
-// MARK: - Residual add (with dropout)
+// MARK: - Residual add (with dropout: Dropout.swift)
 
 /// out = a + b
 public func addForward(_ out: FloatPointer, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) {
     parallelChunks(count, minimumPerThread: 65_536) { range in
         for i in range { out[i] = a[i] + b[i] }
-    }
-}
-
-/// x = dropout(x + bias) + residual in one pass (the mask of (p, seed), as `dropoutApply`), for
-/// x of rows `width` wide; the bias (one per column) is the one of the linear layer that wrote x
-/// (which then skips it), nil for none.
-public func dropoutResidualForward(_ x: FloatPointer, _ residual: UnsafePointer<Float>, _ count: Int, p: Float, seed: UInt64,
-                                   bias: UnsafePointer<Float>? = nil, width: Int = 0) {
-    if let bias, p > 0, width % 4 == 0 {
-        let threshold = dropThreshold(p), keep = 1 / (1 - p)
-        parallelChunks(count / width, minimumPerThread: max(1, 65_536 / width)) { rows in
-            for row in rows {
-                let y = x + row * width, r = residual + row * width
-                var c = 0
-                while c < width {
-                    let bits = splitMix64(seed &+ UInt64((row * width + c) >> 2) &* 0x9E37_79B9_7F4A_7C15)
-                    y[c] = (bits & 0xFFFF >= threshold ? (y[c] + bias[c]) * keep : 0) + r[c]
-                    y[c + 1] = ((bits >> 16) & 0xFFFF >= threshold ? (y[c + 1] + bias[c + 1]) * keep : 0) + r[c + 1]
-                    y[c + 2] = ((bits >> 32) & 0xFFFF >= threshold ? (y[c + 2] + bias[c + 2]) * keep : 0) + r[c + 2]
-                    y[c + 3] = (bits >> 48 >= threshold ? (y[c + 3] + bias[c + 3]) * keep : 0) + r[c + 3]
-                    c += 4
-                }
-            }
-        }
-        return
-    }
-    if let bias {   // no dropout, or rows not a multiple of 4 wide: the bias in a pass of its own
-        parallelChunks(count / width, minimumPerThread: max(1, 65_536 / width)) { rows in
-            for row in rows {
-                let y = x + row * width
-                for c in 0..<width { y[c] += bias[c] }
-            }
-        }
-    }
-    if p <= 0 { addForward(x, x, residual, count); return }
-    let threshold = dropThreshold(p), keep = 1 / (1 - p)
-    parallelChunks(count / 4, minimumPerThread: 16_384) { groups in
-        for group in groups {
-            let bits = splitMix64(seed &+ UInt64(group) &* 0x9E37_79B9_7F4A_7C15)
-            let y = x + 4 * group, r = residual + 4 * group
-            y[0] = (bits & 0xFFFF >= threshold ? y[0] * keep : 0) + r[0]
-            y[1] = ((bits >> 16) & 0xFFFF >= threshold ? y[1] * keep : 0) + r[1]
-            y[2] = ((bits >> 32) & 0xFFFF >= threshold ? y[2] * keep : 0) + r[2]
-            y[3] = (bits >> 48 >= threshold ? y[3] * keep : 0) + r[3]
-        }
-    }
-    for i in (count / 4 * 4)..<count {
-        let bits = splitMix64(seed &+ UInt64(i >> 2) &* 0x9E37_79B9_7F4A_7C15)
-        x[i] = ((bits >> UInt64(16 * (i & 3))) & 0xFFFF >= threshold ? x[i] * keep : 0) + residual[i]
-    }
-}
-
-/// Backward of `dropoutResidualForward` for the gradient g of its output: residual = g (a copy)
-/// and g = dropout(g) in place, in one pass.
-public func dropoutResidualBackward(_ g: FloatPointer, _ residual: FloatPointer, _ count: Int, p: Float, seed: UInt64) {
-    if p <= 0 { residual.update(from: g, count: count); return }
-    let threshold = dropThreshold(p), keep = 1 / (1 - p)
-    parallelChunks(count / 4, minimumPerThread: 16_384) { groups in
-        for group in groups {
-            let bits = splitMix64(seed &+ UInt64(group) &* 0x9E37_79B9_7F4A_7C15)
-            let y = g + 4 * group, r = residual + 4 * group
-            r[0] = y[0]; r[1] = y[1]; r[2] = y[2]; r[3] = y[3]
-            y[0] = bits & 0xFFFF >= threshold ? y[0] * keep : 0
-            y[1] = (bits >> 16) & 0xFFFF >= threshold ? y[1] * keep : 0
-            y[2] = (bits >> 32) & 0xFFFF >= threshold ? y[2] * keep : 0
-            y[3] = bits >> 48 >= threshold ? y[3] * keep : 0
-        }
-    }
-    for i in (count / 4 * 4)..<count {
-        let bits = splitMix64(seed &+ UInt64(i >> 2) &* 0x9E37_79B9_7F4A_7C15)
-        residual[i] = g[i]
-        g[i] = (bits >> UInt64(16 * (i & 3))) & 0xFFFF >= threshold ? g[i] * keep : 0
     }
 }
 

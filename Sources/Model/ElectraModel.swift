@@ -210,12 +210,8 @@ public final class ElectraModel {
         var sampled = [Int32](repeating: 0, count: P)
         // One uniform per row, drawn in row order before the rows are spread over the threads.
         let uniforms = gumbelNoise == nil ? (0..<P).map { _ in rng.nextDouble() } : []
-        // The rows' exponentials go to dGenLogits's place when it is not needed (no gradients),
-        // otherwise to a per-thread row; the same values either way, so the samples do not depend
-        // on whether gradients are computed.
-        let logits = h.genLogits, work = h.dGenLogits
-        let rowBuffer = computeGradients ? UnsafeMutablePointer<Float>.allocate(capacity: V * computeThreads) : work
-        defer { if computeGradients { rowBuffer.deallocate() } }
+        // The rows' exponentials go to a per-thread row.
+        let logits = h.genLogits
         predictions.withUnsafeMutableBufferPointer { predictions in
             sampled.withUnsafeMutableBufferPointer { sampled in
                 parallelChunksIndexed(P, minimumPerThread: 8) { range, thread in
@@ -234,7 +230,7 @@ public final class ElectraModel {
                             }
                             sampled[p] = Int32(bestNoisy)
                         } else {
-                            let e = computeGradients ? rowBuffer + thread * V : work + p * V
+                            let e = h.sampleRows + thread * V
                             let mv = SIMD8<Float>(repeating: bestValue)
                             map8(e, row, V) { exp8($0 - mv) }
                             var total: Double = 0
@@ -310,11 +306,12 @@ public final class ElectraModel {
                           discriminatorLabels: labels)
     }
 
-    /// Seconds spent per phase of `step`, summed (for bench-model's breakdown).
-    nonisolated(unsafe) public static var profile: [String: Double] = [:]
+    /// Adds the time since `t` to `KernelProfile.seconds["phase: NAME"]` when profiling is on
+    /// (bench-model's breakdown of a step by phase).
     @inline(__always) private func lap(_ name: String, _ t: inout UInt64) {
+        guard KernelProfile.enabled else { return }
         let now = DispatchTime.now().uptimeNanoseconds
-        ElectraModel.profile[name, default: 0] += Double(now - t) / 1e9
+        KernelProfile.seconds["phase: " + name, default: 0] += Double(now - t) / 1e9
         t = now
     }
 

@@ -168,6 +168,8 @@ final class Heads {
     let genDenseW, genDenseB, genLNW, genLNB, lmBias, discDenseW, discDenseB, discOutW, discOutB: Int
     let genGathered, genDense, genAct, genLN, genLNMean, genLNRstd, genLogits, dGenLogits: UnsafeMutablePointer<Float>
     let dGenLN, dGenAct, dGenGathered: UnsafeMutablePointer<Float>
+    /// One vocabulary row per thread for sampling's exponentials.
+    let sampleRows: UnsafeMutablePointer<Float>
     let discDense, discAct, discLogits, dDiscLogits, dDiscAct: UnsafeMutablePointer<Float>
     private let arena: Arena
 
@@ -175,11 +177,12 @@ final class Heads {
          discOutBias: Int, genDense gd: Int, genDenseBias gdb: Int, genLNWeight: Int, genLNBias: Int, lmBias lm: Int) {
         genDenseW = gd; genDenseB = gdb; genLNW = genLNWeight; genLNB = genLNBias; lmBias = lm
         discDenseW = dd; discDenseB = ddb; discOutW = discOut; discOutB = discOutBias
-        arena = Arena(floats: 2 * P * Hg + 6 * P * E + 2 * P + 2 * P * V + 3 * M * H + 2 * M)
+        arena = Arena(floats: 2 * P * Hg + 5 * P * E + 2 * P + 2 * P * V + 3 * M * H + 2 * M + V * maxComputeThreads)
         let a = arena
         genGathered = a.take(P * Hg); genDense = a.take(P * E); genAct = a.take(P * E); genLN = a.take(P * E)
         genLNMean = a.take(P); genLNRstd = a.take(P); genLogits = a.take(P * V); dGenLogits = a.take(P * V)
         dGenLN = a.take(P * E); dGenAct = a.take(P * E); dGenGathered = a.take(P * Hg)
+        sampleRows = a.take(V * maxComputeThreads)
         discDense = a.take(M * H); discAct = a.take(M * H); discLogits = a.take(M); dDiscLogits = a.take(M)
         dDiscAct = a.take(M * H)
     }

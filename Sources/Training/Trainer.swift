@@ -74,19 +74,24 @@ struct CheckpointState: Codable {
     /// Metric sums of the logging window still open at the checkpoint (so that the next line
     /// averages the same steps as an uninterrupted run's).
     var openWindow: MetricSums?
+
+    /// Reads CHECKPOINT/state.json; an unreadable one is an error naming it and what to do.
+    static func read(_ checkpoint: URL) throws -> CheckpointState {
+        let url = checkpoint.appendingPathComponent("state.json")
+        do {
+            return try JSONDecoder().decode(CheckpointState.self, from: Data(contentsOf: url))
+        } catch {
+            throw TrainingError.mismatch("\(url.path): cannot be read as a checkpoint state (\(error)); delete that checkpoint directory to resume from an older one")
+        }
+    }
 }
 
 /// The model configuration and training options stored in the newest complete checkpoint of a
 /// run directory (nil when it has none): the CLI fills the options not given on `--resume` from it.
 public func resumableSettings(run: URL) throws -> (config: ElectraConfig, options: TrainingOptions, step: Int)? {
     guard let newest = Trainer.completeCheckpoints(in: run).last else { return nil }
-    let url = newest.appendingPathComponent("state.json")
-    do {
-        let state = try JSONDecoder().decode(CheckpointState.self, from: Data(contentsOf: url))
-        return (state.config, state.options, state.step)
-    } catch {
-        throw TrainingError.mismatch("\(url.path): cannot be read as a checkpoint state (\(error)); delete that checkpoint directory to resume from an older one")
-    }
+    let state = try CheckpointState.read(newest)
+    return (state.config, state.options, state.step)
 }
 
 /// Runs ELECTRA pre-training over a shard directory, writing into a run directory.
@@ -132,7 +137,7 @@ public final class Trainer {
                 throw TrainingError.noCheckpoint(runDirectory.appendingPathComponent("checkpoints").path)
             }
             let stateURL = newest.appendingPathComponent("state.json")
-            let state = try JSONDecoder().decode(CheckpointState.self, from: Data(contentsOf: stateURL))
+            let state = try CheckpointState.read(newest)
             if state.vocabSHA256 != index.meta.vocabSHA256 || state.vocabSize != index.meta.vocabSize {
                 throw TrainingError.mismatch("\(stateURL.path): the checkpoint was trained with a vocabulary of \(state.vocabSize) tokens (sha256 \(state.vocabSHA256.prefix(12))), the shards in \(shards.path) use \(index.meta.vocabSize) tokens (sha256 \(index.meta.vocabSHA256.prefix(12)))")
             }
@@ -410,7 +415,7 @@ public func loadCheckpoint(run: URL, step: Int? = nil) throws -> LoadedCheckpoin
     guard let dir = chosen else {
         throw TrainingError.noCheckpoint(run.appendingPathComponent("checkpoints").path + (step.map { " (step \($0))" } ?? ""))
     }
-    let state = try JSONDecoder().decode(CheckpointState.self, from: Data(contentsOf: dir.appendingPathComponent("state.json")))
+    let state = try CheckpointState.read(dir)
     let tensors = try TensorFile.read(dir.appendingPathComponent("weights.bin")).tensors
     var parameters: [String: (shape: [Int], values: [Float])] = [:]
     for (name, t) in tensors where name.hasPrefix("param/") { parameters[String(name.dropFirst(6))] = t }

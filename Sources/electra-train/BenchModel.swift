@@ -46,10 +46,10 @@ struct BenchModel: ParsableCommand {
             optimizer.update(model)
         }
         step()
-        ElectraModel.profile = [:]
         KernelProfile.enabled = true
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<steps { step() }
+        KernelProfile.enabled = false
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps)
         let tokens = Double(M)
         let flopsPerToken = model.trainingFLOPsPerToken
@@ -71,14 +71,16 @@ struct BenchModel: ParsableCommand {
                      preset, batchSize, seqLength, threads, seconds, tokens / seconds, flopsPerToken / 1e6, achieved,
                      100 * achieved / sgemm, sgemm))
         if let hwm = peakResidentMegabytes() { print(String(format: "peak RSS %.0f MB", hwm)) }
-        let total = ElectraModel.profile.values.reduce(0, +)
-        print("phases:")
-        for (k, v) in ElectraModel.profile.sorted(by: { $0.value > $1.value }) {
-            print("  " + k.padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: "%6.1f%%  %.3f s/step", 100 * v / max(total, 1e-9), v / Double(steps)))
-        }
-        print("kernels inside the encoders (both models):")
-        for (k, v) in KernelProfile.seconds.sorted(by: { $0.value > $1.value }) {
-            print("  " + k.padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: "%6.1f%%  %.3f s/step", 100 * v / max(total, 1e-9), v / Double(steps)))
+        let sorted = KernelProfile.seconds.sorted { $0.value > $1.value }
+        let phases = sorted.filter { $0.key.hasPrefix("phase: ") }, kernels = sorted.filter { !$0.key.hasPrefix("phase: ") }
+        let total = phases.map(\.value).reduce(0, +)
+        for (title, rows) in [("phases:", phases), ("kernels inside the encoders (both models):", kernels)] {
+            print(title)
+            for (k, v) in rows {
+                let name = k.hasPrefix("phase: ") ? String(k.dropFirst(7)) : k
+                print("  " + name.padding(toLength: 32, withPad: " ", startingAt: 0)
+                      + String(format: "%6.1f%%  %.3f s/step", 100 * v / max(total, 1e-9), v / Double(steps)))
+            }
         }
     }
 

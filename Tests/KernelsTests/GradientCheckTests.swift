@@ -68,12 +68,15 @@ final class GradientCheckTests: XCTestCase {
         check("layernorm dbias", &b, analytic: db) { ln(x, w, $0) }
 
         var g = random(20, scale: 3)
-        var dg = [Float](repeating: 0, count: 20), dgo = Array(r.prefix(20))
-        geluBackward(&dg, &g, &dgo, 20)
+        let geluDout = random(20)
+        // The backward as the model runs it: gelu' saved by the forward, then dg = dout · gelu'.
+        var dg = geluDout, derivative = [Float](repeating: 0, count: 20), gelu = derivative
+        geluForward(&gelu, &g, 20, derivative: &derivative)
+        geluBackwardSaved(&dg, derivative, 20)
         check("gelu", &g, analytic: dg) { x in
             var o = [Float](repeating: 0, count: 20), x = x
             geluForward(&o, &x, 20)
-            return zip(o, r.prefix(20)).map(*).reduce(0, +)
+            return zip(o, geluDout).map(*).reduce(0, +)
         }
     }
 
