@@ -41,8 +41,8 @@ let package = Package(
         .target(name: "Batching", dependencies: ["Sharding", "Masking"], swiftSettings: fast),
 
         // Training half.
-        .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
-        .target(name: "Model", dependencies: ["Kernels", "Randomness", "Durability", "CZlib"], swiftSettings: fast),
+        .target(name: "Kernels", dependencies: ["CBLAS", "Randomness"], swiftSettings: fast),
+        .target(name: "Model", dependencies: ["Kernels", "Masking", "Randomness", "Durability", "CZlib"], swiftSettings: fast),
         .target(name: "Training", dependencies: ["Model", "Batching", "Masking", "Durability"], swiftSettings: fast),
         .target(name: "Interop", dependencies: ["Model", "Tokenization", "Durability"], swiftSettings: fast),
 
@@ -57,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "electra-train",
             dependencies: [
-                "Model", "Training", "Batching", "Interop", "Tokenization", "Durability",
+                "Model", "Training", "Batching", "Masking", "Interop", "Tokenization", "Durability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
@@ -67,10 +67,10 @@ let package = Package(
         .target(name: "ShardTestSupport", dependencies: ["Sharding", "Corpus"], path: "Tests/ShardTestSupport"),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
         .testTarget(name: "MaskingTests", dependencies: ["Masking", "TestSupport"]),
-        .testTarget(name: "InteropTests", dependencies: ["Interop", "Model", "Randomness", "Tokenization", "TestSupport"]),
+        .testTarget(name: "InteropTests", dependencies: ["Interop", "Model", "Masking", "Randomness", "Tokenization", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Sharding", "Corpus", "ShardTestSupport", "TestSupport"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Randomness"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "Interop", "Randomness", "TestSupport"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Masking", "Kernels", "Interop", "Randomness", "TestSupport"]),
         .testTarget(name: "VocabularyLearningTests",
                     dependencies: ["VocabularyLearning", "Tokenization", "Corpus", "TestSupport"]),
         .testTarget(name: "BatchingTests", dependencies: ["Batching", "Masking", "Sharding", "Corpus", "ShardTestSupport", "TestSupport"]),

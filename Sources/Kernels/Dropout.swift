@@ -2,15 +2,8 @@
 // zeroed when its 16 bits of SplitMix64(seed, i / 4) fall below p·65536, and kept elements are
 // scaled by 1/(1-p). The backward regenerates the same mask from the seed, so nothing is kept
 // between the passes, and the mask depends only on (seed, i): not on the thread count or the
-// order the work is done in.
-
-/// SplitMix64's output for `state`.
-@inline(__always) func splitMix64(_ state: UInt64) -> UInt64 {
-    var z = state &+ 0x9E37_79B9_7F4A_7C15
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-}
+// order the work is done in. SplitMix64 is Randomness's.
+import Randomness
 
 /// The mask of one dropout call: element i's scale is 0 (dropped) or 1/(1-p), from 16 bits of
 /// SplitMix64(seed, i / 4).

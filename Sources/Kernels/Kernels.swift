@@ -25,10 +25,10 @@ public func linearBackward(_ dinp: FloatPointer?, _ dweight: FloatPointer, _ dbi
                            _ dout: UnsafePointer<Float>, _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
                            _ M: Int, _ C: Int, _ N: Int, overwrite: Bool = false) {
     if let dinp {
-        timed("linear backward dinp") { gemm(transA: false, transB: false, M, C, N, dout, N, weight, C, beta: overwrite ? 0 : 1, dinp, C) }
+        gemm(transA: false, transB: false, M, C, N, dout, N, weight, C, beta: overwrite ? 0 : 1, dinp, C)
     }
-    timed("linear backward dweight") { gemm(transA: true, transB: false, N, C, M, dout, N, inp, C, beta: 1, dweight, C) }
-    if let dbias { timed("linear backward dbias") { columnSums(dbias, dout, M, N) } }
+    gemm(transA: true, transB: false, N, C, M, dout, N, inp, C, beta: 1, dweight, C)
+    if let dbias { columnSums(dbias, dout, M, N) }
 }
 
 /// sums[N] += Σ_m x[m, :]: each thread adds its chunk of rows into a partial row, the partials
@@ -205,12 +205,14 @@ public func biasGeluForward(_ out: FloatPointer, _ inp: UnsafePointer<Float>, _ 
     }
 }
 
-/// In place: dx *= gelu'(inp) with the derivative `geluForward` saved.
-public func geluBackwardSaved(_ dx: FloatPointer, _ derivative: UnsafePointer<Float>, _ count: Int) {
+/// dinp = dout · gelu'(inp), element-wise, with the derivative `geluForward` saved; `dinp` may
+/// be `dout` (in place).
+public func geluBackwardSaved(_ dinp: FloatPointer, _ dout: UnsafePointer<Float>, _ derivative: UnsafePointer<Float>,
+                              _ count: Int) {
     parallelChunks(count, minimumPerThread: 65_536) { range in
         var i = range.lowerBound
-        while i + 8 <= range.upperBound { store8(load8(dx + i) * load8(derivative + i), dx + i); i += 8 }
-        while i < range.upperBound { dx[i] *= derivative[i]; i += 1 }
+        while i + 8 <= range.upperBound { store8(load8(dout + i) * load8(derivative + i), dinp + i); i += 8 }
+        while i < range.upperBound { dinp[i] = dout[i] * derivative[i]; i += 1 }
     }
 }
 
@@ -265,8 +267,9 @@ public func gatherRowsBackward(_ dinp: FloatPointer, _ dout: UnsafePointer<Float
 // MARK: - Losses
 
 /// Softmax cross-entropy over V classes for P rows, weighted: loss = Σ w·ce / (Σ w + 1e-6).
-/// Writes dlogits = (softmax - onehot) · w / (Σ w + 1e-6) · dloss when `dlogits` is given (so a
-/// row with w > 0 holds its softmax as dlogits / scale + onehot, which sampling reuses).
+/// Writes dlogits = (softmax - onehot) · w / (Σ w + 1e-6) · dloss when `dlogits` is given.
+/// (The sampling does not reuse this softmax: it runs without gradients too, and rows of weight
+/// 0 keep none; `sampleForward` recomputes each row's exponentials.)
 /// - Returns: the loss.
 public func softmaxCrossEntropy(_ dlogits: FloatPointer?, _ logits: UnsafePointer<Float>, _ targets: [Int32],
                                 _ weights: [Float], _ P: Int, _ V: Int, dloss: Float = 1) -> Float {

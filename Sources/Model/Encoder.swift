@@ -2,6 +2,7 @@
 // forward top to bottom, backward the same list reversed (llm.c style). Layer layout as BERT /
 // HuggingFace ElectraLayer: self-attention, dense, dropout, residual + LayerNorm, then
 // intermediate dense + GELU, dense, dropout, residual + LayerNorm.
+// Shapes: B rows of L tokens (B*L = M), E embedding, H hidden, F intermediate, NH heads.
 import Kernels
 import Randomness
 
@@ -10,29 +11,60 @@ final class Encoder {
     let shape: EncoderShape
     let offsets: EncoderOffsets
     let B: Int, L: Int, M: Int
-    private let arena: Arena
+    /// Times the kernels when set (bench-model); nil in training.
+    var profile: StepProfile?
 
-    // Embeddings: sum, LayerNorm (+ dropout in place), projection.
-    private let embSum, embOut, embMean, embRstd: UnsafeMutablePointer<Float>
-    private let projected: UnsafeMutablePointer<Float>
-    /// Per layer: the fused q|k|v projection [M, 3H], the attention probabilities before dropout,
-    /// the context, the two residual sums (after dropout) with their LayerNorm outputs and
-    /// statistics, the FFN pre-activation and its GELU.
-    private struct LayerActivations {
-        let qkv, probs, ctx, res1, ln1, mean1, rstd1, inter, act, res2, ln2, mean2, rstd2: UnsafeMutablePointer<Float>
+    /// The forward activations, kept for the backward.
+    private struct Activations {
+        let embeddingSum: FloatPointer        // (B*L, E) word + position + token type
+        let embeddingMean, embeddingRstd: FloatPointer   // (B*L) LayerNorm statistics
+        let embeddings: FloatPointer          // (B*L, E) LayerNorm(embeddingSum), dropout applied in place
+        let projected: FloatPointer           // (B*L, H) embeddings_project(embeddings); `embeddings` when E == H
+        let layers: [Layer]
+
+        /// One layer's activations.
+        struct Layer {
+            let qkv: FloatPointer             // (B*L, 3H) q | k | v, one product
+            let probs: FloatPointer           // (B, NH, L, L) attention probabilities, before dropout
+            let context: FloatPointer         // (B*L, H) attention output, heads side by side
+            let attentionResidual: FloatPointer   // (B*L, H) dropout(dense(context)) + layer input
+            let attentionNorm: FloatPointer   // (B*L, H) LayerNorm(attentionResidual)
+            let attentionMean, attentionRstd: FloatPointer   // (B*L)
+            let intermediate: FloatPointer    // (B*L, F) dense(attentionNorm) without its bias; gelu' in its place when kept for backward
+            let gelu: FloatPointer            // (B*L, F) GELU(intermediate + bias)
+            let outputResidual: FloatPointer  // (B*L, H) dropout(dense(gelu)) + attentionNorm
+            let outputNorm: FloatPointer      // (B*L, H) LayerNorm(outputResidual): the layer output
+            let outputMean, outputRstd: FloatPointer         // (B*L)
+        }
     }
-    private let layers: [LayerActivations]
+
+    /// Gradient buffers: one layer's worth, reused by every layer on the way down.
+    private struct Gradients {
+        let output: FloatPointer              // (B*L, H) d(layer output); the head writes the encoder output's, each layer leaves its input's
+        let residual: FloatPointer            // (B*L, H) d(a residual sum) before, d(the dropped branch) after the dropout+residual backward
+        let attentionNorm: FloatPointer       // (B*L, H) d(attentionNorm)
+        let gelu: FloatPointer                // (B*L, F) d(gelu), then d(intermediate) (GELU backward in place)
+        let qkv: FloatPointer                 // (B*L, 3H)
+        let context: FloatPointer             // (B*L, H)
+        let attentionScratch: FloatPointer    // attentionScratchCount(L)
+        let embeddings: FloatPointer          // (B*L, E) d(embeddings); `output` when E == H
+        let embeddingSum: FloatPointer        // (B*L, E)
+    }
+
+    private let arena: Arena
+    private let act: Activations
+    private let grad: Gradients
     /// Dropout of the last forward: probability and one seed per site (the masks are regenerated
     /// from them in backward, nothing else is stored).
     private var dropP: Float = 0
     private var backwardReady = false
-    private var embSeed: UInt64 = 0
+    private var embeddingSeed: UInt64 = 0
     private var seeds: [(attention: UInt64, attentionOutput: UInt64, output: UInt64)] = []
-    // Gradient scratch, reused by every layer.
-    let outputGradient: UnsafeMutablePointer<Float>
-    private let gRes, gLn1, gF, gqkv, gctx, scratch, gEmb, gEmbSum: UnsafeMutablePointer<Float>
 
-    init(shape: EncoderShape, offsets: EncoderOffsets, B: Int, L: Int, dropout: Float) {
+    /// Where the head writes the gradient of the encoder output, (B*L, H).
+    var outputGradient: FloatPointer { grad.output }
+
+    init(shape: EncoderShape, offsets: EncoderOffsets, B: Int, L: Int) {
         self.shape = shape
         self.offsets = offsets
         self.B = B
@@ -40,28 +72,34 @@ final class Encoder {
         let M = B * L
         self.M = M
         let H = shape.H, F = shape.F, E = shape.E, NH = shape.NH
-        let attention = B * NH * L * L
-        let perLayer = 8 * M * H + 2 * M * F + 4 * M + attention
-        let total = 2 * M * E + 2 * M + (shape.projects ? M * H : 0) + shape.layers * perLayer
-            + 8 * M * H + M * F + attentionScratchCount(L) + 2 * M * E
-        arena = Arena(floats: total)
-        let a = arena
-        embSum = a.take(M * E); embOut = a.take(M * E); embMean = a.take(M); embRstd = a.take(M)
-        projected = shape.projects ? a.take(M * H) : embOut
-        layers = (0..<shape.layers).map { _ in
-            LayerActivations(qkv: a.take(3 * M * H), probs: a.take(attention), ctx: a.take(M * H),
-                             res1: a.take(M * H), ln1: a.take(M * H), mean1: a.take(M), rstd1: a.take(M),
-                             inter: a.take(M * F), act: a.take(M * F),
-                             res2: a.take(M * H), ln2: a.take(M * H), mean2: a.take(M), rstd2: a.take(M))
+        (arena, (act, grad)) = Arena.carve { a in
+            let embeddingSum = a.take(M * E), embeddings = a.take(M * E)
+            let activations = Activations(
+                embeddingSum: embeddingSum, embeddingMean: a.take(M), embeddingRstd: a.take(M), embeddings: embeddings,
+                projected: shape.projects ? a.take(M * H) : embeddings,
+                layers: (0..<shape.layers).map { _ in
+                    Activations.Layer(
+                        qkv: a.take(3 * M * H), probs: a.take(B * NH * L * L), context: a.take(M * H),
+                        attentionResidual: a.take(M * H), attentionNorm: a.take(M * H),
+                        attentionMean: a.take(M), attentionRstd: a.take(M),
+                        intermediate: a.take(M * F), gelu: a.take(M * F),
+                        outputResidual: a.take(M * H), outputNorm: a.take(M * H), outputMean: a.take(M), outputRstd: a.take(M))
+                })
+            let output = a.take(M * H)
+            let gradients = Gradients(
+                output: output, residual: a.take(M * H), attentionNorm: a.take(M * H), gelu: a.take(M * F),
+                qkv: a.take(3 * M * H), context: a.take(M * H), attentionScratch: a.take(attentionScratchCount(L)),
+                embeddings: shape.projects ? a.take(M * E) : output, embeddingSum: a.take(M * E))
+            return (activations, gradients)
         }
-        outputGradient = a.take(M * H)
-        gRes = a.take(M * H); gLn1 = a.take(M * H); gqkv = a.take(3 * M * H); gctx = a.take(M * H)
-        gF = a.take(M * F); scratch = a.take(attentionScratchCount(L))
-        gEmb = shape.projects ? a.take(M * E) : outputGradient
-        gEmbSum = a.take(M * E)
     }
 
-    /// Runs the encoder; returns its output [M, H] (valid until the next forward). With p > 0,
+    /// Runs `body`, timed as `kernel` when profiling.
+    @inline(__always) private func timed(_ kernel: String, _ body: () -> Void) {
+        if let profile { profile.time(kernel, body) } else { body() }
+    }
+
+    /// Runs the encoder; returns its output (B*L, H) (valid until the next forward). With p > 0,
     /// one dropout seed per site is drawn from `rng`. `backward` may follow only when
     /// `keepForBackward` (GELU's derivative is then kept in place of its input).
     func forward(ids: [Int32], segments: [Int32], attention: [Int32], shared s: SharedEmbeddings,
@@ -70,42 +108,61 @@ final class Encoder {
         let H = shape.H, F = shape.F, E = shape.E, NH = shape.NH, eps = config.layerNormEps
         dropP = p
         backwardReady = keepForBackward
-        embSeed = p > 0 ? rng.next() : 0
+        embeddingSeed = p > 0 ? rng.next() : 0
         seeds = offsets.layers.map { _ in p > 0 ? (rng.next(), rng.next(), rng.next()) : (0, 0, 0) }
         ids.withUnsafeBufferPointer { idp in
             segments.withUnsafeBufferPointer { sp in
-                timed("embedding forward") { embeddingForward(embSum, idp.baseAddress!, sp.baseAddress!, w + s.word, w + s.position, w + s.tokenType, B, L, E) }
+                timed("embedding forward") {
+                    embeddingForward(act.embeddingSum, idp.baseAddress!, sp.baseAddress!, w + s.word, w + s.position,
+                                     w + s.tokenType, B, L, E)
+                }
             }
         }
-        timed("layerNorm forward") { layerNormForward(embOut, embMean, embRstd, embSum, w + s.lnWeight, w + s.lnBias, M, E, eps: eps) }
-        timed("dropout") { dropoutApply(embOut, M * E, p: p, seed: embSeed) }
-        if let proj = offsets.projection, let projB = offsets.projectionBias {
-            timed("linear forward") { linearForward(projected, embOut, w + proj, w + projB, M, E, H) }
+        timed("layerNorm forward") {
+            layerNormForward(act.embeddings, act.embeddingMean, act.embeddingRstd, act.embeddingSum, w + s.normWeight,
+                             w + s.normBias, M, E, eps: eps)
         }
-        var inp = projected
+        timed("dropout") { dropoutApply(act.embeddings, M * E, p: p, seed: embeddingSeed) }
+        if let projection = offsets.projection, let projectionBias = offsets.projectionBias {
+            timed("linear forward") { linearForward(act.projected, act.embeddings, w + projection, w + projectionBias, M, E, H) }
+        }
+        var input = act.projected   // (B*L, H)
         attention.withUnsafeBufferPointer { att in
-            for (l, o) in offsets.layers.enumerated() {
-                let x = layers[l], seed = seeds[l]
-                timed("linear forward") { linearForward(x.qkv, inp, w + o.q, w + o.qb, M, H, 3 * H) }
+            for l in 0..<offsets.layers.count {
+                let layer = offsets.layers[l], x = act.layers[l], seed = seeds[l]
+                timed("linear forward") { linearForward(x.qkv, input, w + layer.query, w + layer.queryBias, M, H, 3 * H) }
                 timed("attention forward") {
-                    attentionForward(x.ctx, x.probs, x.qkv, x.qkv + H, x.qkv + 2 * H, ld: 3 * H, att.baseAddress!,
-                                     B, L, H, NH, dropout: p, seed: seed.attention, scratch: scratch)
+                    attentionForward(x.context, x.probs, x.qkv, x.qkv + H, x.qkv + 2 * H, ld: 3 * H, att.baseAddress!,
+                                     B, L, H, NH, dropout: p, seed: seed.attention, scratch: grad.attentionScratch)
                 }
                 // Biases of the dense layers are added by the pass after each (GELU, dropout + residual).
-                timed("linear forward") { linearForward(x.res1, x.ctx, w + o.ao, nil, M, H, H) }
-                timed("dropout + residual") { dropoutResidualForward(x.res1, inp, M * H, p: p, seed: seed.attentionOutput,
-                                                                     bias: w + o.aob, width: H) }
-                timed("layerNorm forward") { layerNormForward(x.ln1, x.mean1, x.rstd1, x.res1, w + o.ln1w, w + o.ln1b, M, H, eps: eps) }
-                timed("linear forward") { linearForward(x.inter, x.ln1, w + o.i, nil, M, H, F) }
-                timed("gelu forward") { biasGeluForward(x.act, x.inter, w + o.ib, M, F, derivative: keepForBackward ? x.inter : nil) }
-                timed("linear forward") { linearForward(x.res2, x.act, w + o.o, nil, M, F, H) }
-                timed("dropout + residual") { dropoutResidualForward(x.res2, x.ln1, M * H, p: p, seed: seed.output,
-                                                                     bias: w + o.ob, width: H) }
-                timed("layerNorm forward") { layerNormForward(x.ln2, x.mean2, x.rstd2, x.res2, w + o.ln2w, w + o.ln2b, M, H, eps: eps) }
-                inp = x.ln2
+                timed("linear forward") { linearForward(x.attentionResidual, x.context, w + layer.attentionOutput, nil, M, H, H) }
+                timed("dropout + residual") {
+                    dropoutResidualForward(x.attentionResidual, input, M * H, p: p, seed: seed.attentionOutput,
+                                           bias: w + layer.attentionOutputBias, width: H)
+                }
+                timed("layerNorm forward") {
+                    layerNormForward(x.attentionNorm, x.attentionMean, x.attentionRstd, x.attentionResidual,
+                                     w + layer.attentionNormWeight, w + layer.attentionNormBias, M, H, eps: eps)
+                }
+                timed("linear forward") { linearForward(x.intermediate, x.attentionNorm, w + layer.intermediate, nil, M, H, F) }
+                timed("gelu forward") {
+                    biasGeluForward(x.gelu, x.intermediate, w + layer.intermediateBias, M, F,
+                                    derivative: keepForBackward ? x.intermediate : nil)
+                }
+                timed("linear forward") { linearForward(x.outputResidual, x.gelu, w + layer.output, nil, M, F, H) }
+                timed("dropout + residual") {
+                    dropoutResidualForward(x.outputResidual, x.attentionNorm, M * H, p: p, seed: seed.output,
+                                           bias: w + layer.outputBias, width: H)
+                }
+                timed("layerNorm forward") {
+                    layerNormForward(x.outputNorm, x.outputMean, x.outputRstd, x.outputResidual,
+                                     w + layer.outputNormWeight, w + layer.outputNormBias, M, H, eps: eps)
+                }
+                input = x.outputNorm
             }
         }
-        return inp
+        return input
     }
 
     /// Backward from `outputGradient` (filled by the head) down to the shared embeddings;
@@ -114,41 +171,60 @@ final class Encoder {
                   config: ElectraConfig, w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>) {
         precondition(backwardReady, "Encoder.backward needs a forward with keepForBackward")
         let H = shape.H, F = shape.F, E = shape.E, NH = shape.NH, p = dropP
-        let gOut = outputGradient
+        let d = grad
         for l in stride(from: offsets.layers.count - 1, through: 0, by: -1) {
-            let o = offsets.layers[l], x = layers[l], seed = seeds[l]
-            let inp = l == 0 ? projected : layers[l - 1].ln2
-            // ln2 = LayerNorm(res2), res2 = dropout(ffn) + ln1.
-            timed("layerNorm backward") { layerNormBackward(gRes, g + o.ln2w, g + o.ln2b, gOut, x.res2, w + o.ln2w, x.mean2, x.rstd2, M, H, overwrite: true) }
-            timed("dropout + residual") { dropoutResidualBackward(gRes, gLn1, M * H, p: p, seed: seed.output) }
-            linearBackward(gF, g + o.o, g + o.ob, gRes, x.act, w + o.o, M, F, H, overwrite: true)
-            timed("gelu backward") { geluBackwardSaved(gF, x.inter, M * F) }   // x.inter holds gelu'(inter)
-            linearBackward(gLn1, g + o.i, g + o.ib, gF, x.ln1, w + o.i, M, H, F)
-            // ln1 = LayerNorm(res1), res1 = dropout(attention output) + inp.
-            timed("layerNorm backward") { layerNormBackward(gRes, g + o.ln1w, g + o.ln1b, gLn1, x.res1, w + o.ln1w, x.mean1, x.rstd1, M, H, overwrite: true) }
-            // The residual path to the layer input gets gRes as it is, the attention output its dropout.
-            timed("dropout + residual") { dropoutResidualBackward(gRes, gOut, M * H, p: p, seed: seed.attentionOutput) }
-            linearBackward(gctx, g + o.ao, g + o.aob, gRes, x.ctx, w + o.ao, M, H, H, overwrite: true)
-            timed("attention backward") {
-                attentionBackward(gqkv, gqkv + H, gqkv + 2 * H, gctx, x.probs, x.qkv, x.qkv + H, x.qkv + 2 * H, ld: 3 * H,
-                                  B, L, H, NH, dropout: p, seed: seed.attention, scratch: scratch)
+            let layer = offsets.layers[l], x = act.layers[l], seed = seeds[l]
+            let input = l == 0 ? act.projected : act.layers[l - 1].outputNorm
+            // outputNorm = LayerNorm(outputResidual), outputResidual = dropout(dense(gelu)) + attentionNorm.
+            timed("layerNorm backward") {
+                layerNormBackward(d.residual, g + layer.outputNormWeight, g + layer.outputNormBias, d.output, x.outputResidual,
+                                  w + layer.outputNormWeight, x.outputMean, x.outputRstd, M, H, overwrite: true)
             }
-            linearBackward(gOut, g + o.q, g + o.qb, gqkv, inp, w + o.q, M, H, 3 * H)
+            timed("dropout + residual") { dropoutResidualBackward(d.residual, d.attentionNorm, M * H, p: p, seed: seed.output) }
+            timed("linear backward") {
+                linearBackward(d.gelu, g + layer.output, g + layer.outputBias, d.residual, x.gelu, w + layer.output, M, F, H,
+                               overwrite: true)
+            }
+            timed("gelu backward") { geluBackwardSaved(d.gelu, d.gelu, x.intermediate, M * F) }   // x.intermediate holds gelu'
+            timed("linear backward") {
+                linearBackward(d.attentionNorm, g + layer.intermediate, g + layer.intermediateBias, d.gelu, x.attentionNorm,
+                               w + layer.intermediate, M, H, F)
+            }
+            // attentionNorm = LayerNorm(attentionResidual), attentionResidual = dropout(dense(context)) + input.
+            timed("layerNorm backward") {
+                layerNormBackward(d.residual, g + layer.attentionNormWeight, g + layer.attentionNormBias, d.attentionNorm,
+                                  x.attentionResidual, w + layer.attentionNormWeight, x.attentionMean, x.attentionRstd, M, H,
+                                  overwrite: true)
+            }
+            // The residual path to the layer input gets d.residual as it is, the attention output its dropout.
+            timed("dropout + residual") { dropoutResidualBackward(d.residual, d.output, M * H, p: p, seed: seed.attentionOutput) }
+            timed("linear backward") {
+                linearBackward(d.context, g + layer.attentionOutput, g + layer.attentionOutputBias, d.residual, x.context,
+                               w + layer.attentionOutput, M, H, H, overwrite: true)
+            }
+            timed("attention backward") {
+                attentionBackward(d.qkv, d.qkv + H, d.qkv + 2 * H, d.context, x.probs, x.qkv, x.qkv + H, x.qkv + 2 * H, ld: 3 * H,
+                                  B, L, H, NH, dropout: p, seed: seed.attention, scratch: d.attentionScratch)
+            }
+            timed("linear backward") { linearBackward(d.output, g + layer.query, g + layer.queryBias, d.qkv, input, w + layer.query, M, H, 3 * H) }
         }
-        if let proj = offsets.projection, let projB = offsets.projectionBias {
-            linearBackward(gEmb, g + proj, g + projB, gOut, embOut, w + proj, M, E, H, overwrite: true)
+        if let projection = offsets.projection, let projectionBias = offsets.projectionBias {
+            timed("linear backward") {
+                linearBackward(d.embeddings, g + projection, g + projectionBias, d.output, act.embeddings, w + projection, M, E, H,
+                               overwrite: true)
+            }
         }
-        timed("dropout") { dropoutApply(gEmb, M * E, p: p, seed: embSeed) }
+        timed("dropout") { dropoutApply(d.embeddings, M * E, p: p, seed: embeddingSeed) }
         timed("layerNorm backward") {
-            layerNormBackward(gEmbSum, g + s.lnWeight, g + s.lnBias, gEmb, embSum, w + s.lnWeight, embMean, embRstd, M, E,
-                              overwrite: true)
+            layerNormBackward(d.embeddingSum, g + s.normWeight, g + s.normBias, d.embeddings, act.embeddingSum, w + s.normWeight,
+                              act.embeddingMean, act.embeddingRstd, M, E, overwrite: true)
         }
         // The padding row of the word embeddings gets no gradient (nn.Embedding padding_idx).
         let pad = config.padID
         ids.withUnsafeBufferPointer { idp in
             segments.withUnsafeBufferPointer { sp in
                 for m in 0..<M where idp[m] == pad {
-                    let row = gEmbSum + m * E
+                    let row = d.embeddingSum + m * E
                     // Position and token-type still get it: add them here, then clear the row.
                     let t = m % L
                     for e in 0..<E {
@@ -157,33 +233,11 @@ final class Encoder {
                         row[e] = 0
                     }
                 }
-                timed("embedding backward") { embeddingBackward(g + s.word, g + s.position, g + s.tokenType, gEmbSum, idp.baseAddress!, sp.baseAddress!, B, L, E) }
+                timed("embedding backward") {
+                    embeddingBackward(g + s.word, g + s.position, g + s.tokenType, d.embeddingSum, idp.baseAddress!,
+                                      sp.baseAddress!, B, L, E)
+                }
             }
         }
-    }
-}
-
-/// The generator and discriminator heads' activations and parameter offsets.
-final class Heads {
-    let genDenseW, genDenseB, genLNW, genLNB, lmBias, discDenseW, discDenseB, discOutW, discOutB: Int
-    let genGathered, genDense, genAct, genLN, genLNMean, genLNRstd, genLogits, dGenLogits: UnsafeMutablePointer<Float>
-    let dGenLN, dGenAct, dGenGathered: UnsafeMutablePointer<Float>
-    /// One vocabulary row per thread for sampling's exponentials.
-    let sampleRows: UnsafeMutablePointer<Float>
-    let discDense, discAct, discLogits, dDiscLogits, dDiscAct: UnsafeMutablePointer<Float>
-    private let arena: Arena
-
-    init(M: Int, P: Int, V: Int, E: Int, H: Int, Hg: Int, discDense dd: Int, discDenseBias ddb: Int, discOut: Int,
-         discOutBias: Int, genDense gd: Int, genDenseBias gdb: Int, genLNWeight: Int, genLNBias: Int, lmBias lm: Int) {
-        genDenseW = gd; genDenseB = gdb; genLNW = genLNWeight; genLNB = genLNBias; lmBias = lm
-        discDenseW = dd; discDenseB = ddb; discOutW = discOut; discOutB = discOutBias
-        arena = Arena(floats: 2 * P * Hg + 5 * P * E + 2 * P + 2 * P * V + 3 * M * H + 2 * M + V * maxComputeThreads)
-        let a = arena
-        genGathered = a.take(P * Hg); genDense = a.take(P * E); genAct = a.take(P * E); genLN = a.take(P * E)
-        genLNMean = a.take(P); genLNRstd = a.take(P); genLogits = a.take(P * V); dGenLogits = a.take(P * V)
-        dGenLN = a.take(P * E); dGenAct = a.take(P * E); dGenGathered = a.take(P * Hg)
-        sampleRows = a.take(V * maxComputeThreads)
-        discDense = a.take(M * H); discAct = a.take(M * H); discLogits = a.take(M); dDiscLogits = a.take(M)
-        dDiscAct = a.take(M * H)
     }
 }

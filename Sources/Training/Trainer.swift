@@ -235,7 +235,7 @@ public final class Trainer {
             let (batch, position, skipped) = try stream.next()
             if !skipped.isEmpty { report(.skippedFrames(skipped)) }
             model.zeroGradients()
-            let result = model.step(inputs(batch), training: true, computeGradients: true, rng: &modelRNG)
+            let result = model.step(batch, training: true, computeGradients: true, rng: &modelRNG)
             guard result.totalLoss.isFinite else {
                 throw TrainingError.nonFinite(step: step + 1, what: "loss", lastCheckpoint: lastCheckpoint)
             }
@@ -279,17 +279,10 @@ public final class Trainer {
         var sums = MetricSums()
         var rng = Xoshiro256(seed: options.seed, stream: 0x6576_616C)   // "eval": the same every time
         for (batch, rows) in try stream.heldOutBatches(limit: options.evalBatches) {
-            let result = model.step(inputs(batch), training: false, computeGradients: false, rng: &rng)
+            let result = model.step(batch, training: false, computeGradients: false, rng: &rng)
             sums.add(result, batch: batch, rows: rows)
         }
         return sums.values().filter { $0.0 != "gradient_norm" }
-    }
-
-    private func inputs(_ b: MaskedBatch) -> ElectraInputs {
-        ElectraInputs(batchSize: b.batchSize, seqLength: b.seqLength, maxPredictions: b.maxPredictions,
-                      inputIDs: b.inputIDs, segmentIDs: b.segmentIDs, attentionMask: b.attentionMask,
-                      maskedPositions: b.maskedPositions, maskedOriginalIDs: b.maskedOriginalIDs,
-                      maskedWeights: b.maskedWeights)
     }
 
     private func writeLine(_ handle: FileHandle, step: Int, kind: String, values: [(String, Double)]) throws {

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import Kernels
+import Masking
 import Model
 import Randomness
 
@@ -36,20 +37,23 @@ struct BenchModel: ParsableCommand {
         let positions = (0..<(batchSize * N)).map { Int32(1 + ($0 % N) * (seqLength - 2) / N) }
         let originals = (0..<(batchSize * N)).map { ids[($0 / N) * seqLength + Int(positions[$0])] }
         for (slot, p) in positions.enumerated() { ids[(slot / N) * seqLength + Int(p)] = 4 }
-        let inputs = ElectraInputs(batchSize: batchSize, seqLength: seqLength, maxPredictions: N, inputIDs: ids,
-                                   segmentIDs: [Int32](repeating: 0, count: M), attentionMask: [Int32](repeating: 1, count: M),
-                                   maskedPositions: positions, maskedOriginalIDs: originals,
-                                   maskedWeights: [Float](repeating: 1, count: batchSize * N))
+        var inputs = MaskedBatch(batchSize: batchSize, seqLength: seqLength, maxPredictions: N)
+        inputs.inputIDs = ids
+        inputs.attentionMask = [Int32](repeating: 1, count: M)
+        inputs.maskedPositions = positions
+        inputs.maskedOriginalIDs = originals
+        inputs.maskedWeights = [Float](repeating: 1, count: batchSize * N)
         func step() {
             model.zeroGradients()
             _ = model.step(inputs, training: true, computeGradients: true, rng: &rng)
             optimizer.update(model)
         }
         step()
-        KernelProfile.enabled = true
+        let profile = StepProfile()
+        model.profile = profile
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<steps { step() }
-        KernelProfile.enabled = false
+        model.profile = nil
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps)
         let tokens = Double(M)
         let flopsPerToken = model.trainingFLOPsPerToken
@@ -71,13 +75,11 @@ struct BenchModel: ParsableCommand {
                      preset, batchSize, seqLength, threads, seconds, tokens / seconds, flopsPerToken / 1e6, achieved,
                      100 * achieved / sgemm, sgemm))
         if let hwm = peakResidentMegabytes() { print(String(format: "peak RSS %.0f MB", hwm)) }
-        let sorted = KernelProfile.seconds.sorted { $0.value > $1.value }
-        let phases = sorted.filter { $0.key.hasPrefix("phase: ") }, kernels = sorted.filter { !$0.key.hasPrefix("phase: ") }
+        let phases = profile.phases.sorted { $0.value > $1.value }, kernels = profile.kernels.sorted { $0.value > $1.value }
         let total = phases.map(\.value).reduce(0, +)
         for (title, rows) in [("phases:", phases), ("kernels inside the encoders (both models):", kernels)] {
             print(title)
-            for (k, v) in rows {
-                let name = k.hasPrefix("phase: ") ? String(k.dropFirst(7)) : k
+            for (name, v) in rows {
                 print("  " + name.padding(toLength: 32, withPad: " ", startingAt: 0)
                       + String(format: "%6.1f%%  %.3f s/step", 100 * v / max(total, 1e-9), v / Double(steps)))
             }

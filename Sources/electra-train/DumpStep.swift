@@ -4,6 +4,7 @@
 import ArgumentParser
 import Foundation
 import Interop
+import Masking
 import Model
 import Randomness
 import Tokenization
@@ -55,11 +56,12 @@ struct DumpStep: ParsableCommand {
         try network.assignParameters(tensors, source: root.path)
         var masked = original
         for p in positions { masked[Int(p)] = Int32(vocabulary.maskID) }
-        let inputs = ElectraInputs(batchSize: 1, seqLength: L, maxPredictions: N, inputIDs: masked,
-                                   segmentIDs: [Int32](repeating: 0, count: L), attentionMask: [Int32](repeating: 1, count: L),
-                                   maskedPositions: positions.isEmpty ? [0] : positions,
-                                   maskedOriginalIDs: positions.isEmpty ? [0] : positions.map { original[Int($0)] },
-                                   maskedWeights: [Float](repeating: positions.isEmpty ? 0 : 1, count: N))
+        var inputs = MaskedBatch(batchSize: 1, seqLength: L, maxPredictions: N)
+        inputs.inputIDs = masked
+        inputs.attentionMask = [Int32](repeating: 1, count: L)
+        inputs.maskedPositions = positions.isEmpty ? [0] : positions
+        inputs.maskedOriginalIDs = positions.isEmpty ? [0] : positions.map { original[Int($0)] }
+        inputs.maskedWeights = [Float](repeating: positions.isEmpty ? 0 : 1, count: N)
         var rng = Xoshiro256(seed: 0)
         let result = network.step(inputs, training: false, computeGradients: false, rng: &rng,
                                   gumbelNoise: [Float](repeating: 0, count: N * config.vocabSize))

@@ -1,5 +1,6 @@
 import Foundation
 import Interop
+import Masking
 import Model
 import Randomness
 import TestSupport
@@ -37,11 +38,12 @@ final class ExportImportTests: XCTestCase {
         for p in source.parameterTable {
             XCTAssertEqual(Array(target.parameter(p.name)!), Array(source.parameter(p.name)!), p.name)
         }
-        let inputs = ElectraInputs(batchSize: B, seqLength: L, maxPredictions: N,
-                                   inputIDs: [2, 4, 7, 8, 3, 0, 0, 0, 2, 9, 4, 11, 12, 3, 0, 0],
-                                   segmentIDs: [Int32](repeating: 0, count: B * L),
-                                   attentionMask: [1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0],
-                                   maskedPositions: [1, 0, 2, 0], maskedOriginalIDs: [6, 0, 10, 0], maskedWeights: [1, 0, 1, 0])
+        var inputs = MaskedBatch(batchSize: B, seqLength: L, maxPredictions: N)
+        inputs.inputIDs = [2, 4, 7, 8, 3, 0, 0, 0, 2, 9, 4, 11, 12, 3, 0, 0]
+        inputs.attentionMask = [1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0]
+        inputs.maskedPositions = [1, 0, 2, 0]
+        inputs.maskedOriginalIDs = [6, 0, 10, 0]
+        inputs.maskedWeights = [1, 0, 1, 0]
         var a = Xoshiro256(seed: 1), b = Xoshiro256(seed: 1)
         let before = source.step(inputs, training: false, computeGradients: false, rng: &a)
         let after = target.step(inputs, training: false, computeGradients: false, rng: &b)

@@ -72,7 +72,7 @@ final class GradientCheckTests: XCTestCase {
         // The backward as the model runs it: gelu' saved by the forward, then dg = dout · gelu'.
         var dg = geluDout, derivative = [Float](repeating: 0, count: 20), gelu = derivative
         geluForward(&gelu, &g, 20, derivative: &derivative)
-        geluBackwardSaved(&dg, derivative, 20)
+        geluBackwardSaved(&dg, geluDout, derivative, 20)
         check("gelu", &g, analytic: dg) { x in
             var o = [Float](repeating: 0, count: 20), x = x
             geluForward(&o, &x, 20)

@@ -4,6 +4,7 @@
 import Foundation
 import Interop
 import Kernels
+import Masking
 import Model
 import Randomness
 import TestSupport
@@ -39,10 +40,13 @@ final class ReferenceTests: XCTestCase {
             _ = model.parameter(p.name)!.update(from: values)
         }
         let ints = { (name: String) in try file.floats(name).map { Int32($0) } }
-        let inputs = ElectraInputs(batchSize: B, seqLength: L, maxPredictions: N, inputIDs: try ints("input/ids"),
-                                   segmentIDs: try ints("input/segments"), attentionMask: try ints("input/attention"),
-                                   maskedPositions: try ints("input/positions"), maskedOriginalIDs: try ints("input/originals"),
-                                   maskedWeights: try file.floats("input/weights"))
+        var inputs = MaskedBatch(batchSize: B, seqLength: L, maxPredictions: N)
+        inputs.inputIDs = try ints("input/ids")
+        inputs.segmentIDs = try ints("input/segments")
+        inputs.attentionMask = try ints("input/attention")
+        inputs.maskedPositions = try ints("input/positions")
+        inputs.maskedOriginalIDs = try ints("input/originals")
+        inputs.maskedWeights = try file.floats("input/weights")
         var rng = Xoshiro256(seed: 0)
         model.zeroGradients()
         let result = model.step(inputs, training: false, computeGradients: true, rng: &rng,
@@ -76,10 +80,12 @@ final class StepConsistencyTests: XCTestCase {
         let model = try ElectraModel(config: config, batchSize: B, seqLength: L, maxPredictions: N, seed: 3)
         var ids = [Int32](repeating: 7, count: B * L)
         for i in 0..<(B * L) { ids[i] = Int32(5 + (i * 7) % 45) }
-        let inputs = ElectraInputs(batchSize: B, seqLength: L, maxPredictions: N, inputIDs: ids,
-                                   segmentIDs: [Int32](repeating: 0, count: B * L), attentionMask: [Int32](repeating: 1, count: B * L),
-                                   maskedPositions: [1, 4, 6, 2, 3, 8], maskedOriginalIDs: [9, 10, 11, 12, 13, 14],
-                                   maskedWeights: [1, 1, 1, 1, 1, 0])
+        var inputs = MaskedBatch(batchSize: B, seqLength: L, maxPredictions: N)
+        inputs.inputIDs = ids
+        inputs.attentionMask = [Int32](repeating: 1, count: B * L)
+        inputs.maskedPositions = [1, 4, 6, 2, 3, 8]
+        inputs.maskedOriginalIDs = [9, 10, 11, 12, 13, 14]
+        inputs.maskedWeights = [1, 1, 1, 1, 1, 0]
         var a = Xoshiro256(seed: 1), b = Xoshiro256(seed: 1)
         model.zeroGradients()
         let withGradients = model.step(inputs, training: false, computeGradients: true, rng: &a)

@@ -1,0 +1,85 @@
+// One training step of ELECTRA as two lists of calls: the forward top to bottom, the backward
+// the same list reversed (llm.c's gpt2_forward / gpt2_backward). Each call is one forward or
+// backward of a part with activations of its own: the generator encoder, the generator head
+// (masked-LM at the B*N masked slots), the sampling, the discriminator encoder, the
+// discriminator head. Shapes: B rows of L tokens, N masked slots per row, V vocabulary,
+// Hg / H the generator's / discriminator's hidden size.
+import Kernels
+import Masking
+import Randomness
+
+extension ElectraModel {
+    /// One forward pass of both models and, when `computeGradients`, the backward pass
+    /// (gradients are ACCUMULATED; call `zeroGradients()` first).
+    /// - Parameters:
+    ///   - training: dropout on (its seeds drawn from `rng`) when true.
+    ///   - gumbelNoise: (B*N*V) noise added to the generator logits before the argmax; nil draws
+    ///     the sample from `rng` (one uniform per slot, inverting the softmax's CDF).
+    public func step(_ batch: MaskedBatch, training: Bool, computeGradients: Bool,
+                     rng: inout Xoshiro256, gumbelNoise: [Float]? = nil) -> StepResult {
+        precondition(batch.batchSize == batchSize && batch.seqLength == seqLength && batch.maxPredictions == maxPredictions,
+                     "batch shape differs from the one the model was built for")
+        let w = parameters, g = gradients, keep = computeGradients
+        let dropout: Float = training ? config.dropout : 0
+        let P = batchSize * maxPredictions
+        var predictions = [Int32](repeating: 0, count: P)   // (B*N) generator argmax
+        var sampled = [Int32](repeating: 0, count: P)       // (B*N) sampled replacements
+        profile?.start()
+
+        // ---- Forward.
+        let generatorOutput = generator.forward(                       // (B*L, Hg)
+            ids: batch.inputIDs, segments: batch.segmentIDs, attention: batch.attentionMask, shared: shared,
+            config: config, w: w, dropout: dropout, keepForBackward: keep, rng: &rng)
+        profile?.lap("generator encoder forward")
+        let generatorLoss = generatorHead.forward(                     // logits (B*N, V)
+            generatorOutput, batch, shared: shared, w: w, eps: config.layerNormEps, keepForBackward: keep)
+        profile?.lap("generator head forward")
+        sampler.forward(&predictions, &sampled, generatorHead.logits, gumbelNoise: gumbelNoise, rng: &rng)
+        profile?.lap("sampling")
+        let (discriminatorIDs, labels) = replacedTokens(batch, sampled)   // (B*L), (B*L)
+        let discriminatorOutput = discriminator.forward(               // (B*L, H)
+            ids: discriminatorIDs, segments: batch.segmentIDs, attention: batch.attentionMask, shared: shared,
+            config: config, w: w, dropout: dropout, keepForBackward: keep, rng: &rng)
+        profile?.lap("discriminator encoder forward")
+        discriminatorHead.forward(discriminatorOutput, w: w, keepForBackward: keep)   // logits (B*L)
+        let discriminatorLoss = discriminatorHead.loss(
+            labels: labels, weights: batch.attentionMask.map { Float($0) }, scale: config.discriminatorWeight,
+            keepForBackward: keep)
+        let totalLoss = generatorLoss + config.discriminatorWeight * discriminatorLoss
+        profile?.lap("discriminator head forward")
+
+        // ---- Backward: the forward reversed. The sampling passes no gradient (as in ELECTRA), so
+        // the generator learns from its own loss only; the shared embeddings get both models'.
+        if computeGradients {
+            discriminatorHead.backward(discriminator.outputGradient, discriminatorOutput, w: w, g: g)
+            profile?.lap("discriminator head backward")
+            discriminator.backward(ids: discriminatorIDs, segments: batch.segmentIDs, attention: batch.attentionMask,
+                                   shared: shared, config: config, w: w, g: g)
+            profile?.lap("discriminator encoder backward")
+            generatorHead.backward(generator.outputGradient, shared: shared, w: w, g: g)
+            profile?.lap("generator head backward")
+            generator.backward(ids: batch.inputIDs, segments: batch.segmentIDs, attention: batch.attentionMask,
+                               shared: shared, config: config, w: w, g: g)
+            profile?.lap("generator encoder backward")
+        }
+        return StepResult(totalLoss: totalLoss, generatorLoss: generatorLoss, discriminatorLoss: discriminatorLoss,
+                          generatorPredictions: predictions, sampledTokens: sampled,
+                          discriminatorLogits: Array(UnsafeBufferPointer(start: discriminatorHead.logits,
+                                                                         count: batchSize * seqLength)),
+                          discriminatorLabels: labels)
+    }
+
+    /// The discriminator's input (B*L): the original ids with each masked slot's sample written
+    /// in; and its labels (B*L): 1 where the sample differs from the original, else 0.
+    func replacedTokens(_ batch: MaskedBatch, _ sampled: [Int32]) -> (ids: [Int32], labels: [Float]) {
+        let L = seqLength, N = maxPredictions
+        var ids = batch.originalInputIDs
+        var labels = [Float](repeating: 0, count: batchSize * L)
+        for slot in 0..<(batchSize * N) where batch.maskedWeights[slot] > 0 {
+            let row = slot / N * L + Int(batch.maskedPositions[slot])
+            ids[row] = sampled[slot]
+            labels[row] = sampled[slot] != batch.maskedOriginalIDs[slot] ? 1 : 0
+        }
+        return (ids, labels)
+    }
+}
