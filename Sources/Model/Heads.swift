@@ -52,15 +52,14 @@ final class GeneratorHead {
     /// - Returns: the loss.
     func forward(_ encoderOutput: UnsafePointer<Float>, _ batch: MaskedBatch, shared: SharedEmbeddings,
                  w: UnsafePointer<Float>, eps: Float, keepForBackward: Bool) -> Float {
-        let o = offsets
         for slot in 0..<P { rows[slot] = slot / N * L + Int(batch.maskedPositions[slot]) }
         gatherRowsForward(b.gathered, encoderOutput, rows, Hg)
         // The dense bias is added in the GELU pass; with gradients, gelu' replaces the
         // pre-activation (the backward needs nothing else of it).
-        linearForward(b.dense, b.gathered, w + o.dense, nil, P, Hg, E)
-        biasGeluForward(b.gelu, b.dense, w + o.denseBias, P, E, derivative: keepForBackward ? b.dense : nil)
-        layerNormForward(b.norm, b.normMean, b.normRstd, b.gelu, w + o.normWeight, w + o.normBias, P, E, eps: eps)
-        linearForward(b.logits, b.norm, w + shared.word, w + o.outputBias, P, E, V)
+        linearForward(b.dense, b.gathered, w + offsets.dense, nil, P, Hg, E)
+        biasGeluForward(b.gelu, b.dense, w + offsets.denseBias, P, E, derivative: keepForBackward ? b.dense : nil)
+        layerNormForward(b.norm, b.normMean, b.normRstd, b.gelu, w + offsets.normWeight, w + offsets.normBias, P, E, eps: eps)
+        linearForward(b.logits, b.norm, w + shared.word, w + offsets.outputBias, P, E, V)
         return softmaxCrossEntropy(keepForBackward ? b.dLogits : nil, b.logits, batch.maskedOriginalIDs,
                                    batch.maskedWeights, P, V)
     }
@@ -68,13 +67,12 @@ final class GeneratorHead {
     /// Backward of `forward`: writes d(encoder output) into `dEncoderOutput` (B*L, Hg), zero
     /// outside the masked rows; the word embeddings get the output layer's weight gradient.
     func backward(_ dEncoderOutput: FloatPointer, shared: SharedEmbeddings, w: UnsafePointer<Float>, g: FloatPointer) {
-        let o = offsets
-        linearBackward(b.dNorm, g + shared.word, g + o.outputBias, b.dLogits, b.norm, w + shared.word, P, E, V,
+        linearBackward(b.dNorm, g + shared.word, g + offsets.outputBias, b.dLogits, b.norm, w + shared.word, P, E, V,
                        overwrite: true)
-        layerNormBackward(b.dGelu, g + o.normWeight, g + o.normBias, b.dNorm, b.gelu, w + o.normWeight,
+        layerNormBackward(b.dGelu, g + offsets.normWeight, g + offsets.normBias, b.dNorm, b.gelu, w + offsets.normWeight,
                           b.normMean, b.normRstd, P, E, overwrite: true)
         geluBackwardSaved(b.dDense, b.dGelu, b.dense, P * E)       // b.dense holds gelu'
-        linearBackward(b.dGathered, g + o.dense, g + o.denseBias, b.dDense, b.gathered, w + o.dense, P, Hg, E,
+        linearBackward(b.dGathered, g + offsets.dense, g + offsets.denseBias, b.dDense, b.gathered, w + offsets.dense, P, Hg, E,
                        overwrite: true)
         dEncoderOutput.update(repeating: 0, count: B * L * Hg)
         gatherRowsBackward(dEncoderOutput, b.dGathered, rows, Hg)
@@ -111,10 +109,9 @@ final class DiscriminatorHead {
 
     /// The logits of `encoderOutput` (B*L, H). Keeps what `backward` needs when asked.
     func forward(_ encoderOutput: UnsafePointer<Float>, w: UnsafePointer<Float>, keepForBackward: Bool) {
-        let o = offsets
-        linearForward(b.dense, encoderOutput, w + o.dense, nil, M, H, H)
-        biasGeluForward(b.gelu, b.dense, w + o.denseBias, M, H, derivative: keepForBackward ? b.dense : nil)
-        linearForward(b.logits, b.gelu, w + o.prediction, w + o.predictionBias, M, H, 1)
+        linearForward(b.dense, encoderOutput, w + offsets.dense, nil, M, H, H)
+        biasGeluForward(b.gelu, b.dense, w + offsets.denseBias, M, H, derivative: keepForBackward ? b.dense : nil)
+        linearForward(b.logits, b.gelu, w + offsets.prediction, w + offsets.predictionBias, M, H, 1)
     }
 
     /// The sigmoid cross-entropy of the last logits against `labels` (B*L, 1 = replaced),
@@ -126,11 +123,10 @@ final class DiscriminatorHead {
     /// Backward of `forward` and `loss`: writes d(encoder output) into `dEncoderOutput` (B*L, H).
     func backward(_ dEncoderOutput: FloatPointer, _ encoderOutput: UnsafePointer<Float>, w: UnsafePointer<Float>,
                   g: FloatPointer) {
-        let o = offsets
-        linearBackward(b.dGelu, g + o.prediction, g + o.predictionBias, b.dLogits, b.gelu, w + o.prediction, M, H, 1,
+        linearBackward(b.dGelu, g + offsets.prediction, g + offsets.predictionBias, b.dLogits, b.gelu, w + offsets.prediction, M, H, 1,
                        overwrite: true)
         geluBackwardSaved(b.dDense, b.dGelu, b.dense, M * H)       // b.dense holds gelu'
-        linearBackward(dEncoderOutput, g + o.dense, g + o.denseBias, b.dDense, encoderOutput, w + o.dense, M, H, H,
+        linearBackward(dEncoderOutput, g + offsets.dense, g + offsets.denseBias, b.dDense, encoderOutput, w + offsets.dense, M, H, H,
                        overwrite: true)
     }
 }
