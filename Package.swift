@@ -65,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "electra-train",
             dependencies: [
-                "TrainCommandLine", "Training", "Model", "Interop", "Sharding", "Tokenization",
+                "TrainCommandLine", "Training", "Model", "Interop", "Sharding", "Tokenization", "Durability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
@@ -82,7 +82,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .target(name: "ShardTestSupport", dependencies: ["Sharding", "Corpus"], path: "Tests/ShardTestSupport"),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
-        .testTarget(name: "MaskingTests", dependencies: ["Masking", "TestSupport"]),
+        .testTarget(name: "MaskingTests", dependencies: ["Masking", "Randomness"]),
         .testTarget(name: "InteropTests", dependencies: ["Interop", "Model", "Randomness", "Tokenization", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Sharding", "Corpus", "ShardTestSupport", "TestSupport"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Randomness"]),
@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "Interop", "Randomness", "TestSupport"]),
         .testTarget(name: "VocabularyLearningTests",
                     dependencies: ["VocabularyLearning", "Tokenization", "Corpus", "TestSupport"]),
-        .testTarget(name: "BatchingTests", dependencies: ["Batching", "Masking", "Sharding", "Corpus", "ShardTestSupport", "TestSupport"]),
+        .testTarget(name: "BatchingTests", dependencies: ["Batching", "Masking", "Randomness", "Sharding", "Corpus", "ShardTestSupport", "TestSupport"]),
         .testTarget(name: "ShardingTests", dependencies: ["Sharding", "Corpus", "CSQLite", "TestSupport"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"], swiftSettings: fast),
     ]

@@ -108,6 +108,13 @@ private var presetRates: String {
         if let i = groups.firstIndex(where: { $0.0 == rate }) { groups[i].1.append(name) } else { groups.append((rate, [name])) }
     }
     return groups.map { rate, names in
-        "\(String(format: "%g", rate).replacingOccurrences(of: "e-0", with: "e-")) for \(names.count > 1 ? names.dropLast().joined(separator: ", ") + " and " + names.last! : names[0])"
+        "\(scientific(rate)) for \(names.count > 1 ? names.dropLast().joined(separator: ", ") + " and " + names.last! : names[0])"
     }.joined(separator: ", ")
+}
+
+/// 1e-4, 5e-4, 2.5e-5: how the paper writes learning rates.
+private func scientific(_ x: Float) -> String {
+    let exponent = Int((log10(Double(x)) + 1e-6).rounded(.down))
+    let mantissa = (Double(x) / pow(10, Double(exponent)) * 100).rounded() / 100
+    return String(format: "%ge%d", mantissa, exponent)
 }
