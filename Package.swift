@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 //
 // electra-swift: from a raw text corpus to a pre-trained ELECTRA encoder on the CPU.
-// One library module per concern; the two executables are thin CLIs over them.
+// One library module per concern; the two product executables are thin CLIs over them, and
+// electra-dev holds the team's tools (benchmarks, reference dumps, fault injection).
 import PackageDescription
 
 /// Settings shared by every Swift target. Release builds get whole-module optimisation from
@@ -14,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "electra-prep", targets: ["electra-prep"]),
         .executable(name: "electra-train", targets: ["electra-train"]),
+        .executable(name: "electra-dev", targets: ["electra-dev"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -32,21 +34,27 @@ let package = Package(
         .target(name: "Corpus", dependencies: ["CZstd", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: fast),
         .target(name: "VocabularyLearning", dependencies: ["Tokenization", "Corpus", "Durability"], swiftSettings: fast),
-        .target(name: "Sharding", dependencies: ["Tokenization", "Corpus", "Randomness", "CZstd", "CSQLite", "CZlib",
+        .target(name: "Sharding", dependencies: ["Tokenization", "Corpus", "Randomness", "Durability", "CZstd", "CSQLite", "CZlib",
                                          .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: fast),
         .target(name: "Randomness", swiftSettings: fast),
         .target(name: "Durability", swiftSettings: fast),
         .target(name: "Masking", dependencies: ["Randomness"], swiftSettings: fast),
-        .target(name: "Batching", dependencies: ["Sharding", "Masking"], swiftSettings: fast),
+        .target(name: "Batching", dependencies: ["Sharding", "Masking", "Randomness"], swiftSettings: fast),
 
         // Training half.
         .target(name: "Kernels", dependencies: ["CBLAS", "Randomness"], swiftSettings: fast),
         .target(name: "Model", dependencies: ["Kernels", "Masking", "Randomness", "Durability", "CZlib"], swiftSettings: fast),
-        .target(name: "Training", dependencies: ["Model", "Batching", "Masking", "Durability"], swiftSettings: fast),
+        .target(name: "Training", dependencies: ["Model", "Batching", "Masking", "Sharding", "Randomness", "Durability"],
+                swiftSettings: fast),
         .target(name: "Interop", dependencies: ["Model", "Tokenization", "Durability"], swiftSettings: fast),
 
-        // Command-line tools.
+        // Command-line tools. TrainCommandLine: the flags of a training run, shared by
+        // electra-train (the product) and electra-dev crash-train (the same run, a fault injected).
+        .target(name: "TrainCommandLine",
+                dependencies: ["Training", "Interop", "Model", "Kernels", "Sharding",
+                               .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                swiftSettings: fast),
         .executableTarget(
             name: "electra-prep",
             dependencies: [
@@ -57,7 +65,15 @@ let package = Package(
         .executableTarget(
             name: "electra-train",
             dependencies: [
-                "Model", "Training", "Batching", "Masking", "Interop", "Tokenization", "Durability",
+                "TrainCommandLine", "Training", "Model", "Interop", "Sharding", "Tokenization", "Durability",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: fast),
+        .executableTarget(
+            name: "electra-dev",
+            dependencies: [
+                "TrainCommandLine", "Training", "Model", "Kernels", "Interop", "Batching", "Masking", "Sharding",
+                "Randomness", "Tokenization", "Corpus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
@@ -66,14 +82,15 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .target(name: "ShardTestSupport", dependencies: ["Sharding", "Corpus"], path: "Tests/ShardTestSupport"),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
-        .testTarget(name: "MaskingTests", dependencies: ["Masking", "TestSupport"]),
+        .testTarget(name: "MaskingTests", dependencies: ["Masking", "Randomness"]),
         .testTarget(name: "InteropTests", dependencies: ["Interop", "Model", "Masking", "Randomness", "Tokenization", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Sharding", "Corpus", "ShardTestSupport", "TestSupport"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Randomness"]),
+        .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Masking", "Kernels", "Interop", "Randomness", "TestSupport"]),
         .testTarget(name: "VocabularyLearningTests",
                     dependencies: ["VocabularyLearning", "Tokenization", "Corpus", "TestSupport"]),
-        .testTarget(name: "BatchingTests", dependencies: ["Batching", "Masking", "Sharding", "Corpus", "ShardTestSupport", "TestSupport"]),
+        .testTarget(name: "BatchingTests", dependencies: ["Batching", "Masking", "Randomness", "Sharding", "Corpus", "ShardTestSupport", "TestSupport"]),
         .testTarget(name: "ShardingTests", dependencies: ["Sharding", "Corpus", "CSQLite", "TestSupport"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"], swiftSettings: fast),
     ]

@@ -11,4 +11,4 @@ if [ ! -f "$shards/index.sqlite" ]; then
   [ -f vocab/vocab.txt ] || .build/release/electra-prep build-vocab --vocab-size 8192 --out vocab/vocab.txt >&2
   .build/release/electra-prep shard --vocab vocab/vocab.txt --out "$shards" >&2
 fi
-.build/release/electra-train bench-stream --shards "$shards" "$@"
+.build/release/electra-dev bench-stream --shards "$shards" "$@"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tokenizer speed on one thread: `electra-prep tokenize --bench` (input read into memory, no
+# Tokenizer speed on one thread: `electra-dev bench-tokenize` (input read into memory, no
 # printing, fresh word cache per pass, best of 5) against HF tokenizers' encode_batch with one
 # thread (RAYON_NUM_THREADS=1, TOKENIZERS_PARALLELISM=false, best of 2), same file, same vocab.
 # Prints MB/s for both and the ratio. Default inputs: the sample corpus (English) and the
@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=$(tools/venv.sh tokenizers==0.23.3)
-swift build -c release --product electra-prep >/dev/null
+swift build -c release --product electra-dev >/dev/null
 VOCAB=vocab/bert-base-uncased.txt
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -18,12 +18,12 @@ if [ $# -eq 0 ]; then
   set -- data/sample/kjv.txt "$tmp/multilingual.txt"
 fi
 for f in "$@"; do
-  ours=$(taskset -c 0 .build/release/electra-prep tokenize --vocab "$VOCAB" --bench "$f" 2>/dev/null \
-         || .build/release/electra-prep tokenize --vocab "$VOCAB" --bench "$f")
+  ours=$(taskset -c 0 .build/release/electra-dev bench-tokenize --vocab "$VOCAB" "$f" 2>/dev/null \
+         || .build/release/electra-dev bench-tokenize --vocab "$VOCAB" "$f")
   ours_mbs=${ours%% MB/s*}
   hf_mbs=$(RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false "$PY" tools/hf_bert_reference.py --vocab "$VOCAB" --bench "$f")
   echo "== $(basename "$f") ($(wc -c < "$f") bytes)"
-  echo "  electra-prep: $ours"
+  echo "  electra-dev bench-tokenize: $ours"
   echo "  HF tokenizers $("$PY" -c 'import tokenizers; print(tokenizers.__version__)') (Python, 1 thread): $hf_mbs MB/s"
   awk -v a="$ours_mbs" -v b="$hf_mbs" 'BEGIN { printf "  ratio: %.1fx HF (targets: >= 50 MB/s, >= 30x)\n", a / b }'
 done

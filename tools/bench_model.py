@@ -3,7 +3,7 @@
 PyTorch's step is written the way run_pretraining.py computes it: generator (ElectraForMaskedLM
 modules) with its head only at the masked positions, Gumbel sampling without gradient,
 discriminator (ElectraForPreTraining) sharing the embeddings, loss = gen + 50 x disc, AdamW.
-Prints tokens/s for both, the ratio, our GFLOP/s and the sgemm figure (from electra-train
+Prints tokens/s for both, the ratio, our GFLOP/s and the sgemm figure (from electra-dev
 bench-model), and our peak RSS at batch 32 and 128. This machine's speed drifts by tens of percent
 from minute to minute (a shared host), so the two are timed in alternating rounds (ROUNDS, default
 3) and the best round of each is compared; the median ratio is printed too.
@@ -60,11 +60,11 @@ def torch_stepper():
 
 
 def ours(batch, steps):
-    proc = subprocess.Popen([".build/release/electra-train", "bench-model", "--preset", "small", "--batch-size", str(batch),
+    proc = subprocess.Popen([".build/release/electra-dev", "bench-model", "--preset", "small", "--batch-size", str(batch),
                              "--steps", str(steps), "--threads", str(THREADS)], stdout=subprocess.PIPE, text=True)
     out = proc.stdout.read()
     if proc.wait() != 0:
-        sys.exit("electra-train bench-model failed")
+        sys.exit("electra-dev bench-model failed")
     # Its own VmHWM (ru_maxrss of a child forked from this process would count our PyTorch model too).
     rss = float(next(l for l in out.splitlines() if l.startswith("peak RSS")).split()[2])
     return out, rss

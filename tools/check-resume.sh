@@ -2,7 +2,7 @@
 # CI check for `electra-train` exact resume (issue 7), release build, well under 2 minutes:
 #  1. an uninterrupted run of a small model on a small sharded corpus gives the reference metrics;
 #  2. the same run killed with SIGKILL in the middle of writing a checkpoint (fault injection:
-#     ELECTRA_TRAIN_KILL_DURING_CHECKPOINT) leaves no visible half checkpoint, and `--resume`
+#     electra-dev crash-train, the same run with the kill) leaves no visible half checkpoint, and `--resume`
 #     gives exactly the same metrics (bit for bit, timing fields aside) and the same final weights;
 #  3. the same run SIGKILLed at several moments (a fraction of the uninterrupted duration) and
 #     resumed each time: same metrics and weights;
@@ -13,11 +13,13 @@ cd "$(dirname "$0")/.."
 PY=$(tools/venv.sh)
 prep=.build/release/electra-prep
 train=.build/release/electra-train
+dev=.build/release/electra-dev
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "check-resume: FAIL: $*" >&2; exit 1; }
 swift build -c release --product electra-prep > "$tmp/build.log" 2>&1 || { tail -20 "$tmp/build.log"; fail "release build of electra-prep failed"; }
 swift build -c release --product electra-train > "$tmp/build.log" 2>&1 || { tail -20 "$tmp/build.log"; fail "release build of electra-train failed"; }
+swift build -c release --product electra-dev > "$tmp/build.log" 2>&1 || { tail -20 "$tmp/build.log"; fail "release build of electra-dev failed"; }
 
 # A small character-level vocabulary and a small corpus.
 vocab() {
@@ -76,7 +78,7 @@ echo "uninterrupted: 36 steps in ${took}s, $(wc -l < "$tmp/expected.txt") metric
 
 # 2. SIGKILL while the step-18 checkpoint is being written (after its files, before the rename)
 set +e
-ELECTRA_TRAIN_KILL_DURING_CHECKPOINT=18 $train "${args[@]}" --out "$tmp/ckpt" > "$tmp/log" 2>&1 &
+$dev crash-train --kill-during-checkpoint 18 "${args[@]}" --out "$tmp/ckpt" > "$tmp/log" 2>&1 &
 wait $!
 status=$?
 set -e

@@ -46,12 +46,12 @@ for s, ids_line, score_line in zip(sentences, ours_ids, scores):
         failures += 1
         print("discriminator logits differ:", s, diff)
 # Generator logits at masked positions and the losses of one step, with fixed masked positions and
-# the generator's argmax as the sample (no noise), against electra-train dump-step.
+# the generator's argmax as the sample (no noise), against electra-dev dump-step.
 import json
 gen.eval()
 worst_gen = worst_loss = 0.0
 for s in sentences[:3]:
-    ours = json.loads(subprocess.run([".build/release/electra-train", "dump-step", "--model", out, s],
+    ours = json.loads(subprocess.run([".build/release/electra-dev", "dump-step", "--model", out, s],
                                      capture_output=True, text=True, check=True).stdout)
     ids = torch.tensor([ours["input_ids"]])
     pos = ours["masked_positions"]

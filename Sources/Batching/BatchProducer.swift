@@ -4,6 +4,7 @@
 // together. Both levels are derived from (seed, epoch, window), so the stream's whole position
 // is a few integers plus the masking RNG: restored, it yields exactly the same batches.
 import Masking
+import Randomness
 import Sharding
 
 /// Frames of packed sequences that can be read in any order (the shard index, or a test double).
@@ -81,18 +82,10 @@ public func heldOutFrames(_ frames: SequenceFrames, fraction: Double) -> Set<Int
     guard fraction > 0, n >= 2 else { return [] }
     let count = min(n - 1, max(1, Int((fraction * Double(n)).rounded(.up))))
     let ranked = (0..<n).sorted {
-        let a = mix(frames.key(ofFrame: $0)), b = mix(frames.key(ofFrame: $1))
+        let a = splitMix64(frames.key(ofFrame: $0)), b = splitMix64(frames.key(ofFrame: $1))
         return a != b ? a < b : $0 < $1
     }
     return Set(ranked.prefix(count))
-}
-
-@inline(__always)
-func mix(_ x: UInt64) -> UInt64 {
-    var z = x &+ 0x9E37_79B9_7F4A_7C15
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
 }
 
 /// Problems of a stream, each naming what to do.

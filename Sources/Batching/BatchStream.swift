@@ -9,8 +9,8 @@ import Sharding
 ///
 /// ```swift
 /// let index = try ShardIndex(directory: URL(fileURLWithPath: "data"))
-/// let stream = try BatchStream(index: index, options: options, expecting: (vocabSize, vocabSHA))
-/// let (batch, position) = try stream.next()   // store `position` in a checkpoint to resume
+/// let stream = try BatchStream(index: index, options: options, expectedVocabulary: (vocabSize, vocabSHA))
+/// let (batch, position, _) = try stream.next()   // store `position` in a checkpoint to resume
 /// ```
 public final class BatchStream {
     public let options: BatchStreamOptions

@@ -25,7 +25,7 @@ public func writeFileAtomically(_ data: Data, to url: URL) throws {
         guard rename(temporary.path, url.path) == 0 else {
             throw FileWriteError(path: url.path, reason: String(cString: strerror(errno)))
         }
-        fsyncDirectory(directory)
+        try fsyncDirectory(directory)
     } catch let error as FileWriteError {
         try? FileManager.default.removeItem(at: temporary)
         throw error
@@ -35,8 +35,14 @@ public func writeFileAtomically(_ data: Data, to url: URL) throws {
     }
 }
 
-/// Makes a rename inside `url` durable (best effort: some file systems refuse directory fsync).
-public func fsyncDirectory(_ url: URL) {
-    let fd = open(url.path, O_RDONLY)
-    if fd >= 0 { fsync(fd); close(fd) }
+/// Makes a rename inside the directory `url` durable (fsync of the directory).
+/// - Throws: `FileWriteError` naming the directory when it cannot be opened or synced; a file
+///   system that cannot sync directories (EINVAL) is not an error.
+public func fsyncDirectory(_ url: URL) throws {
+    let fd = open(url.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard fd >= 0 else { throw FileWriteError(path: url.path, reason: "cannot open the directory to sync it: " + String(cString: strerror(errno))) }
+    defer { close(fd) }
+    if fsync(fd) != 0 && errno != EINVAL {
+        throw FileWriteError(path: url.path, reason: "fsync: " + String(cString: strerror(errno)))
+    }
 }

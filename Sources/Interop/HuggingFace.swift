@@ -13,32 +13,6 @@ public enum ElectraPart: String, Sendable {
     var architecture: String { self == .discriminator ? "ElectraForPreTraining" : "ElectraForMaskedLM" }
 }
 
-/// The HuggingFace config.json of one part.
-public func huggingFaceConfig(_ c: ElectraConfig, part: ElectraPart) -> [String: Any] {
-    let generator = part == .generator
-    return [
-        "architectures": [part.architecture],
-        "model_type": "electra",
-        "vocab_size": c.vocabSize,
-        "embedding_size": c.embeddingSize,
-        "hidden_size": generator ? c.generatorHiddenSize : c.hiddenSize,
-        "num_hidden_layers": generator ? c.generatorLayers : c.numLayers,
-        "num_attention_heads": generator ? c.generatorHeads : c.numHeads,
-        "intermediate_size": generator ? c.generatorIntermediateSize : c.intermediateSize,
-        "hidden_act": "gelu",
-        "hidden_dropout_prob": Double(c.dropout),
-        "attention_probs_dropout_prob": Double(c.dropout),
-        "max_position_embeddings": c.maxPositions,
-        "type_vocab_size": c.typeVocabSize,
-        "initializer_range": Double(c.initializerRange),
-        "layer_norm_eps": Double(c.layerNormEps),
-        "pad_token_id": Int(c.padID),
-        "position_embedding_type": "absolute",
-        "tie_word_embeddings": true,
-        "torch_dtype": "float32",
-    ]
-}
-
 /// Our parameter names -> HuggingFace tensor names of `part` (shared embeddings go in both).
 public func huggingFaceName(_ ours: String, part: ElectraPart) -> String? {
     if ours.hasPrefix("embeddings.") { return "electra." + ours }

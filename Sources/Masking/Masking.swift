@@ -1,4 +1,4 @@
-@_exported import Randomness
+import Randomness
 // Dynamic masking for ELECTRA pre-training. Follows google-research/electra
 // pretrain/pretrain_helpers.py `mask()`, with the differences the project reference names:
 // positions are drawn WITHOUT replacement (the original draws with replacement and averages

@@ -14,22 +14,29 @@ public struct Xoshiro256: RandomNumberGenerator, Codable, Equatable, Sendable {
 
     /// Seeds the four words from `seed` with SplitMix64, as the authors recommend.
     public init(seed: UInt64) {
-        var x = seed
-        func splitMix() -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
+        s0 = splitMix64(seed)
+        s1 = splitMix64(seed &+ splitMix64Gamma)
+        s2 = splitMix64(seed &+ 2 &* splitMix64Gamma)
+        s3 = splitMix64(seed &+ 3 &* splitMix64Gamma)
     }
 
     /// A generator for an independent stream derived from `seed` and a `stream` number
     /// (for example one per epoch), so that work can be split without sharing one generator.
+    /// The rule of training (model, masking, evaluation, initialization):
+    /// `seed ^ (stream * 0xD1B54A32D192ED03 + 0x632BE59BD9B4E019)`.
     public init(seed: UInt64, stream: UInt64) {
-        self.init(seed: seed ^ (stream &* 0xD1B5_4A32_D192_ED03 &+ 0x632B_E59B_D9B4_E019))
+        self.init(seed: seed ^ (stream &* Xoshiro256.streamMultiplier &+ 0x632B_E59B_D9B4_E019))
     }
+
+    /// The stream rule of the example packing (electra-prep shard): `seed ^ (stream *
+    /// 0xD1B54A32D192ED03)`, without the training rule's offset. Kept apart from it because
+    /// the shard bytes of every existing corpus depend on it.
+    public init(seed: UInt64, packingStream stream: UInt64) {
+        self.init(seed: seed ^ (stream &* Xoshiro256.streamMultiplier))
+    }
+
+    /// The odd multiplier that spreads stream numbers over the seed's bits.
+    static let streamMultiplier: UInt64 = 0xD1B5_4A32_D192_ED03
 
     @inline(__always)
     public mutating func next() -> UInt64 {

@@ -16,7 +16,7 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
 
     /// A generator for `stream` under `seed`: different streams are independent sequences.
     public init(seed: UInt64, stream: UInt64 = 0) {
-        generator = Xoshiro256(seed: seed ^ (stream &* 0xD1B5_4A32_D192_ED03))
+        generator = Xoshiro256(seed: seed, packingStream: stream)
     }
 
     /// The next 64 random bits.

@@ -3,6 +3,7 @@
 // source boundaries, so that an interrupted run is finished by running it again.
 import Corpus
 import Foundation
+import Tokenization
 
 /// The vocabulary facts sharding needs (what the index records and the packing uses).
 public struct ShardVocabulary: Sendable {
@@ -16,16 +17,15 @@ public struct ShardVocabulary: Sendable {
     /// Finds the special tokens in `tokens`.
     /// - Throws: `ShardingError.badVocabulary` when [PAD], [UNK], [CLS], [SEP] or [MASK] is missing.
     public init(tokens: [String], sha256: String, tokenizerOptions: String, name: String = "the vocabulary") throws {
-        var ids: [String: UInt32] = [:]
-        for (i, t) in tokens.enumerated() where t.hasPrefix("[") && ids[t] == nil { ids[t] = UInt32(i) }
-        let missing = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"].filter { ids[$0] == nil }
-        guard missing.isEmpty else {
-            throw ShardingError.badVocabulary("\(name): lacks \(missing.joined(separator: ", ")); shards need [CLS] and [SEP] to frame examples (build one with `electra-prep build-vocab`)")
+        switch Vocabulary.specialTokenIDs(in: tokens) {
+        case .failure(let missing):
+            throw ShardingError.badVocabulary("\(name): lacks \(missing.names.joined(separator: ", ")); shards need [CLS] and [SEP] to frame examples (build one with `electra-prep build-vocab`)")
+        case .success(let ids):
+            (padID, unkID, clsID, sepID, maskID) = ids
         }
         self.tokens = tokens
         self.sha256 = sha256
         self.tokenizerOptions = tokenizerOptions
-        padID = ids["[PAD]"]!; unkID = ids["[UNK]"]!; clsID = ids["[CLS]"]!; sepID = ids["[SEP]"]!; maskID = ids["[MASK]"]!
     }
 }
 
@@ -61,8 +61,6 @@ public enum ShardingEvent {
     case progress(ShardingProgress)
     /// One input is done (its record will be committed with the shard that holds its end).
     case finishedSource(SourceRecord)
-    /// Shards and sources became visible in the index.
-    case committed(shards: [String], sources: Int, sequences: Int)
 }
 
 /// Progress of a run.
@@ -70,8 +68,6 @@ public struct ShardingProgress: Sendable {
     public var sourcePath: String
     public var sourceIndex: Int
     public var sourceCount: Int
-    /// Bytes read of the current source (compressed bytes for .zst/.gz).
-    public var sourceBytesRead: Int
     public var sourceTotalBytes: Int?
     /// Bytes read in this run, all sources together, and their total when known.
     public var bytesRead: Int
@@ -229,7 +225,6 @@ public final class ShardBuilder {
             try sink.send(.commit(uncommittedSources))
             uncommittedSources = []
             try sink.finish()
-            reportSinkEvents()
             index.checkpoint()
         } catch {
             // Stop the writer thread; the open shard's temporary file is deleted unless the
@@ -277,10 +272,9 @@ public final class ShardBuilder {
                 start = end
             }
             summary.bytesRead = bytesBefore + reader.bytesRead
-            reportSinkEvents()
             report(.progress(ShardingProgress(
                 sourcePath: source.description, sourceIndex: sourceIndex, sourceCount: sourceCount,
-                sourceBytesRead: reader.bytesRead, sourceTotalBytes: reader.totalBytes, bytesRead: summary.bytesRead,
+                sourceTotalBytes: reader.totalBytes, bytesRead: summary.bytesRead,
                 totalBytes: totalBytes, sequences: summary.sequences + record.sequences,
                 tokens: summary.tokens + record.tokens)))
         }
@@ -362,10 +356,6 @@ public final class ShardBuilder {
             if let nul = memchr(buffer, 0, n) { throw CorpusError.binary(source.path, offset: offset + (nul - buffer)) }
             offset += n
         }
-    }
-
-    private func reportSinkEvents() {
-        for event in sink.takeEvents() { report(event) }
     }
 
     private func add(_ sequence: PackedSequence) throws {

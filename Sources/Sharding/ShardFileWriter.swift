@@ -3,6 +3,7 @@
 // exist or holds a complete shard.
 import Corpus
 import Crypto
+import Durability
 import Foundation
 
 /// What a finished shard file holds, as recorded in the index.
@@ -93,15 +94,5 @@ final class ShardFileWriter {
             hasher.update(bufferPointer: buffer)
         }
         offset += bytes.count
-    }
-}
-
-/// fsyncs a directory so that a rename inside it is durable.
-func fsyncDirectory(_ url: URL) throws {
-    let dfd = open(url.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if dfd < 0 { throw ShardingError.io(url.path, String(cString: strerror(errno))) }
-    defer { close(dfd) }
-    if fsync(dfd) != 0 && errno != EINVAL {
-        throw ShardingError.io(url.path, "fsync: " + String(cString: strerror(errno)))
     }
 }

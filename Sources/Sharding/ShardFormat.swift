@@ -297,7 +297,6 @@ func crc32Of(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
 struct ByteWriter {
     var data: [UInt8]
     init() { data = [] }
-    init(reusing buffer: [UInt8]) { data = buffer; data.removeAll(keepingCapacity: true) }
     @inline(__always) mutating func u8(_ v: UInt8) { data.append(v) }
     @inline(__always) mutating func u16(_ v: UInt16) { data.append(UInt8(v & 0xFF)); data.append(UInt8(v >> 8)) }
     @inline(__always) mutating func u32(_ v: UInt32) {

@@ -36,7 +36,6 @@ final class ShardSink {
     let crashAfterShardFiles: Int?
 
     // Read by the packing thread under the lock.
-    private var events: [ShardingEvent] = []
     private(set) var shardsWritten = 0
     private(set) var shardBytes = 0
 
@@ -61,15 +60,6 @@ final class ShardSink {
         if let failure { throw failure }
         queue.append(command)
         condition.broadcast()
-    }
-
-    /// Events produced since the last call (commits), for the caller to report on its thread.
-    func takeEvents() -> [ShardingEvent] {
-        condition.lock()
-        defer { condition.unlock() }
-        let out = events
-        events.removeAll()
-        return out
     }
 
     /// Waits until every queued command ran and stops the thread; rethrows a failure.
@@ -137,12 +127,7 @@ final class ShardSink {
         case .commit(let sources):
             guard !pendingShards.isEmpty || !sources.isEmpty else { return }
             try index.commit(shards: pendingShards, sources: sources)
-            let event = ShardingEvent.committed(shards: pendingShards.map { $0.shard.path }, sources: sources.count,
-                                                sequences: pendingShards.reduce(0) { $0 + $1.shard.sequences })
             pendingShards.removeAll()
-            condition.lock()
-            events.append(event)
-            condition.unlock()
         }
     }
 }

@@ -59,6 +59,22 @@ public struct Vocabulary: Sendable {
     /// The special tokens every BERT vocabulary holds.
     public static let specialTokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
+    /// The ids of the special tokens in `tokens` (the first line holding each), in the order of
+    /// `specialTokens`, or the names of those missing.
+    public static func specialTokenIDs(in tokens: [String])
+        -> Result<(pad: UInt32, unk: UInt32, cls: UInt32, sep: UInt32, mask: UInt32), MissingSpecialTokens> {
+        var ids: [String: UInt32] = [:]
+        for (i, t) in tokens.enumerated() where t.hasPrefix("[") && ids[t] == nil { ids[t] = UInt32(i) }
+        let missing = specialTokens.filter { ids[$0] == nil }
+        guard missing.isEmpty else { return .failure(MissingSpecialTokens(names: missing)) }
+        return .success((ids["[PAD]"]!, ids["[UNK]"]!, ids["[CLS]"]!, ids["[SEP]"]!, ids["[MASK]"]!))
+    }
+
+    /// The special tokens a vocabulary lacks.
+    public struct MissingSpecialTokens: Error, Equatable {
+        public var names: [String]
+    }
+
     /// Loads and validates a vocab.txt file.
     /// - Throws: `VocabularyError` naming the file and line.
     /// - Complexity: O(n) in the file size.
@@ -124,15 +140,12 @@ public struct Vocabulary: Sendable {
             ids[token] = UInt32(index)
             tokens.append(token)
         }
-        func special(_ token: String) throws -> UInt32 {
-            guard let id = ids[token] else { throw VocabularyError.missingSpecialToken(path: source, token: token) }
-            return id
+        switch Vocabulary.specialTokenIDs(in: tokens) {
+        case .failure(let missing):
+            throw VocabularyError.missingSpecialToken(path: source, token: missing.names[0])
+        case .success(let special):
+            (padID, unkID, clsID, sepID, maskID) = special
         }
-        self.padID = try special("[PAD]")
-        self.unkID = try special("[UNK]")
-        self.clsID = try special("[CLS]")
-        self.sepID = try special("[SEP]")
-        self.maskID = try special("[MASK]")
         self.tokens = tokens
         self.ids = ids
         self.sha256 = sha256

@@ -13,7 +13,7 @@ public struct MetricLine {
 public func readMetrics(_ run: URL) throws -> [MetricLine] {
     let url = run.appendingPathComponent("metrics.jsonl")
     guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-        throw TrainingError.mismatch("\(url.path): no metrics to report (is this a run directory written by electra-train?)")
+        throw TrainingError.io(path: url.path, failure: "no metrics to report", remedy: "pass a run directory written by electra-train (its --out)")
     }
     return text.split(separator: "\n").compactMap { line in
         guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],

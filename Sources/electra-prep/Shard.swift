@@ -105,8 +105,6 @@ struct Shard: ParsableCommand {
                 reporter.progress(line)
             case .finishedSource(let s):
                 reporter.message("done: \(s.path): \(s.documents) documents, \(s.lines) lines, \(s.sequences) sequences, \(s.tokens) tokens")
-            case .committed:
-                break
             }
         }
         reporter.finish()

@@ -1,5 +1,5 @@
 // electra-prep tokenize: prints the WordPiece tokens (or ids) of each input line, for checking
-// and debugging; `--bench` times the tokenizer alone (no printing) on one thread.
+// and debugging (its speed: electra-dev bench-tokenize).
 import ArgumentParser
 import Corpus
 import Foundation
@@ -53,20 +53,9 @@ struct Tokenize: ParsableCommand {
 
     @OptionGroup var tokenizer: TokenizerFlags
 
-    @Flag(help: ArgumentHelp("Time the tokenizer on one thread (inputs read into memory first, nothing printed per line).",
-                             visibility: .hidden))
-    var bench = false
-
-    @Option(help: ArgumentHelp("Passes over the input with --bench.", visibility: .hidden))
-    var benchPasses = 5
-
     func run() throws {
         let vocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: vocab))
         let sources = try expandCorpusArguments(inputs.isEmpty ? ["-"] : inputs)
-        if bench {
-            try runBenchmark(vocabulary, sources)
-            return
-        }
         var tok = BertTokenizer(vocabulary: vocabulary, options: tokenizer.options)
         var out = OutputBuffer()
         let tokenBytes = vocabulary.tokens.map { Array($0.utf8) }
@@ -109,49 +98,6 @@ struct Tokenize: ParsableCommand {
             FileHandle.standardError.write(Data(
                 "warning: \(total) invalid UTF-8 byte(s) were replaced by U+FFFD (\(detail)); check the input's encoding\n".utf8))
         }
-    }
-
-    /// Reads every input into memory, then tokenizes it `benchPasses` times with a fresh tokenizer
-    /// (cold word cache; its construction is not timed) each pass, followed by a second pass with
-    /// the cache warm; prints MB/s of the best cold and warm passes.
-    private func runBenchmark(_ vocabulary: Vocabulary, _ sources: [CorpusSource]) throws {
-        var text: [UInt8] = []
-        for source in sources {
-            try LineReader(source).forEachBlock { text.append(contentsOf: $0) }
-        }
-        var lines: [Range<Int>] = []
-        text.withUnsafeBytes { raw in
-            splitLines(raw) { line in
-                let start = line.baseAddress! - raw.baseAddress!
-                lines.append(start..<start + line.count)
-            }
-        }
-        let bytes = Double(text.count)
-        var best = Double.infinity, bestWarm = Double.infinity
-        var tokens = 0, invalid = 0, words = 0
-        try text.withUnsafeBytes { raw in
-            var ids: [UInt32] = []
-            ids.reserveCapacity(1 << 12)
-            for _ in 0..<max(1, benchPasses) {
-                var tok = BertTokenizer(vocabulary: vocabulary, options: tokenizer.options)
-                for warm in [false, true] {
-                    tokens = 0
-                    invalid = 0
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    for range in lines {
-                        ids.removeAll(keepingCapacity: true)
-                        invalid += tok.encode(UnsafeRawBufferPointer(rebasing: raw[range]), into: &ids)
-                        tokens += ids.count
-                    }
-                    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                    if warm { bestWarm = min(bestWarm, seconds) } else { best = min(best, seconds) }
-                }
-                words = tok.cachedWords
-            }
-            if tokens < 0 { throw ExitCode.failure }  // keeps the loop's work observable
-        }
-        print(String(format: "%.3f MB/s (cold word cache, best of %d), %.3f MB/s (warm cache); %d bytes, %d lines, %d tokens, %d distinct words, %d invalid UTF-8 bytes",
-                     bytes / best / 1e6, max(1, benchPasses), bytes / bestWarm / 1e6, text.count, lines.count, tokens, words, invalid))
     }
 }
 

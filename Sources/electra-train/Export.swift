@@ -39,21 +39,3 @@ struct Export: ParsableCommand {
         print("from \(checkpoint.path) (step \(checkpoint.step))")
     }
 }
-
-/// Reads an exported discriminator folder (and the generator folder beside it, if any) for
-/// --init-from, checking that its config matches the model to train.
-func loadHuggingFaceInit(_ path: String, config: ElectraConfig) throws -> [String: (shape: [Int], values: [Float])] {
-    var folder = URL(fileURLWithPath: path)
-    if FileManager.default.fileExists(atPath: folder.appendingPathComponent("discriminator/config.json").path) {
-        folder = folder.appendingPathComponent("discriminator")
-    }
-    guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path) else {
-        throw ValidationError("\(folder.path): no model.safetensors (pass a folder written by electra-train export or an ELECTRA discriminator)")
-    }
-    var tensors = try readHuggingFaceFolder(folder, part: .discriminator)
-    let generator = folder.deletingLastPathComponent().appendingPathComponent("generator")
-    if FileManager.default.fileExists(atPath: generator.appendingPathComponent("model.safetensors").path) {
-        for (k, v) in try readHuggingFaceFolder(generator, part: .generator) where !k.hasPrefix("embeddings.") { tensors[k] = v }
-    }
-    return tensors
-}

@@ -17,18 +17,9 @@ struct Score: ParsableCommand {
 
     func run() throws {
         let folder = URL(fileURLWithPath: model)
-        let configData = try Data(contentsOf: folder.appendingPathComponent("config.json"))
-        guard let hf = try JSONSerialization.jsonObject(with: configData) as? [String: Any],
-              let vocabSize = hf["vocab_size"] as? Int, let hidden = hf["hidden_size"] as? Int,
-              let layers = hf["num_hidden_layers"] as? Int, let heads = hf["num_attention_heads"] as? Int else {
-            throw ValidationError("\(folder.path)/config.json is not an ELECTRA config")
-        }
-        var config = ElectraConfig(vocabSize: vocabSize, embeddingSize: hf["embedding_size"] as? Int ?? hidden,
-                                   hiddenSize: hidden, numLayers: layers, numHeads: heads,
-                                   intermediateSize: hf["intermediate_size"] as? Int, generatorFraction: 0.25,
-                                   maxPositions: hf["max_position_embeddings"] as? Int ?? 512)
+        var config = try readElectraConfig(discriminator: folder)
+        // The discriminator alone: the generator, never run, is the smallest there is.
         config.generatorHiddenSize = 8; config.generatorHeads = 1; config.generatorIntermediateSize = 8; config.generatorLayers = 1
-        config.layerNormEps = Float(hf["layer_norm_eps"] as? Double ?? 1e-12)
         config.dropout = 0
         var options = TokenizerOptions()
         if let data = try? Data(contentsOf: folder.appendingPathComponent("tokenizer_config.json")),

@@ -2,6 +2,7 @@ import Batching
 import Corpus
 import Foundation
 import Masking
+import Randomness
 import Sharding
 import ShardTestSupport
 import TestSupport

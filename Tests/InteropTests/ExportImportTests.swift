@@ -29,9 +29,13 @@ final class ExportImportTests: XCTestCase {
         XCTAssertEqual(hfConfig["architectures"] as? [String], ["ElectraForMaskedLM"])
         XCTAssertNoThrow(try Vocabulary(contentsOf: dir.appendingPathComponent("discriminator/vocab.txt")))
 
-        var imported = try readHuggingFaceFolder(dir.appendingPathComponent("discriminator"), part: .discriminator)
-        for (k, v) in try readHuggingFaceFolder(dir.appendingPathComponent("generator"), part: .generator)
-        where !k.hasPrefix("embeddings.") { imported[k] = v }
+        // The export folder and its discriminator folder name the same pair; config.json of both
+        // parts reads back as the configuration that was exported.
+        let pair = try HuggingFacePair(dir, requireGenerator: true)
+        XCTAssertEqual(pair.discriminator.lastPathComponent, "discriminator")
+        XCTAssertEqual(try HuggingFacePair(dir.appendingPathComponent("discriminator")).generator, pair.generator)
+        XCTAssertEqual(try pair.config(), config)
+        let imported = try pair.tensors()
         XCTAssertEqual(Set(imported.keys), Set(parameters.keys))
         let target = try ElectraModel(config: config, batchSize: B, seqLength: L, maxPredictions: N, seed: 99)
         XCTAssertEqual(try target.assignParameters(imported, source: dir.path), parameters.count)
@@ -54,6 +58,42 @@ final class ExportImportTests: XCTestCase {
         wrong["embeddings.word_embeddings.weight"] = ([31, 8], [Float](repeating: 0, count: 248))
         XCTAssertThrowsError(try target.assignParameters(wrong, source: "x")) {
             XCTAssertTrue("\($0)".contains("embeddings.word_embeddings.weight"), "\($0)")
+        }
+    }
+}
+
+final class HuggingFaceConfigTests: XCTestCase {
+    /// Every size and setting a config.json carries survives ElectraConfig -> config.json -> ElectraConfig,
+    /// layer_norm_eps included; a folder without its config, or a config without a size, is an error naming the file.
+    func testConfigRoundTripAndErrors() throws {
+        var config = ElectraConfig(vocabSize: 50, embeddingSize: 12, hiddenSize: 24, numLayers: 3, numHeads: 3,
+                                   intermediateSize: 40, generatorFraction: 0.5, maxPositions: 64)
+        config.layerNormEps = 1e-5
+        config.dropout = 0.2
+        config.generatorLayers = 2
+        let dir = try makeTemporaryDirectory(in: self)
+        for part in [ElectraPart.discriminator, .generator] {
+            let folder = dir.appendingPathComponent(part.rawValue)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try JSONSerialization.data(withJSONObject: huggingFaceConfig(config, part: part))
+                .write(to: folder.appendingPathComponent("config.json"))
+        }
+        let read = try readElectraConfig(discriminator: dir.appendingPathComponent("discriminator"),
+                                         generator: dir.appendingPathComponent("generator"))
+        XCTAssertEqual(read, config)
+
+        XCTAssertThrowsError(try readElectraConfig(discriminator: dir.appendingPathComponent("none"))) {
+            XCTAssertTrue("\($0)".contains("none/config.json"), "\($0)")
+        }
+        let broken = dir.appendingPathComponent("broken")
+        try FileManager.default.createDirectory(at: broken, withIntermediateDirectories: true)
+        try Data(#"{"vocab_size": 50, "num_hidden_layers": 2, "num_attention_heads": 2}"#.utf8)
+            .write(to: broken.appendingPathComponent("config.json"))
+        XCTAssertThrowsError(try readElectraConfig(discriminator: broken)) {
+            XCTAssertTrue("\($0)".contains("broken/config.json") && "\($0)".contains("hidden_size"), "\($0)")
+        }
+        XCTAssertThrowsError(try HuggingFacePair(broken)) {
+            XCTAssertTrue("\($0)".contains("model.safetensors"), "\($0)")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Masking
+import Randomness
 import XCTest
 
 final class MaskingTests: XCTestCase {

@@ -69,7 +69,7 @@ final class TrainingTests: XCTestCase {
             trainer.checkpointWriteHook = { if $0 == 6 { throw CocoaError(.fileWriteUnknown) } }
             XCTAssertThrowsError(try trainer.run { _ in })
         }
-        XCTAssertEqual(Trainer.completeCheckpoints(in: crashed).map(\.lastPathComponent), ["step-3"])
+        XCTAssertEqual(Checkpoint.complete(in: crashed).map(\.lastPathComponent), ["step-3"])
         // A fresh run over it is refused (it would mix two runs' metrics); --resume continues it.
         XCTAssertThrowsError(try Trainer(config: config(), options: options(), shards: shards, runDirectory: crashed, resume: false)) {
             XCTAssertTrue("\($0)".contains("pass --resume"), "\($0)")
@@ -80,7 +80,7 @@ final class TrainingTests: XCTestCase {
         }
         XCTAssertEqual(resumedFrom, 3)
         XCTAssertEqual(try metrics(crashed), expected, "metrics after resuming differ from the uninterrupted run")
-        XCTAssertEqual(Trainer.completeCheckpoints(in: crashed).map(\.lastPathComponent), ["step-3", "step-6"])
+        XCTAssertEqual(Checkpoint.complete(in: crashed).map(\.lastPathComponent), ["step-3", "step-6"])
         // Same weights at the end, bit for bit.
         let a = try TensorFile.read(whole.appendingPathComponent("checkpoints/step-6/weights.bin")).tensors
         let b = try TensorFile.read(crashed.appendingPathComponent("checkpoints/step-6/weights.bin")).tensors

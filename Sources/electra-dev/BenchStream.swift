@@ -1,9 +1,10 @@
-// electra-train bench-stream: how fast the data side produces masked batches (shards ->
+// electra-dev bench-stream: how fast the data side produces masked batches (shards ->
 // decompression -> shuffle -> masking), so that one can see data never limits training.
 import ArgumentParser
 import Batching
 import Foundation
 import Masking
+import Randomness
 import Sharding
 
 struct BenchStream: ParsableCommand {

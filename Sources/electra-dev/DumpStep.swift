@@ -1,4 +1,4 @@
-// electra-train dump-step: one forward step of an exported generator + discriminator on a text,
+// electra-dev dump-step: one forward step of an exported generator + discriminator on a text,
 // with fixed masked positions and no sampling noise (the sample is the generator's argmax), as
 // JSON: what tools/hf_proof.py compares with HuggingFace transformers.
 import ArgumentParser
@@ -12,8 +12,7 @@ import Tokenization
 struct DumpStep: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump-step",
-        abstract: "Print one forward step of an exported model on a text as JSON (for checks against transformers).",
-        shouldDisplay: false)
+        abstract: "Print one forward step of an exported model on a text as JSON (for checks against transformers).")
 
     @Option(help: "An export folder holding discriminator/ and generator/.") var model: String
     @Option(help: "Mask every k-th token (from the first after [CLS]).") var maskEvery = 3
@@ -21,28 +20,10 @@ struct DumpStep: ParsableCommand {
 
     func run() throws {
         let root = URL(fileURLWithPath: model)
-        func hfConfig(_ part: String) throws -> [String: Any] {
-            let data = try Data(contentsOf: root.appendingPathComponent("\(part)/config.json"))
-            guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw ValidationError("\(part)/config.json is not a JSON object")
-            }
-            return object
-        }
-        let d = try hfConfig("discriminator"), g = try hfConfig("generator")
-        func int(_ c: [String: Any], _ k: String) throws -> Int {
-            guard let v = c[k] as? Int else { throw ValidationError("config.json lacks \(k)") }
-            return v
-        }
-        var config = ElectraConfig(vocabSize: try int(d, "vocab_size"), embeddingSize: try int(d, "embedding_size"),
-                                   hiddenSize: try int(d, "hidden_size"), numLayers: try int(d, "num_hidden_layers"),
-                                   numHeads: try int(d, "num_attention_heads"), intermediateSize: try int(d, "intermediate_size"),
-                                   maxPositions: try int(d, "max_position_embeddings"))
-        config.generatorHiddenSize = try int(g, "hidden_size")
-        config.generatorHeads = try int(g, "num_attention_heads")
-        config.generatorIntermediateSize = try int(g, "intermediate_size")
-        config.generatorLayers = try int(g, "num_hidden_layers")
+        let pair = try HuggingFacePair(root, requireGenerator: true)
+        var config = try pair.config()
         config.dropout = 0
-        let vocabulary = try Vocabulary(contentsOf: root.appendingPathComponent("discriminator/vocab.txt"))
+        let vocabulary = try Vocabulary(contentsOf: pair.discriminator.appendingPathComponent("vocab.txt"))
         var tokenizer = BertTokenizer(vocabulary: vocabulary, options: TokenizerOptions())
         let body = tokenizer.encode(text.joined(separator: " ")).prefix(config.maxPositions - 2).map { Int32($0) }
         let original = [Int32(vocabulary.clsID)] + body + [Int32(vocabulary.sepID)]
@@ -50,10 +31,7 @@ struct DumpStep: ParsableCommand {
         let positions = Array(stride(from: 1, to: L - 1, by: max(1, maskEvery))).map { Int32($0) }
         let N = max(1, positions.count)
         let network = try ElectraModel(config: config, batchSize: 1, seqLength: L, maxPredictions: N, seed: 0)
-        var tensors = try readHuggingFaceFolder(root.appendingPathComponent("discriminator"), part: .discriminator)
-        for (k, v) in try readHuggingFaceFolder(root.appendingPathComponent("generator"), part: .generator)
-        where !k.hasPrefix("embeddings.") { tensors[k] = v }
-        try network.assignParameters(tensors, source: root.path)
+        try network.assignParameters(try pair.tensors(), source: root.path)
         var masked = original
         for p in positions { masked[Int(p)] = Int32(vocabulary.maskID) }
         var inputs = MaskedBatch(batchSize: 1, seqLength: L, maxPredictions: N)

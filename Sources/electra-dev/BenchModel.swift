@@ -1,4 +1,4 @@
-// electra-train bench-model: times full training steps (forward, backward, AdamW) of a preset on
+// electra-dev bench-model: times full training steps (forward, backward, AdamW) of a preset on
 // random data, and cblas_sgemm on 2048 x 2048, to report tokens/s and achieved GFLOP/s.
 import ArgumentParser
 import Foundation

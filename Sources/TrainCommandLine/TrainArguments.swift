@@ -1,0 +1,120 @@
+// The flags of a training run, shared by `electra-train train` and `electra-dev crash-train`
+// (the same run with a fault injected): parsing and checking them, turning them into a
+// `TrainingRequest`, and opening the trainer. Defaults and help text come from the library's
+// option types (TrainingOptions, the presets). Nothing here prints.
+import ArgumentParser
+import Foundation
+import Interop
+import Kernels
+import Model
+import Sharding
+import Training
+
+private let defaults = TrainingOptions.defaults
+
+/// The options of a training run.
+public struct TrainArguments: ParsableArguments {
+    @Option(help: "The shard directory written by electra-prep shard.")
+    public var shards = "data"
+    @Option(help: "Model size: \(ElectraConfig.presetNames.joined(separator: ", ")) (default \(TrainingOptions.defaultPreset); on --resume, the run's).")
+    public var preset: String?
+    @Option(help: "Override the embedding size of the preset.") public var embeddingSize: Int?
+    @Option(help: "Override the discriminator hidden size.") public var hiddenSize: Int?
+    @Option(help: "Override the number of layers (both models).") public var layers: Int?
+    @Option(help: "Override the discriminator's attention heads.") public var heads: Int?
+    @Option(help: "Generator hidden size as a fraction of the discriminator's.") public var generatorFraction: Double?
+    @Option(help: "Hidden and attention dropout (default \(defaultDropout) as ELECTRA).") public var dropout: Float?
+    @Option(help: "Training steps (optimizer updates; default \(defaults.steps)).") public var steps: Int?
+    @Option(help: "Sequences per batch (default \(defaults.batchSize)).") public var batchSize: Int?
+    @Option(help: "Peak learning rate (default: the preset's, \(presetRates)).")
+    public var learningRate: Float?
+    @Option(help: "Linear warm-up steps (default \(defaults.warmupSteps)).") public var warmupSteps: Int?
+    @Option(help: "Seed of everything random: initialization, masking, sampling, dropout, shuffling (default \(defaults.seed)).")
+    public var seed: UInt64?
+    @Option(help: "The run directory.") public var out = "runs/tiny"
+    @Option(help: "Threads for matrix products.") public var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Write training metrics every K steps (default \(defaults.logEvery)).") public var logEvery: Int?
+    @Option(help: "Evaluate on the held-out split every E steps (0: only at the end; default \(defaults.evalEvery)).")
+    public var evalEvery: Int?
+    @Option(help: "Held-out batches per evaluation (default \(defaults.evalBatches)).") public var evalBatches: Int?
+    @Option(help: "Write a checkpoint every C steps, and at the end (default \(defaults.saveEvery)).") public var saveEvery: Int?
+    @Option(help: "Checkpoints to keep (default \(defaults.keepCheckpoints)).") public var keepCheckpoints: Int?
+    @Option(help: "Share of tokens to predict (default \(defaults.maskProbability)).") public var maskProb: Float?
+    @Option(help: "Share of the chosen positions replaced by [MASK] (default \(defaults.maskTokenFraction)).")
+    public var maskFraction: Float?
+    @Flag(help: "Continue from the newest complete checkpoint in --out; options not given are the run's.")
+    public var resume = false
+    @Option(help: "Start from the weights of a HuggingFace ELECTRA folder (electra-train export output, or a discriminator folder with an optional generator/ beside it).")
+    public var initFrom: String?
+
+    public init() {}
+
+    public func validate() throws {
+        if let preset, ElectraConfig.preset(preset, vocabSize: 100) == nil {
+            throw ValidationError("unknown --preset \(preset): choose one of \(ElectraConfig.presetNames.joined(separator: ", "))")
+        }
+        for (name, value) in [("--steps", steps), ("--batch-size", batchSize), ("--log-every", logEvery), ("--threads", threads),
+                              ("--eval-batches", evalBatches), ("--keep-checkpoints", keepCheckpoints)] {
+            if let value, value < 1 { throw ValidationError("\(name) must be at least 1 (got \(value))") }
+        }
+        for (name, value) in [("--warmup-steps", warmupSteps), ("--eval-every", evalEvery), ("--save-every", saveEvery)] {
+            if let value, value < 0 { throw ValidationError("\(name) must be 0 or more (got \(value))") }
+        }
+        if let learningRate, !(learningRate > 0 && learningRate.isFinite) { throw ValidationError("--learning-rate must be a positive number (got \(learningRate))") }
+        if let maskProb, !(maskProb > 0 && maskProb < 1) { throw ValidationError("--mask-prob must be in (0, 1) (got \(maskProb))") }
+        if let maskFraction, !(maskFraction >= 0 && maskFraction <= 1) { throw ValidationError("--mask-fraction must be in [0, 1] (got \(maskFraction))") }
+    }
+
+    /// What the flags ask for (nil where a flag is not given).
+    public var request: TrainingRequest {
+        var r = TrainingRequest()
+        r.preset = preset; r.embeddingSize = embeddingSize; r.hiddenSize = hiddenSize; r.layers = layers; r.heads = heads
+        r.generatorFraction = generatorFraction; r.dropout = dropout
+        r.steps = steps; r.batchSize = batchSize; r.learningRate = learningRate; r.warmupSteps = warmupSteps; r.seed = seed
+        r.logEvery = logEvery; r.evalEvery = evalEvery; r.evalBatches = evalBatches; r.saveEvery = saveEvery
+        r.keepCheckpoints = keepCheckpoints; r.maskProbability = maskProb; r.maskTokenFraction = maskFraction
+        return r
+    }
+
+    /// Sets the compute threads, resolves the run's settings (on --resume, what is not given is
+    /// the run's), reads --init-from and opens the trainer.
+    public func makeTrainer() throws -> (trainer: Trainer, settings: ResolvedRun) {
+        setComputeThreads(threads)
+        let runURL = URL(fileURLWithPath: out)
+        let index = try ShardIndex(directory: URL(fileURLWithPath: shards))
+        let previous = resume ? try resumableRun(runURL) : nil
+        let facts = ShardFacts(directory: shards, vocabSize: index.meta.vocabSize, vocabSHA256: index.meta.vocabSHA256,
+                               maxSeqLength: index.meta.maxSeqLength)
+        let settings: ResolvedRun
+        do {
+            settings = try request.resolve(shards: facts, previous: previous)
+        } catch TrainingError.alreadyTrained(_, let step) {
+            throw ValidationError("\(out) is already at step \(step): pass --steps above \(step) to train further")
+        }
+        let initial = try initFrom.map { path in
+            (tensors: try HuggingFacePair(URL(fileURLWithPath: path)).tensors(), source: path)
+        }
+        let trainer = try Trainer(config: settings.config, options: settings.options, shards: URL(fileURLWithPath: shards),
+                                  runDirectory: runURL, resume: resume, initialParameters: initial)
+        return (trainer, settings)
+    }
+}
+
+/// "1e-4 for tiny, 5e-4 for small, 2e-4 for base and large".
+private var presetRates: String {
+    var groups: [(Float, [String])] = []
+    for name in ElectraConfig.presetNames {
+        let rate = ElectraConfig.presetLearningRate(name)!
+        if let i = groups.firstIndex(where: { $0.0 == rate }) { groups[i].1.append(name) } else { groups.append((rate, [name])) }
+    }
+    return groups.map { rate, names in
+        "\(scientific(rate)) for \(names.count > 1 ? names.dropLast().joined(separator: ", ") + " and " + names.last! : names[0])"
+    }.joined(separator: ", ")
+}
+
+/// 1e-4, 5e-4, 2.5e-5: how the paper writes learning rates.
+private func scientific(_ x: Float) -> String {
+    let exponent = Int((log10(Double(x)) + 1e-6).rounded(.down))
+    let mantissa = (Double(x) / pow(10, Double(exponent)) * 100).rounded() / 100
+    return String(format: "%ge%d", mantissa, exponent)
+}
