@@ -55,7 +55,10 @@ final class IndexWriter {
             }
         } else {
             guard version == shardIndexSchemaVersion else {
-                throw ShardingError.badIndex(indexPath, "schema version \(version), this tool writes version \(shardIndexSchemaVersion)")
+                let advice = version < shardIndexSchemaVersion
+                    ? "an older electra-prep wrote it; it stays readable (train, verify, inspect), but new inputs go into a new --out directory"
+                    : "a newer electra-prep wrote it"
+                throw ShardingError.badIndex(indexPath, "schema version \(version), this tool adds to version \(shardIndexSchemaVersion) only (\(advice))")
             }
             var kv: [String: String] = [:]
             for row in try database.rows("SELECT key, value FROM meta") { kv[row[0].text] = row[1].text }
@@ -116,8 +119,9 @@ final class IndexWriter {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             let insertSource = try database.prepare("""
-                INSERT INTO sources(path, bytes, sha256, documents, lines, sequences, tokens, invalid_utf8_bytes, first_sequence)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO sources(path, bytes, sha256, documents, lines, sequences, tokens, invalid_utf8_bytes, first_sequence,
+                                    damaged_lines, bad_records)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             var next = sequenceCount
             for (number, shard) in shards {
@@ -133,7 +137,8 @@ final class IndexWriter {
             for s in sources {
                 try insertSource.run([.text(s.path), .int(Int64(s.bytes)), .text(s.sha256), .int(Int64(s.documents)),
                                       .int(Int64(s.lines)), .int(Int64(s.sequences)), .int(Int64(s.tokens)),
-                                      .int(Int64(s.invalidUTF8Bytes)), .int(Int64(s.firstSequence))])
+                                      .int(Int64(s.invalidUTF8Bytes)), .int(Int64(s.firstSequence)),
+                                      .int(Int64(s.damagedLines)), .int(Int64(s.badRecords))])
             }
             return next
         }

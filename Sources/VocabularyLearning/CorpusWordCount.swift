@@ -12,6 +12,11 @@ public struct CorpusWordCounts {
     /// SHA-256 over the sources' content hashes, in order: identifies the corpus.
     public var corpusSHA256: String
     public var invalidUTF8Bytes: Int
+    /// Lines that held a NUL byte or invalid UTF-8.
+    public var damagedLines: Int
+    /// JSONL lines skipped as bad: the first few named, and how many in all.
+    public var badRecords: [BadRecord]
+    public var badRecordCount: Int
     public var bytesRead: Int
 }
 
@@ -20,20 +25,24 @@ public struct CorpusWordCounts {
 /// `maxInputCharsPerWord` are skipped (they encode as [UNK] whatever the vocabulary).
 /// - Complexity: O(corpus bytes) time; memory O(distinct words + threads x block size).
 public func countWords(
-    sources: [CorpusSource], tokenizer: TokenizerOptions, threads: Int,
+    sources: [CorpusSource], tokenizer: TokenizerOptions, threads: Int, strict: Bool = false,
     progress: (VocabularyLearningEvent) -> Void = { _ in }
 ) throws -> CorpusWordCounts {
     let threads = max(1, threads)
     var counters = (0..<threads).map { _ in WordCounter() }
     var preTokenizers = (0..<threads).map { _ in BertPreTokenizer(options: tokenizer) }
     var invalid = [Int](repeating: 0, count: threads)
+    var damaged = [Int](repeating: 0, count: threads)
+    var badRecords: [BadRecord] = []
+    var badRecordCount = 0
     let totalBytes: Int? = sources.reduce(Optional(0)) { sum, s in sum.flatMap { a in s.fileSize.map { a + $0 } } }
     var bytesBefore = 0
     var hashes = ""
     let maxChars = tokenizer.maxInputCharsPerWord
 
     for source in sources {
-        let reader = try LineReader(source, bufferSize: 1 << 22)
+        let reader = try TextReader(source, bufferSize: 1 << 22)
+        reader.strict = strict
         var pending: [[UInt8]] = []
         func drain() {
             let blocks = pending
@@ -42,16 +51,20 @@ public func countWords(
             counters.withUnsafeMutableBufferPointer { counterSlots in
                 preTokenizers.withUnsafeMutableBufferPointer { preSlots in
                     invalid.withUnsafeMutableBufferPointer { invalidSlots in
+                      damaged.withUnsafeMutableBufferPointer { damagedSlots in
                         DispatchQueue.concurrentPerform(iterations: blocks.count) { t in
                             blocks[t].withUnsafeBytes { block in
                                 splitLines(block) { line in
-                                    invalidSlots[t] += preSlots[t].forEachWord(in: line) { word in
+                                    let bad = preSlots[t].forEachWord(in: line) { word in
                                         if word.count > maxChars && scalarCount(word) > maxChars { return }
                                         counterSlots[t].add(word)
                                     }
+                                    invalidSlots[t] += bad
+                                    if bad > 0 || containsNUL(line) { damagedSlots[t] += 1 }
                                 }
                             }
                         }
+                      }
                     }
                 }
             }
@@ -64,13 +77,16 @@ public func countWords(
         drain()
         bytesBefore += reader.bytesRead
         hashes += (reader.contentSHA256 ?? "") + "\n"
+        badRecords += reader.badRecords.prefix(max(0, TextReader.keptBadRecords - badRecords.count))
+        badRecordCount += reader.badRecordCount
     }
     var total = counters[0]
     for other in counters.dropFirst() { total.merge(other) }
     progress(.counted(totalWords: total.totalWords, distinctWords: total.distinctWords))
     let corpusHash = Array(hashes.utf8).withUnsafeBytes { sha256Hex(of: $0) }
-    return CorpusWordCounts(counter: total, corpusSHA256: corpusHash,
-                            invalidUTF8Bytes: invalid.reduce(0, +), bytesRead: bytesBefore)
+    return CorpusWordCounts(counter: total, corpusSHA256: corpusHash, invalidUTF8Bytes: invalid.reduce(0, +),
+                            damagedLines: damaged.reduce(0, +), badRecords: badRecords, badRecordCount: badRecordCount,
+                            bytesRead: bytesBefore)
 }
 
 @inline(__always)
@@ -81,40 +97,26 @@ private func scalarCount(_ utf8: UnsafeRawBufferPointer) -> Int {
 }
 
 /// Writes `vocabulary` to `url` (one token a line) and, beside it, `tokenizer_config.json`
-/// recording how it was built (HF field names where HF has them). Both are written to a
-/// temporary name, fsynced and renamed, so an interrupted run never leaves half a file.
+/// (`TokenizerConfigFile`: HF's keys, plus how it was built under `electra_swift`). Both are
+/// written to a temporary name, fsynced and renamed, so an interrupted run never leaves half a file.
 public func writeVocabulary(
     _ vocabulary: LearnedVocabulary, to url: URL, tokenizer: TokenizerOptions,
     learner: VocabularyLearnerOptions, corpusSHA256: String
 ) throws {
     let text = vocabulary.tokens.joined(separator: "\n") + "\n"
     let vocabHash = Array(text.utf8).withUnsafeBytes { sha256Hex(of: $0) }
-    let config: [String: Any] = [
-        "tokenizer_class": "ElectraTokenizer",
-        "do_lower_case": tokenizer.lowercase,
-        "strip_accents": tokenizer.stripAccents as Any? ?? NSNull(),
-        "tokenize_chinese_chars": tokenizer.handleChineseChars,
-        "clean_text": tokenizer.cleanText,
-        "model_max_length": 512,
-        "unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]",
-        "cls_token": "[CLS]", "mask_token": "[MASK]",
-        "electra_swift": [
-            "vocab_file": url.lastPathComponent,
-            "vocab_size": vocabulary.tokens.count,
-            "requested_vocab_size": learner.vocabSize,
-            "vocab_sha256": vocabHash,
-            "corpus_sha256": corpusSHA256,
-            "min_frequency": learner.minFrequency,
-            "limit_alphabet": learner.limitAlphabet,
-            "alphabet_size": vocabulary.alphabetSize,
-            "max_input_chars_per_word": tokenizer.maxInputCharsPerWord,
-            "algorithm": "wordpiece-frequency-merges",
-        ] as [String: Any],
-    ]
-    let json = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
+    let config = TokenizerConfigFile(options: tokenizer, modelMaxLength: 512, vocabFile: url.lastPathComponent, record: [
+        "vocab_size": vocabulary.tokens.count,
+        "requested_vocab_size": learner.vocabSize,
+        "vocab_sha256": vocabHash,
+        "corpus_sha256": corpusSHA256,
+        "min_frequency": learner.minFrequency,
+        "limit_alphabet": learner.limitAlphabet,
+        "alphabet_size": vocabulary.alphabetSize,
+        "algorithm": "wordpiece-frequency-merges",
+    ])
     let directory = url.deletingLastPathComponent()
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     try writeFileAtomically(Data(text.utf8), to: url)
-    try writeFileAtomically(json + Data("\n".utf8), to: directory.appendingPathComponent("tokenizer_config.json"))
+    try writeFileAtomically(try config.jsonData(), to: directory.appendingPathComponent(TokenizerConfigFile.fileName))
 }
-

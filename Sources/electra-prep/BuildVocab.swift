@@ -48,6 +48,8 @@ struct BuildVocab: ParsableCommand {
 
     @OptionGroup var tokenizer: TokenizerFlags
 
+    @OptionGroup var input: FormatFlags
+
     @Option(help: "Threads for word counting (default: all cores).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
@@ -60,16 +62,20 @@ struct BuildVocab: ParsableCommand {
 
     func run() throws {
         let start = Date()
-        let sources = try corpusSources(corpus)
+        let sources = input.apply(try corpusSources(corpus))
         let progress = ProgressLine()
-        let counts = try countWords(sources: sources, tokenizer: tokenizer.options, threads: threads) { event in
+        let counts = try countWords(sources: sources, tokenizer: tokenizer.options, threads: threads, strict: input.strict) { event in
             if case .reading(let read, let total, let source) = event {
                 progress.progress(rateLine(bytes: read, total: total, start: start, label: "counting words in \(source)"))
             }
         }
         progress.finish()
-        if counts.invalidUTF8Bytes > 0 {
-            printError("warning: \(counts.invalidUTF8Bytes) invalid UTF-8 bytes were replaced and dropped")
+        if counts.damagedLines > 0 {
+            printError("warning: \(counts.damagedLines) line(s) held NUL bytes or invalid UTF-8 (\(counts.invalidUTF8Bytes) invalid bytes, read as U+FFFD); \(tokenizer.options.cleanText ? "clean-text dropped them" : "--no-clean-text kept them")")
+        }
+        for bad in counts.badRecords { printError("warning: \(bad); line skipped") }
+        if counts.badRecordCount > counts.badRecords.count {
+            printError("warning: \(counts.badRecordCount) bad JSONL line(s) skipped in all")
         }
         guard counts.counter.distinctWords > 0 else {
             throw VocabularyLearningError.emptyCorpus(sources.map(\.description).joined(separator: ", "))
