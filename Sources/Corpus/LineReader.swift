@@ -25,6 +25,9 @@ public final class LineReader {
     /// When true (the default), a source whose beginning says it is binary (see `binaryReason`)
     /// throws `CorpusError.binary` before any of it is handed out; NUL bytes further on are text.
     public var rejectsBinary = true
+    /// When false, `contentSHA256` stays nil (a caller that hashes the blocks elsewhere: for a plain
+    /// file they are exactly its bytes, in order).
+    public var computesHash = true
 
     private let fd: Int32
     private let ownsFD: Bool
@@ -100,7 +103,7 @@ public final class LineReader {
             end = rest
         }
         if end > 0 { try body(UnsafeRawBufferPointer(start: buffer, count: end)) }
-        contentSHA256 = hexString(hasher.finalize())
+        if computesHash { contentSHA256 = hexString(hasher.finalize()) }
     }
 
     /// Calls `body` with each line's bytes, without its `\n` or `\r\n`. A final line without a
@@ -139,7 +142,7 @@ public final class LineReader {
                 throw CorpusError.unreadable(source.description, reason: String(cString: strerror(errno)))
             }
             if n > 0 {
-                hasher.update(bufferPointer: UnsafeRawBufferPointer(start: into, count: n))
+                if computesHash { hasher.update(bufferPointer: UnsafeRawBufferPointer(start: into, count: n)) }
                 bytesRead += n
             }
             return n

@@ -148,6 +148,9 @@ public final class ShardBuilder {
     var index: IndexWriter!
     var sink: ShardSink!
     var pool: WorkPool!
+    var hasher: BackgroundHasher!
+    /// Plain files of at least this size are hashed on the BackgroundHasher's thread.
+    var backgroundHashMinimum = 4 << 20
     var frameBuffer: [PackedSequence] = []
     /// Frames and sequences sent to the sink since its last shard was closed.
     var framesInOpenShard = 0
@@ -194,6 +197,8 @@ public final class ShardBuilder {
         pool = WorkPool(count: options.threads, maxSeqLength: options.maxSeqLength, tokenBytes: meta.tokenBytes,
                         compressionLevel: options.compressionLevel, makeEncoder: makeEncoder)
         defer { pool.shutdown(); pool = nil }
+        hasher = BackgroundHasher()
+        defer { hasher.stop(); hasher = nil }
         do {
             try readAll(sources)
             while try consumeOne() {}   // every input packed; then the last frame, shard and commit

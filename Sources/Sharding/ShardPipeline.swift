@@ -20,6 +20,8 @@ final class SourceInProgress {
     var rawLines = 0
     var namedBadRecords = 0
     var expectedHash: String?
+    /// The BackgroundHasher's ticket of this input's digest, when it hashes it.
+    var hashTicket: Int?
 
     init(source: CorpusSource, position: Int, builder: ExampleBuilder) {
         self.source = source
@@ -71,6 +73,8 @@ extension ShardBuilder {
                     refuse(source, size: size, error)
                     continue
                 }
+                // An input of the same size may still be in flight (hashed in the background).
+                if knownSizes.contains(size ?? -1) { while try consumeOne() {} }
                 if let hash = expectedHash, let known = knownHashes[hash] {
                     summary.sourcesSkipped += 1
                     summary.bytesRead += max(0, size ?? 0)
@@ -89,11 +93,17 @@ extension ShardBuilder {
                 builder: ExampleBuilder(maxSeqLength: options.maxSeqLength, clsID: vocabulary.clsID, sepID: vocabulary.sepID,
                                         random: SeededRandom(seed: options.seed, stream: UInt64(sourceOrdinal))))
             state.expectedHash = expectedHash
+            // A large plain file is hashed on the hasher's thread, from the blocks themselves.
+            let background = expectedHash == nil && source.compression == .none && !source.isStandardInput
+                && (size ?? 0) >= backgroundHashMinimum
+            reader.computesHash = !background
             var handedOut = false
             do {
                 try reader.forEachBlock { block in
                     handedOut = true
-                    pool.submit(.tokenize(Array(block), state.jsonl))
+                    let bytes = Array(block)
+                    if background { hasher.add(bytes) }
+                    pool.submit(.tokenize(bytes, state.jsonl))
                     enqueue(.block(state, bytesRead: reader.bytesRead, totalBytes: totalBytes))
                     while pool.inFlight >= maxInFlight { _ = try consumeOne() }
                 }
@@ -103,8 +113,12 @@ extension ShardBuilder {
             }
             sourceOrdinal += 1
             state.record.bytes = reader.bytesRead
-            state.record.sha256 = reader.contentSHA256 ?? ""
-            knownHashes[state.record.sha256] = state.record.path
+            if background {
+                state.hashTicket = hasher.endInput()
+            } else {
+                state.record.sha256 = reader.contentSHA256 ?? ""
+                knownHashes[state.record.sha256] = state.record.path
+            }
             knownSizes.insert(state.record.bytes)
             enqueue(.endOfSource(state))
             // Keep what waits without pool work short (end-of-source records of tiny inputs).
@@ -195,6 +209,10 @@ extension ShardBuilder {
     private func finish(_ state: SourceInProgress) throws {
         start(state)
         if let s = state.builder.endDocument() { try emit(s, state) }
+        if let ticket = state.hashTicket {
+            state.record.sha256 = hasher.digest(ticket)
+            knownHashes[state.record.sha256] = state.record.path
+        }
         let record = state.record
         if let expected = state.expectedHash, expected != record.sha256 { throw ShardingError.sourceChanged(state.source.description) }
         summary.bytesRead += record.bytes
