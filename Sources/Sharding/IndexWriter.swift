@@ -41,25 +41,42 @@ final class IndexWriter {
             throw ShardingError.locked(directory.path)
         }
         indexPath = directory.appendingPathComponent("index.sqlite").path
+        var version = 0
+        let created = !fm.fileExists(atPath: indexPath)
+        if created {
+            // A new index is built under a temporary name and renamed into place: index.sqlite
+            // either does not exist or holds the schema (a run killed at its very start leaves
+            // nothing that readers would have to tell apart from a damaged index).
+            let temporary = indexPath + ".tmp"
+            unlink(temporary)
+            do {
+                let fresh = try SQLiteDatabase(path: temporary, readOnly: false)
+                try fresh.execute("PRAGMA synchronous=FULL;")
+                try fresh.transaction {
+                    try fresh.execute(indexSchemaSQL)
+                    let insertMeta = try fresh.prepare("INSERT INTO meta(key, value) VALUES (?, ?)")
+                    for (k, v) in meta.keyValues { try insertMeta.run([.text(k), .text(v)]) }
+                    let insertToken = try fresh.prepare("INSERT INTO vocabulary(id, token) VALUES (?, ?)")
+                    for (i, t) in vocabularyTokens.enumerated() { try insertToken.run([.int(Int64(i)), .text(t)]) }
+                    try fresh.execute("PRAGMA user_version = \(shardIndexSchemaVersion)")
+                }
+            }
+            if rename(temporary, indexPath) != 0 { throw ShardingError.io(indexPath, "rename: " + String(cString: strerror(errno))) }
+            try fsyncDirectory(directory)
+            version = shardIndexSchemaVersion
+        }
         database = try SQLiteDatabase(path: indexPath, readOnly: false)
         try database.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
-        let version = try database.rows("PRAGMA user_version").first?.first?.int ?? 0
-        if version == 0 {
-            try database.transaction {
-                try database.execute(indexSchemaSQL)
-                let insertMeta = try database.prepare("INSERT INTO meta(key, value) VALUES (?, ?)")
-                for (k, v) in meta.keyValues { try insertMeta.run([.text(k), .text(v)]) }
-                let insertToken = try database.prepare("INSERT INTO vocabulary(id, token) VALUES (?, ?)")
-                for (i, t) in vocabularyTokens.enumerated() { try insertToken.run([.int(Int64(i)), .text(t)]) }
-                try database.execute("PRAGMA user_version = \(shardIndexSchemaVersion)")
-            }
-        } else {
-            guard version == shardIndexSchemaVersion else {
-                let advice = version < shardIndexSchemaVersion
-                    ? "an older electra-prep wrote it; it stays readable (train, verify, inspect), but new inputs go into a new --out directory"
-                    : "a newer electra-prep wrote it"
-                throw ShardingError.badIndex(indexPath, "schema version \(version), this tool adds to version \(shardIndexSchemaVersion) only (\(advice))")
-            }
+        if version == 0 { version = try database.rows("PRAGMA user_version").first?.first?.int ?? 0 }
+        guard version == shardIndexSchemaVersion else {
+            let advice = version == 0
+                ? "an interrupted first run left it empty; delete it and run again"
+                : version < shardIndexSchemaVersion
+                ? "an older electra-prep wrote it; it stays readable (train, verify, inspect), but new inputs go into a new --out directory"
+                : "a newer electra-prep wrote it"
+            throw ShardingError.badIndex(indexPath, "schema version \(version), this tool adds to version \(shardIndexSchemaVersion) only (\(advice))")
+        }
+        if !created {
             var kv: [String: String] = [:]
             for row in try database.rows("SELECT key, value FROM meta") { kv[row[0].text] = row[1].text }
             let existing = try ShardMeta(keyValues: kv, path: indexPath)
