@@ -14,6 +14,7 @@ swift build -c release --product electra-prep > /dev/null
 prep=.build/release/electra-prep
 PY=$(tools/venv.sh tokenizers)
 work=${BENCH_DIR:-$(mktemp -d)}
+mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
 small_files=false
 if [ "${1:-}" = "--small-files" ]; then small_files=true; shift; fi
