@@ -4,6 +4,9 @@
 # shards + index, peak RSS, bytes per token on disk; and in the same run the seconds HF
 # `tokenizers` needs just to encode the same text with 2 threads, and our ratio to it.
 # Usage: tools/bench-shard.sh [VOCAB]   (default vocab/vocab.txt, else vocab/bert-base-uncased.txt)
+#        tools/bench-shard.sh --small-files [VOCAB]   instead: the same text (kjv x 6, 25 MB) as one
+#          file and as ~19,000 files of 1.3 KB (wikiextractor-like), MB/s of each, best of 3, for
+#          this build and for ELECTRA_PREP_BASE=path/to/other/electra-prep when given (same run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/make-sample-corpus.sh > /dev/null
@@ -11,11 +14,36 @@ swift build -c release --product electra-prep > /dev/null
 prep=.build/release/electra-prep
 PY=$(tools/venv.sh tokenizers)
 work=${BENCH_DIR:-$(mktemp -d)}
+mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
+small_files=false
+if [ "${1:-}" = "--small-files" ]; then small_files=true; shift; fi
 vocab=${1:-vocab/vocab.txt}
 [ -f "$vocab" ] || vocab=vocab/bert-base-uncased.txt
 echo "vocabulary: $vocab"
 small=data/sample/kjv.txt
+if $small_files; then
+  big="$work/kjv-x6.txt"
+  for i in $(seq 6); do cat "$small"; echo; done > "$big"
+  files=$(python3 tools/split_corpus.py "$big" "$work/many" 1300)
+  mb=$(stat -c %s "$big" | awk '{printf "%.2f", $1 / 1e6}')
+  echo "== one file vs $files files of ~1.3 KB ($mb MB), 2 threads, $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg)"
+  for bin in $prep ${ELECTRA_PREP_BASE:-}; do
+    for input in "$big" "$work/many"; do
+      best=999999
+      for _ in 1 2 3; do
+        rm -rf "$work/out"
+        start=$(date +%s.%N)
+        $bin shard "$input" --vocab "$vocab" --out "$work/out" --threads 2 > "$work/log" 2>&1
+        end=$(date +%s.%N)
+        best=$(awk -v a="$start" -v b="$end" -v best="$best" 'BEGIN {s = b - a; print (s < best ? s : best)}')
+      done
+      printf "%-40s %-14s %6.2f s = %6.1f MB/s\n" "$bin" "$([ -d "$input" ] && echo "$files files" || echo "one file")" \
+        "$best" "$(awk -v m="$mb" -v s="$best" 'BEGIN {print m / s}')"
+    done
+  done
+  exit 0
+fi
 large="$work/kjv-x10.txt"
 for i in $(seq 10); do cat "$small"; echo; done > "$large"
 

@@ -3,7 +3,9 @@
 # pipeline of BertWordPieceTokenizer, see tools/hf_bert_reference.py) with the BERT uncased
 # vocab, line by line, on: the sample corpus; the hard-cases fixture under every option set;
 # every Unicode scalar (generated) under three option sets; and 10,000 seeded fuzz lines
-# (tools/gen-tokenizer-fuzz.py) under four option sets. The sample corpus and the
+# (tools/gen-tokenizer-fuzz.py) under four option sets; a file with junk bytes (NUL, U+FFFD,
+# invalid UTF-8, 25 KB of random bytes) after 10 KB of clean text, under four option sets. The
+# sample corpus and the
 # scalars are checked against BertWordPieceTokenizer itself (--class); the hard cases, which
 # hold a literal "[MASK]", against the same pipeline without added special tokens.
 # Prints the number of differing lines and the first differences; exits non-zero unless 0.
@@ -65,10 +67,13 @@ else
   for set in default cased lower-keep-accents cased-strip-accents no-clean-text no-chinese-chars all-off; do
     compare hard-cases.txt Tests/Fixtures/tokenizer/hard-cases.txt "$set"
   done
-  # Every scalar but the surrogates and NUL, each between letters, 16 to a line.
+  for set in default cased no-clean-text all-off; do
+    compare junk-bytes.txt Tests/Fixtures/tokenizer/junk-bytes.txt "$set" --class
+  done
+  # Every scalar but the surrogates and the newline (NUL last), each between letters, 16 to a line.
   "$PY" - > "$tmp/scalars.txt" <<'EOF'
 import sys
-cps = [c for c in range(1, 0x110000) if not 0xD800 <= c <= 0xDFFF and c != 0x0A]
+cps = [c for c in range(1, 0x110000) if not 0xD800 <= c <= 0xDFFF and c != 0x0A] + [0]   # NUL last: not in the first 8 KB
 out = sys.stdout.buffer
 for i in range(0, len(cps), 16):
     out.write(" ".join("q" + chr(c) + "Q" for c in cps[i:i + 16]).encode("utf-8", "surrogatepass") + b"\n")

@@ -97,3 +97,24 @@ with open(os.path.join(FIX, "golden.json"), "w") as f:
     json.dump({"tokenizers": tokenizers.__version__, "vocab": "vocab/bert-base-uncased.txt",
                "options": OPTION_SETS, "cases": cases}, f, ensure_ascii=False, indent=0)
 print(f"wrote {len(lines)} hard cases and {len(cases)} golden cases")
+
+# Junk bytes in the middle of a text file (issue 15): 10 KB of clean text first (a NUL in the
+# first 8 KB makes a file binary), then lines with NUL, U+FFFD, control characters, invalid
+# UTF-8, and 25 KB of seeded random bytes (gzip data read as text), then clean text again.
+import random  # noqa: E402
+
+rng = random.Random(15)
+clean = [u(f"Line {i}: the quick brown fox jumps over the lazy dog, and Café naïve ÉCOLE {i * 7}.") for i in range(120)]
+junk = [
+    b"nul \x00 inside a word: ab\x00cd and at the end\x00",
+    b"\x00\x00\x00",
+    b"\x00",
+    b"replacement \xef\xbf\xbd char and invalid \xff\xfe\xc3 bytes mixed\x00with nul",
+    b"gzip header \x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03 then text",
+    b"controls \x01\x02\x1b[0m\x7f\x85 tab\tend",
+    b"caf\xc3\xa9\x00s ZERO\x00WIDTH\xe2\x80\x8bjoin",
+]
+noise = bytes(rng.randrange(256) for _ in range(25_000))
+with open(os.path.join(FIX, "junk-bytes.txt"), "wb") as f:
+    f.write(b"\n".join(clean[:110] + junk) + b"\n" + noise + b"\n" + b"\n".join(clean[110:]) + b"\n")
+print("wrote junk-bytes.txt")

@@ -35,8 +35,9 @@ class ShardReader:
             raise ShardError(f"{directory}: no index.sqlite (run `electra-prep shard --out {directory}`)")
         self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         (version,) = self.db.execute("PRAGMA user_version").fetchone()
-        if version != 1:
-            raise ShardError(f"{path}: schema version {version}, this reader knows 1")
+        if version not in (1, 2):   # 2 added sources.damaged_lines and sources.bad_records
+            raise ShardError(f"{path}: schema version {version}, this reader knows 1 and 2")
+        self.schema_version = version
         self.meta = dict(self.db.execute("SELECT key, value FROM meta"))
         if self.meta["format_version"] != "1":
             raise ShardError(f"{path}: format version {self.meta['format_version']}, this reader knows 1")

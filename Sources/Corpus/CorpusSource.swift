@@ -7,8 +7,13 @@ import Foundation
 public struct CorpusSource: Sendable, Hashable, CustomStringConvertible {
     /// The path as given (or found in a directory); `-` means standard input.
     public var path: String
+    /// How its lines are read; by default what the name implies (`.jsonl[.zst|.gz]`: JSONL).
+    public var format: CorpusFormat
 
-    public init(path: String) { self.path = path }
+    public init(path: String, format: CorpusFormat? = nil) {
+        self.path = path
+        self.format = format ?? CorpusFormat.implied(byName: path)
+    }
 
     /// True for `-`, standard input.
     public var isStandardInput: Bool { path == "-" }
@@ -42,7 +47,8 @@ public enum CorpusError: Error, CustomStringConvertible, Equatable {
     case noTextFiles(directory: String)
     case unreadable(String, reason: String)
     case corruptCompressed(String, reason: String)
-    case binary(String, offset: Int)
+    case binary(String, reason: String)
+    case badRecord(BadRecord)
     case noInputs
 
     public var description: String {
@@ -55,8 +61,10 @@ public enum CorpusError: Error, CustomStringConvertible, Equatable {
             return "\(path): cannot be read: \(reason) (check the path and its permissions)"
         case .corruptCompressed(let path, let reason):
             return "\(path): the compressed stream is damaged: \(reason) (re-create or re-download the file)"
-        case .binary(let path, let offset):
-            return "\(path): looks like a binary file (NUL byte at offset \(offset)); pass UTF-8 text, one sentence per line"
+        case .binary(let path, let reason):
+            return "\(path): looks like a binary file (\(reason)); pass UTF-8 text, one sentence per line"
+        case .badRecord(let bad):
+            return "\(bad) (--strict refuses the file; without it bad lines are skipped and counted)"
         case .noInputs:
             return "no corpus inputs were given"
         }

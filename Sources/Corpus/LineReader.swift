@@ -22,8 +22,12 @@ public final class LineReader {
     public let totalBytes: Int?
     /// Hex SHA-256 of the bytes read from the file, available once the whole source was read.
     public private(set) var contentSHA256: String?
-    /// When true (the default), a NUL byte in the text throws `CorpusError.binary`.
+    /// When true (the default), a source whose beginning says it is binary (see `binaryReason`)
+    /// throws `CorpusError.binary` before any of it is handed out; NUL bytes further on are text.
     public var rejectsBinary = true
+    /// When false, `contentSHA256` stays nil (a caller that hashes the blocks elsewhere: for a plain
+    /// file they are exactly its bytes, in order).
+    public var computesHash = true
 
     private let fd: Int32
     private let ownsFD: Bool
@@ -37,6 +41,7 @@ public final class LineReader {
     /// - Throws: `CorpusError.notFound` or `.unreadable` naming the file.
     public init(_ source: CorpusSource, bufferSize: Int = 1 << 20) throws {
         self.source = source
+        var size: Int? = nil
         if source.isStandardInput {
             fd = 0
             ownsFD = false
@@ -52,10 +57,11 @@ public final class LineReader {
                 close(opened)
                 throw CorpusError.unreadable(source.path, reason: "it is a directory")
             }
+            if (st.st_mode & S_IFMT) == S_IFREG { size = Int(st.st_size) }   // fstat: no FileManager call per file
             fd = opened
             ownsFD = true
         }
-        totalBytes = source.fileSize
+        totalBytes = size
         capacity = max(bufferSize, 4096)
         buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
         decoder = try Decoder(source.compression, path: source.description)
@@ -72,13 +78,22 @@ public final class LineReader {
     /// - Complexity: O(n) in the source's size; memory O(buffer + longest line).
     public func forEachBlock(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         var end = 0
+        if rejectsBinary {
+            // The beginning decides (binaryReason); nothing is handed out before it was checked.
+            let want = min(binaryCheckLength, capacity)
+            while end < want {
+                let n = try fill(buffer + end, want - end)
+                if n == 0 { finished = true; break }
+                end += n
+            }
+            if let reason = binaryReason(prefix: UnsafeRawBufferPointer(start: buffer, count: end)) {
+                throw CorpusError.binary(source.description, reason: reason)
+            }
+        }
         while !finished {
             if end == capacity { grow() }
             let n = try fill(buffer + end, capacity - end)
             if n == 0 { finished = true; break }
-            if rejectsBinary, let nul = memchr(buffer + end, 0, n) {
-                throw CorpusError.binary(source.description, offset: bytesOffset(nul, end: end + n))
-            }
             end += n
             // Yield everything up to the last newline; keep the partial line.
             guard let last = lastNewline(end) else { continue }
@@ -88,7 +103,7 @@ public final class LineReader {
             end = rest
         }
         if end > 0 { try body(UnsafeRawBufferPointer(start: buffer, count: end)) }
-        contentSHA256 = hexString(hasher.finalize())
+        if computesHash { contentSHA256 = hexString(hasher.finalize()) }
     }
 
     /// Calls `body` with each line's bytes, without its `\n` or `\r\n`. A final line without a
@@ -98,11 +113,6 @@ public final class LineReader {
         try forEachBlock { block in
             try splitLines(block, body)
         }
-    }
-
-    private var decodedSoFar = 0
-    private func bytesOffset(_ nul: UnsafeMutableRawPointer, end: Int) -> Int {
-        decodedSoFar - (end - (nul - buffer))
     }
 
     private func lastNewline(_ end: Int) -> Int? {
@@ -132,7 +142,7 @@ public final class LineReader {
                 throw CorpusError.unreadable(source.description, reason: String(cString: strerror(errno)))
             }
             if n > 0 {
-                hasher.update(bufferPointer: UnsafeRawBufferPointer(start: into, count: n))
+                if computesHash { hasher.update(bufferPointer: UnsafeRawBufferPointer(start: into, count: n)) }
                 bytesRead += n
             }
             return n
@@ -150,7 +160,6 @@ public final class LineReader {
         case .gzip(let g):
             n = try g.decode(out, count, path: source.description) { try self.readRaw($0, $1) }
         }
-        decodedSoFar += n
         return n
     }
 }

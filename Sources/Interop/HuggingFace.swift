@@ -39,16 +39,11 @@ public func writeHuggingFaceFolder(_ directory: URL, part: ElectraPart, config: 
         try writeFileAtomically(data + Data("\n".utf8), to: directory.appendingPathComponent(name))
     }
     try json(huggingFaceConfig(config, part: part), "config.json")
-    let specials = ["unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]", "mask_token": "[MASK]"]
-    var tokenizerConfig: [String: Any] = specials
-    tokenizerConfig["tokenizer_class"] = "ElectraTokenizer"
-    tokenizerConfig["do_lower_case"] = tokenizer.lowercase
-    tokenizerConfig["strip_accents"] = tokenizer.stripAccents.map { $0 as Any } ?? NSNull()
-    tokenizerConfig["tokenize_chinese_chars"] = tokenizer.handleChineseChars
-    tokenizerConfig["clean_up_tokenization_spaces"] = true
-    tokenizerConfig["model_max_length"] = config.maxPositions
-    try json(tokenizerConfig, "tokenizer_config.json")
-    try json(specials, "special_tokens_map.json")
+    // tokenizer_config.json and special_tokens_map.json: the one codec (Tokenization), as build-vocab writes them.
+    let tokenizerConfig = TokenizerConfigFile(options: tokenizer, modelMaxLength: config.maxPositions)
+    try writeFileAtomically(try tokenizerConfig.jsonData(), to: directory.appendingPathComponent(TokenizerConfigFile.fileName))
+    try writeFileAtomically(try TokenizerConfigFile.specialTokensMapData(),
+                            to: directory.appendingPathComponent("special_tokens_map.json"))
     try writeFileAtomically(Data((vocabulary.joined(separator: "\n") + "\n").utf8), to: directory.appendingPathComponent("vocab.txt"))
 }
 

@@ -2,6 +2,7 @@
 // was built with, holds an exclusive lock on the directory, removes shard files an interrupted
 // run left behind, and commits finished shards and sources in one transaction each time.
 import CSQLite
+import Durability
 import Foundation
 
 /// The writing side of the index. One per output directory at a time (enforced with a lock).
@@ -41,22 +42,42 @@ final class IndexWriter {
             throw ShardingError.locked(directory.path)
         }
         indexPath = directory.appendingPathComponent("index.sqlite").path
+        var version = 0
+        let created = !fm.fileExists(atPath: indexPath)
+        if created {
+            // A new index is built under a temporary name and renamed into place: index.sqlite
+            // either does not exist or holds the schema (a run killed at its very start leaves
+            // nothing that readers would have to tell apart from a damaged index).
+            let temporary = indexPath + ".tmp"
+            unlink(temporary)
+            do {
+                let fresh = try SQLiteDatabase(path: temporary, readOnly: false)
+                try fresh.execute("PRAGMA synchronous=FULL;")
+                try fresh.transaction {
+                    try fresh.execute(indexSchemaSQL)
+                    let insertMeta = try fresh.prepare("INSERT INTO meta(key, value) VALUES (?, ?)")
+                    for (k, v) in meta.keyValues { try insertMeta.run([.text(k), .text(v)]) }
+                    let insertToken = try fresh.prepare("INSERT INTO vocabulary(id, token) VALUES (?, ?)")
+                    for (i, t) in vocabularyTokens.enumerated() { try insertToken.run([.int(Int64(i)), .text(t)]) }
+                    try fresh.execute("PRAGMA user_version = \(shardIndexSchemaVersion)")
+                }
+            }
+            if rename(temporary, indexPath) != 0 { throw ShardingError.io(indexPath, "rename: " + String(cString: strerror(errno))) }
+            try fsyncDirectory(directory)
+            version = shardIndexSchemaVersion
+        }
         database = try SQLiteDatabase(path: indexPath, readOnly: false)
         try database.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
-        let version = try database.rows("PRAGMA user_version").first?.first?.int ?? 0
-        if version == 0 {
-            try database.transaction {
-                try database.execute(indexSchemaSQL)
-                let insertMeta = try database.prepare("INSERT INTO meta(key, value) VALUES (?, ?)")
-                for (k, v) in meta.keyValues { try insertMeta.run([.text(k), .text(v)]) }
-                let insertToken = try database.prepare("INSERT INTO vocabulary(id, token) VALUES (?, ?)")
-                for (i, t) in vocabularyTokens.enumerated() { try insertToken.run([.int(Int64(i)), .text(t)]) }
-                try database.execute("PRAGMA user_version = \(shardIndexSchemaVersion)")
-            }
-        } else {
-            guard version == shardIndexSchemaVersion else {
-                throw ShardingError.badIndex(indexPath, "schema version \(version), this tool writes version \(shardIndexSchemaVersion)")
-            }
+        if version == 0 { version = try database.rows("PRAGMA user_version").first?.first?.int ?? 0 }
+        guard version == shardIndexSchemaVersion else {
+            let advice = version == 0
+                ? "an interrupted first run left it empty; delete it and run again"
+                : version < shardIndexSchemaVersion
+                ? "an older electra-prep wrote it; it stays readable (train, verify, inspect), but new inputs go into a new --out directory"
+                : "a newer electra-prep wrote it"
+            throw ShardingError.badIndex(indexPath, "schema version \(version), this tool adds to version \(shardIndexSchemaVersion) only (\(advice))")
+        }
+        if !created {
             var kv: [String: String] = [:]
             for row in try database.rows("SELECT key, value FROM meta") { kv[row[0].text] = row[1].text }
             let existing = try ShardMeta(keyValues: kv, path: indexPath)
@@ -116,8 +137,9 @@ final class IndexWriter {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             let insertSource = try database.prepare("""
-                INSERT INTO sources(path, bytes, sha256, documents, lines, sequences, tokens, invalid_utf8_bytes, first_sequence)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO sources(path, bytes, sha256, documents, lines, sequences, tokens, invalid_utf8_bytes, first_sequence,
+                                    damaged_lines, bad_records)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             var next = sequenceCount
             for (number, shard) in shards {
@@ -133,7 +155,8 @@ final class IndexWriter {
             for s in sources {
                 try insertSource.run([.text(s.path), .int(Int64(s.bytes)), .text(s.sha256), .int(Int64(s.documents)),
                                       .int(Int64(s.lines)), .int(Int64(s.sequences)), .int(Int64(s.tokens)),
-                                      .int(Int64(s.invalidUTF8Bytes)), .int(Int64(s.firstSequence))])
+                                      .int(Int64(s.invalidUTF8Bytes)), .int(Int64(s.firstSequence)),
+                                      .int(Int64(s.damagedLines)), .int(Int64(s.badRecords))])
             }
             return next
         }

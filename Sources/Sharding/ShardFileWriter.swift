@@ -27,7 +27,6 @@ final class ShardFileWriter {
     private var offset = 0
     private var hasher = SHA256()
     private(set) var frames: [ShardFrameEntry] = []
-    private var payload: [UInt8] = []
 
     /// The conventional name of shard `number` relative to the output directory.
     static func relativePath(number: Int) -> String {
@@ -49,15 +48,11 @@ final class ShardFileWriter {
 
     var sequenceCount: Int { frames.reduce(0) { $0 + $1.sequences } }
 
-    /// Compresses `sequences` into one frame and appends it.
-    func appendFrame(_ sequences: ArraySlice<PackedSequence>, compressor: FrameCompressor) throws {
-        FramePayload.encode(sequences, tokenBytes: header.tokenBytes, into: &payload)
-        let compressed = compressor.compress(payload)
-        let crc = compressed.withUnsafeBytes { crc32Of($0) }
-        let tokens = sequences.reduce(0) { $0 + $1.tokens.count }
-        frames.append(ShardFrameEntry(offset: offset, length: compressed.count, sequences: sequences.count,
-                                      tokens: tokens, crc32: crc))
-        try write(compressed)
+    /// Appends one compressed frame.
+    func appendFrame(_ frame: CompressedFrame) throws {
+        frames.append(ShardFrameEntry(offset: offset, length: frame.bytes.count, sequences: frame.sequences,
+                                      tokens: frame.tokens, crc32: frame.crc32))
+        try write(frame.bytes)
     }
 
     /// Appends the frame table, fsyncs, renames the file into place and fsyncs the directory.

@@ -6,8 +6,9 @@ import Foundation
 /// The tool version recorded in every index.
 public let electraSwiftVersion = "electra-swift 0.1.0"
 
-/// Version of the SQLite schema (`PRAGMA user_version`).
-public let shardIndexSchemaVersion = 1
+/// Version of the SQLite schema (`PRAGMA user_version`). Version 2 added `sources.damaged_lines`
+/// and `sources.bad_records`; version 1 indexes are still read (those counts read as 0).
+public let shardIndexSchemaVersion = 2
 
 let indexSchemaSQL = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -23,7 +24,8 @@ CREATE TABLE frames(
 CREATE TABLE sources(
   id INTEGER PRIMARY KEY, path TEXT NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL,
   documents INTEGER NOT NULL, lines INTEGER NOT NULL, sequences INTEGER NOT NULL, tokens INTEGER NOT NULL,
-  invalid_utf8_bytes INTEGER NOT NULL, first_sequence INTEGER NOT NULL);
+  invalid_utf8_bytes INTEGER NOT NULL, first_sequence INTEGER NOT NULL,
+  damaged_lines INTEGER NOT NULL, bad_records INTEGER NOT NULL);
 """
 
 /// What every shard of a directory shares: format, vocabulary, tokenizer options, packing options.
@@ -139,8 +141,19 @@ public struct SourceRecord: Hashable, Sendable {
     public var sequences: Int
     public var tokens: Int
     public var invalidUTF8Bytes: Int
+    /// Lines that held a NUL byte or invalid UTF-8 (0 in schema-1 indexes, which did not count them).
+    public var damagedLines: Int
+    /// JSONL lines skipped as bad.
+    public var badRecords: Int
     /// Dataset-wide index of the source's first sequence (a source's sequences are contiguous).
     public var firstSequence: Int
+
+    public init(path: String, bytes: Int, sha256: String, documents: Int, lines: Int, sequences: Int, tokens: Int,
+                invalidUTF8Bytes: Int, damagedLines: Int = 0, badRecords: Int = 0, firstSequence: Int) {
+        self.path = path; self.bytes = bytes; self.sha256 = sha256; self.documents = documents; self.lines = lines
+        self.sequences = sequences; self.tokens = tokens; self.invalidUTF8Bytes = invalidUTF8Bytes
+        self.damagedLines = damagedLines; self.badRecords = badRecords; self.firstSequence = firstSequence
+    }
 }
 
 /// A read-only view of a shard directory: its metadata, shards, frames and sources.
@@ -157,6 +170,8 @@ public final class ShardIndex {
     /// Every frame of every shard, in dataset order.
     public let frames: [FrameRef]
     public let sources: [SourceRecord]
+    /// The index's schema version (1: written before damaged lines were counted).
+    public let schemaVersion: Int
     public var sequenceCount: Int { shards.reduce(0) { $0 + $1.sequences } }
     public var tokenCount: Int { shards.reduce(0) { $0 + $1.tokens } }
 
@@ -173,9 +188,10 @@ public final class ShardIndex {
         guard FileManager.default.fileExists(atPath: path) else { throw ShardingError.noIndex(directory.path) }
         database = try SQLiteDatabase(path: path, readOnly: true)
         let version = try database.rows("PRAGMA user_version").first?.first?.int ?? 0
-        guard version == shardIndexSchemaVersion else {
-            throw ShardingError.badIndex(path, "schema version \(version), this tool reads version \(shardIndexSchemaVersion)")
+        guard version == 1 || version == shardIndexSchemaVersion else {
+            throw ShardingError.badIndex(path, "schema version \(version), this tool reads versions 1 and \(shardIndexSchemaVersion) (a newer electra-prep wrote it?)")
         }
+        schemaVersion = version
         var kv: [String: String] = [:]
         for row in try database.rows("SELECT key, value FROM meta") { kv[row[0].text] = row[1].text }
         meta = try ShardMeta(keyValues: kv, path: path)
@@ -191,13 +207,14 @@ public final class ShardIndex {
                      length: $0[3].int, firstSequence: $0[4].int, count: $0[5].int, tokens: $0[6].int,
                      crc32: UInt32(truncatingIfNeeded: $0[7].int))
         }
+        let counts = version >= 2 ? "damaged_lines, bad_records" : "0, 0"
         sources = try database.rows("""
-            SELECT path, bytes, sha256, documents, lines, sequences, tokens, invalid_utf8_bytes, first_sequence
+            SELECT path, bytes, sha256, documents, lines, sequences, tokens, invalid_utf8_bytes, first_sequence, \(counts)
             FROM sources ORDER BY id
             """).map {
             SourceRecord(path: $0[0].text, bytes: $0[1].int, sha256: $0[2].text, documents: $0[3].int,
                          lines: $0[4].int, sequences: $0[5].int, tokens: $0[6].int, invalidUTF8Bytes: $0[7].int,
-                         firstSequence: $0[8].int)
+                         damagedLines: $0[9].int, badRecords: $0[10].int, firstSequence: $0[8].int)
         }
     }
 

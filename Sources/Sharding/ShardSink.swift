@@ -1,12 +1,12 @@
-// The writing end of a sharding run, on its own thread: encodes and compresses frames, appends
-// them to the open shard file, publishes finished shards (fsync + rename) and commits them to the
-// index, in the order the packing thread decided. Keeps zstd off the packing thread.
+// The writing end of a sharding run, on its own thread: appends compressed frames (the pool's
+// workers compress them) to the open shard file, publishes finished shards (fsync + rename) and
+// commits them to the index, in the order the packing thread decided.
 import Foundation
 
 /// Commands from the packing thread, executed in order.
 enum SinkCommand {
-    /// Append one frame to the open shard (opening a new one when none is open).
-    case frame([PackedSequence])
+    /// Append one compressed frame to the open shard (opening a new one when none is open).
+    case frame(CompressedFrame)
     /// Finish the open shard (if any): footer, fsync, rename into place.
     case closeShard
     /// Commit every finished, uncommitted shard together with these sources.
@@ -18,7 +18,6 @@ final class ShardSink {
     private let index: IndexWriter
     private let outputDirectory: URL
     private let header: ShardHeader
-    private let compressor: FrameCompressor
     private let condition = NSCondition()
     private var queue: [SinkCommand] = []
     private var finishing = false
@@ -39,11 +38,10 @@ final class ShardSink {
     private(set) var shardsWritten = 0
     private(set) var shardBytes = 0
 
-    init(index: IndexWriter, outputDirectory: URL, header: ShardHeader, compressionLevel: Int32, crashAfterShardFiles: Int?) {
+    init(index: IndexWriter, outputDirectory: URL, header: ShardHeader, crashAfterShardFiles: Int?) {
         self.index = index
         self.outputDirectory = outputDirectory
         self.header = header
-        self.compressor = FrameCompressor(level: compressionLevel)
         self.crashAfterShardFiles = crashAfterShardFiles
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "electra-shard-writer"
@@ -107,12 +105,12 @@ final class ShardSink {
 
     private func execute(_ command: SinkCommand) throws {
         switch command {
-        case .frame(let sequences):
+        case .frame(let frame):
             if openShard == nil {
                 let number = index.takeShardNumber()
                 openShard = (number, try ShardFileWriter(outputDirectory: outputDirectory, number: number, header: header))
             }
-            try openShard!.writer.appendFrame(sequences[...], compressor: compressor)
+            try openShard!.writer.appendFrame(frame)
         case .closeShard:
             guard let (number, writer) = openShard else { return }
             let shard = try writer.finish()

@@ -21,6 +21,8 @@ public struct WordCounter {
     private var mask: Int
     public private(set) var distinctWords = 0
     public private(set) var totalWords = 0
+    /// Distinct words dropped by `prune` so far (their occurrences still count in `totalWords`).
+    public private(set) var prunedWords = 0
 
     public init(capacity: Int = 1 << 16) {
         var size = 1
@@ -96,6 +98,67 @@ public struct WordCounter {
         }
     }
 
+    /// Bounds the table as memory-bounded counters do: keeps the `limit` most frequent words,
+    /// dropping all words counted fewer than `k` times and, among those counted exactly `k`
+    /// times, the ones with the largest hashes (a deterministic, uniform sample of the rarest).
+    /// A dropped word that comes back starts again from 0, so rare words are undercounted;
+    /// frequent ones are exact.
+    /// - Returns: `k` (0 when nothing was dropped).
+    /// - Complexity: O(distinct words + n log n) for the n words counted exactly `k` times.
+    @discardableResult
+    public mutating func prune(keepingAtMost limit: Int) -> Int {
+        guard distinctWords > limit else { return 0 }
+        let cap = 1 << 16
+        var histogram = [Int](repeating: 0, count: cap + 1)
+        for i in 0..<starts.count where starts[i] != 0 { histogram[min(counts[i], cap)] += 1 }
+        // k: the smallest count such that the words counted more than k fit in the limit.
+        var k = 1, above = distinctWords - histogram[0] - histogram[1]
+        while above > limit && k < cap { k += 1; above -= histogram[k] }
+        // Among the words counted exactly k times, keep the `limit - above` of smallest hash.
+        var tied: [UInt64] = []
+        tied.reserveCapacity(histogram[k])
+        for i in 0..<starts.count where starts[i] != 0 && counts[i] == k { tied.append(hashes[i]) }
+        tied.sort()
+        let room = max(0, limit - above)
+        let cutoff: UInt64? = room >= tied.count ? nil : (room == 0 ? 0 : tied[room - 1])
+        var kept = WordCounter(capacity: max(limit, 1 << 10))
+        forEachWithHash { word, count, hash in
+            if count > k || (count == k && (cutoff.map { hash <= $0 && room > 0 } ?? true)) { kept.add(word, count: count) }
+        }
+        kept.totalWords = totalWords
+        kept.prunedWords = prunedWords + distinctWords - kept.distinctWords
+        self = kept
+        return k
+    }
+
+    /// Forgets every word (keeping the table's capacity); the totals restart from 0.
+    public mutating func removeAll() {
+        for i in 0..<starts.count { starts[i] = 0 }
+        arena.removeAll(keepingCapacity: true)
+        distinctWords = 0
+        totalWords = 0
+        prunedWords = 0
+    }
+
+    /// Calls `body` with each distinct word, its count and its hash, in table order.
+    func forEachWithHash(_ body: (UnsafeRawBufferPointer, Int, UInt64) -> Void) {
+        arena.withUnsafeBytes { a in
+            for i in 0..<starts.count where starts[i] != 0 {
+                body(UnsafeRawBufferPointer(rebasing: a[Int(starts[i] - 1)..<Int(starts[i] - 1 + lengths[i])]), counts[i], hashes[i])
+            }
+        }
+    }
+
+    /// Adds `count` occurrences of `word`, counted in `totalWords` or not (a merge of partitions).
+    mutating func add(_ word: UnsafeRawBufferPointer, count: Int, countingTotal: Bool) {
+        let total = totalWords
+        add(word, count: count)
+        if !countingTotal { totalWords = total }
+    }
+
+    /// Adds the total of another table's words without its words (for partitioned merges).
+    mutating func addToTotal(_ words: Int) { totalWords += words }
+
     /// Calls `body` with each distinct word and its count, in table order.
     public func forEach(_ body: (UnsafeRawBufferPointer, Int) -> Void) {
         arena.withUnsafeBytes { a in
@@ -105,9 +168,12 @@ public struct WordCounter {
         }
     }
 
-    /// Adds every count of `other`.
+    /// Adds every count of `other` (its pruned-word tally too).
     public mutating func merge(_ other: WordCounter) {
+        let total = totalWords + other.totalWords
         other.forEach { word, count in add(word, count: count) }
+        totalWords = total
+        prunedWords += other.prunedWords
     }
 
     /// The words as strings with their counts, sorted by their UTF-8 bytes (a deterministic order).

@@ -48,7 +48,12 @@ struct BuildVocab: ParsableCommand {
 
     @OptionGroup var tokenizer: TokenizerFlags
 
-    @Option(help: "Threads for word counting (default: all cores).")
+    @OptionGroup var input: FormatFlags
+
+    @Option(help: ArgumentHelp("Bound of the word table: past it the rarest words are dropped as memory-bounded counters do (about 300 bytes of peak memory a word); 0 counts every word.", valueName: "n"))
+    var maxWords = defaultMaxDistinctWords
+
+    @Option(help: "Threads for word counting (default: all cores; at most 16 are used).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
@@ -56,20 +61,26 @@ struct BuildVocab: ParsableCommand {
         if minFrequency < 1 { throw ValidationError("--min-frequency must be at least 1") }
         if limitAlphabet < 1 { throw ValidationError("--limit-alphabet must be at least 1") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if maxWords < 0 { throw ValidationError("--max-words must be 0 (unbounded) or more") }
     }
 
     func run() throws {
         let start = Date()
-        let sources = try corpusSources(corpus)
+        let sources = input.apply(try corpusSources(corpus))
         let progress = ProgressLine()
-        let counts = try countWords(sources: sources, tokenizer: tokenizer.options, threads: threads) { event in
+        let counts = try countWords(sources: sources, tokenizer: tokenizer.options, threads: threads, strict: input.strict,
+                                    maxWords: maxWords == 0 ? nil : maxWords) { event in
             if case .reading(let read, let total, let source) = event {
                 progress.progress(rateLine(bytes: read, total: total, start: start, label: "counting words in \(source)"))
             }
         }
         progress.finish()
-        if counts.invalidUTF8Bytes > 0 {
-            printError("warning: \(counts.invalidUTF8Bytes) invalid UTF-8 bytes were replaced and dropped")
+        if counts.damagedLines > 0 {
+            printError("warning: \(counts.damagedLines) line(s) held NUL bytes or invalid UTF-8 (\(counts.invalidUTF8Bytes) invalid bytes, read as U+FFFD); \(tokenizer.options.cleanText ? "clean-text dropped them" : "--no-clean-text kept them")")
+        }
+        for bad in counts.badRecords { printError("warning: \(bad); line skipped") }
+        if counts.badRecordCount > counts.badRecords.count {
+            printError("warning: \(counts.badRecordCount) bad JSONL line(s) skipped in all")
         }
         guard counts.counter.distinctWords > 0 else {
             throw VocabularyLearningError.emptyCorpus(sources.map(\.description).joined(separator: ", "))
@@ -93,7 +104,7 @@ struct BuildVocab: ParsableCommand {
         let seconds = Date().timeIntervalSince(start)
         print("""
             wrote \(out) (\(learned.tokens.count) tokens) and \(url.deletingLastPathComponent().appendingPathComponent("tokenizer_config.json").path)
-              corpus: \(counts.bytesRead) bytes, \(counts.counter.totalWords) words, \(counts.counter.distinctWords) distinct
+              corpus: \(counts.bytesRead) bytes, \(counts.counter.totalWords) words, \(counts.counter.distinctWords) distinct\(counts.counter.prunedWords > 0 ? " kept (--max-words \(maxWords); rarest dropped \(counts.counter.prunedWords) times)" : "")
               alphabet: \(learned.alphabetSize) characters (each as c and ##c), merges: \(learned.merges)
               time: \(String(format: "%.2f", seconds)) s
             """)

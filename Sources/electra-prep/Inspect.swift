@@ -43,9 +43,18 @@ struct Inspect: ParsableCommand {
         }
         let documents = index.sources.reduce(0) { $0 + $1.documents }, lines = index.sources.reduce(0) { $0 + $1.lines }
         let invalid = index.sources.reduce(0) { $0 + $1.invalidUTF8Bytes }
-        print("inputs: \(index.sources.count) (\(documents) documents, \(lines) lines, \(invalid) invalid UTF-8 bytes dropped)")
+        let damaged = index.sources.reduce(0) { $0 + $1.damagedLines }, bad = index.sources.reduce(0) { $0 + $1.badRecords }
+        let counted = index.schemaVersion >= 2 ? "\(damaged) lines with NUL or invalid UTF-8" : "lines with NUL not counted (schema 1 index)"
+        print("inputs: \(index.sources.count) (\(documents) documents, \(lines) lines, \(counted), \(invalid) invalid UTF-8 bytes dropped, \(bad) bad JSONL lines skipped)")
         for source in index.sources.prefix(10) {
-            print("  \(source.path): \(source.documents) documents, \(source.sequences) sequences from #\(source.firstSequence), sha256 \(source.sha256.prefix(12))...")
+            var extra = ""
+            if source.damagedLines > 0 { extra += ", \(source.damagedLines) damaged lines" }
+            if source.badRecords > 0 { extra += ", \(source.badRecords) bad JSONL lines" }
+            print("  \(source.path): \(source.documents) documents, \(source.sequences) sequences from #\(source.firstSequence)\(extra), sha256 \(source.sha256.prefix(12))...")
+        }
+        let damagedSources = index.sources.filter { $0.damagedLines > 0 }
+        if damagedSources.count > 0 && index.sources.count > 10 {
+            print("  with damaged lines: " + damagedSources.prefix(10).map { "\($0.path) (\($0.damagedLines))" }.joined(separator: ", "))
         }
         if index.sources.count > 10 { print("  ... and \(index.sources.count - 10) more") }
         print("single-segment draws: \(pct(stats.singleSegmentDraws)) (expected ~10%), short-target draws: \(pct(stats.shortTargetDraws)) (expected ~5%), no segment B: \(pct(stats.withoutSegmentB))")

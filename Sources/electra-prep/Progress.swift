@@ -7,6 +7,9 @@ final class ProgressLine {
     private var last = Date.distantPast
     private var shown = false
 
+    /// True when a redraw would show (a terminal, and 0.1 s since the last): build the line only then.
+    var due: Bool { tty && Date().timeIntervalSince(last) > 0.1 }
+
     /// Redraws the progress line.
     func progress(_ line: String) {
         guard tty, Date().timeIntervalSince(last) > 0.1 else { return }

@@ -16,8 +16,12 @@ struct Shard: ParsableCommand {
         build_pretraining_dataset.py does, every random draw seeded by --seed: the same inputs, \
         options and seed give the same bytes whatever --threads is.
         Running it again with more inputs adds only what is new (inputs are recognised by content \
-        hash); after an interruption it finishes the job. Binary or damaged inputs are skipped \
-        with a warning; the index only ever lists complete shards.
+        hash); after an interruption it finishes the job. Binary inputs (a NUL in the first 8 KB, or \
+        a binary signature) and damaged compressed inputs are skipped with a warning; NUL bytes and \
+        invalid UTF-8 further on are dropped as HF's clean-text does, and their lines counted. JSONL \
+        inputs (--format jsonl, or .jsonl[.zst|.gz]): each record is a document. The tokenizer \
+        options default to the vocabulary's tokenizer_config.json. Exits non-zero when inputs were \
+        refused and nothing was sharded. The index only ever lists complete shards.
         """)
 
     @Argument(help: "Text files, directories (recursively) or - for standard input; .zst/.gz are decompressed. Default: the sample corpus.")
@@ -39,6 +43,8 @@ struct Shard: ParsableCommand {
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
     @OptionGroup var tokenizer: TokenizerFlags
+
+    @OptionGroup var input: FormatFlags
 
     @Option(help: "Sequences per zstd frame.")
     var sequencesPerFrame = 1024
@@ -62,12 +68,12 @@ struct Shard: ParsableCommand {
         if corpus.isEmpty && !FileManager.default.fileExists(atPath: inputs[0]) {
             throw ValidationError("the sample corpus data/sample/kjv.txt is missing: run tools/setup.sh (or pass a corpus)")
         }
-        let sources = try expandCorpusArguments(inputs)
+        let sources = input.apply(try expandCorpusArguments(inputs))
         if !FileManager.default.fileExists(atPath: vocab) {
             throw ValidationError("\(vocab): no such vocabulary; build one with `electra-prep build-vocab`, or pass --vocab vocab/bert-base-uncased.txt")
         }
         let vocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: vocab))
-        let tokenizerOptions = tokenizer.options
+        let tokenizerOptions = try tokenizer.options(forVocabulary: vocab)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let optionsJSON = String(decoding: try encoder.encode(tokenizerOptions), as: UTF8.self)
@@ -80,6 +86,7 @@ struct Shard: ParsableCommand {
         options.sequencesPerFrame = sequencesPerFrame
         options.framesPerShard = framesPerShard
         options.compressionLevel = compressionLevel
+        options.strict = input.strict
         let builder = try ShardBuilder(outputDirectory: URL(fileURLWithPath: out), vocabulary: shardVocabulary,
                                        options: options) {
             BertTokenizer(vocabulary: vocabulary, options: tokenizerOptions)
@@ -90,11 +97,12 @@ struct Shard: ParsableCommand {
             switch event {
             case .removedIncompleteShards(let files):
                 reporter.message("removed \(files.count) incomplete shard file(s) left by an interrupted run; their inputs are sharded again")
-            case .skipped(let path, let reason):
+            case .skipped(let path, let reason, _):
                 reporter.message("skip: \(path): \(reason)")
             case .warning(let text):
                 reporter.message("warning: \(text)")
             case .progress(let p):
+                guard reporter.due else { break }
                 let elapsed = Date().timeIntervalSince(start)
                 var line = "shard: [\(p.sourceIndex + 1)/\(p.sourceCount)] \(p.sourcePath)"
                 if let total = p.totalBytes, total > 0 {
@@ -104,6 +112,7 @@ struct Shard: ParsableCommand {
                                Double(p.bytesRead) / 1e6 / max(elapsed, 1e-9), p.sequences)
                 reporter.progress(line)
             case .finishedSource(let s):
+                guard sources.count <= 20 else { break }   // many inputs: the summary says it
                 reporter.message("done: \(s.path): \(s.documents) documents, \(s.lines) lines, \(s.sequences) sequences, \(s.tokens) tokens")
             }
         }
@@ -115,6 +124,12 @@ struct Shard: ParsableCommand {
         print(String(format: "%@: %d sequences, %d tokens from %d input(s) (%d skipped) in %d new shard(s); %@ in %.2f s = %.1f MB/s",
                      out, summary.sequences, summary.tokens, summary.sourcesSharded, summary.sourcesSkipped,
                      summary.shardsWritten, read, elapsed, Double(rateBytes) / 1e6 / max(elapsed, 1e-9)))
+        if summary.damagedLines > 0 || summary.badRecords > 0 {
+            print("  \(summary.damagedLines) line(s) held NUL bytes or invalid UTF-8 (sharded, those characters dropped by clean-text); \(summary.badRecords) bad JSONL line(s) skipped")
+        }
+        if summary.sourcesSharded == 0 && summary.sourcesRefused > 0 {
+            printError("error: nothing was sharded: \(summary.sourcesRefused) input(s) refused (see the messages above)")
+            throw ExitCode.failure
+        }
     }
 }
-

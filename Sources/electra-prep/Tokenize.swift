@@ -6,29 +6,106 @@ import Foundation
 import Tokenization
 
 /// The tokenizer switches shared by the subcommands that tokenize (HF BertNormalizer's options).
+/// Their defaults come from the vocabulary's tokenizer_config.json when it has one.
 struct TokenizerFlags: ParsableArguments {
+    @Flag(name: .customLong("lower-case"), help: "Lower-case (BERT uncased); the default unless the vocabulary's tokenizer_config.json says otherwise.")
+    var lowerCase = false
     @Flag(name: .customLong("no-lower-case"), help: "Keep case (a cased model); accents are then kept too unless --strip-accents.")
     var noLowerCase = false
     @Flag(name: .customLong("no-strip-accents"), help: "Keep accents (no NFD + Mn removal) even when lower-casing.")
     var noStripAccents = false
     @Flag(name: .customLong("strip-accents"), help: "Strip accents even with --no-lower-case.")
     var stripAccents = false
-    @Flag(name: .customLong("no-clean-text"), help: "Keep control/format characters and do not map whitespace to spaces.")
+    @Flag(name: .customLong("no-clean-text"), help: "Keep control/format characters (NUL and U+FFFD included) and do not map whitespace to spaces.")
     var noCleanText = false
     @Flag(name: .customLong("no-chinese-chars"), help: "Do not split CJK ideographs into one word each.")
     var noChineseChars = false
-    @Option(name: .customLong("max-chars-per-word"), help: "A longer word (in Unicode scalars) is one [UNK].")
-    var maxCharsPerWord = 100
+    @Option(name: .customLong("max-chars-per-word"), help: "A longer word (in Unicode scalars) becomes one [UNK] (default 100).")
+    var maxCharsPerWord: Int?
 
     func validate() throws {
         if noStripAccents && stripAccents { throw ValidationError("--strip-accents and --no-strip-accents exclude each other") }
-        if maxCharsPerWord < 1 { throw ValidationError("--max-chars-per-word must be at least 1") }
+        if lowerCase && noLowerCase { throw ValidationError("--lower-case and --no-lower-case exclude each other") }
+        if let m = maxCharsPerWord, m < 1 { throw ValidationError("--max-chars-per-word must be at least 1") }
     }
 
-    var options: TokenizerOptions {
-        TokenizerOptions(lowercase: !noLowerCase, stripAccents: stripAccents ? true : (noStripAccents ? false : nil),
-                         cleanText: !noCleanText, handleChineseChars: !noChineseChars,
-                         maxInputCharsPerWord: maxCharsPerWord)
+    /// The options from the flags alone, over the defaults (BERT uncased).
+    var options: TokenizerOptions { (try? resolved(over: nil)) ?? TokenizerOptions() }
+
+    /// The flags applied over `config`'s options (or the defaults when nil).
+    /// - Throws: `ValidationError` naming each flag that contradicts the file, and the file's value.
+    func resolved(over config: TokenizerConfigFile?) throws -> TokenizerOptions {
+        var options = config?.options ?? TokenizerOptions()
+        var conflicts: [String] = []
+        let file = config?.path ?? TokenizerConfigFile.fileName
+        func set<T: Equatable>(_ flag: String, _ given: T?, _ current: T, _ key: String, _ apply: (inout TokenizerOptions) -> Void) {
+            guard let given, given != current else { return }
+            if config != nil { conflicts.append("\(flag) contradicts \(file) (\(key): \(current))") } else { apply(&options) }
+        }
+        set(lowerCase ? "--lower-case" : "--no-lower-case", lowerCase ? true : (noLowerCase ? false : nil), options.lowercase,
+            "do_lower_case") { $0.lowercase = !noLowerCase }
+        set(stripAccents ? "--strip-accents" : "--no-strip-accents", stripAccents ? true : (noStripAccents ? false : nil),
+            options.stripsAccents, "strip_accents") { $0.stripAccents = stripAccents }
+        set("--no-clean-text", noCleanText ? false : nil, options.cleanText, "clean_text") { $0.cleanText = false }
+        set("--no-chinese-chars", noChineseChars ? false : nil, options.handleChineseChars, "tokenize_chinese_chars") {
+            $0.handleChineseChars = false
+        }
+        set("--max-chars-per-word \(maxCharsPerWord ?? 0)", maxCharsPerWord, options.maxInputCharsPerWord,
+            "max_input_chars_per_word") { $0.maxInputCharsPerWord = maxCharsPerWord! }
+        if !conflicts.isEmpty {
+            throw ValidationError(conflicts.joined(separator: "; ") + ". The vocabulary was built with those options; drop the flag, or build a vocabulary with them")
+        }
+        return options
+    }
+
+    /// The options for `vocab`: its tokenizer_config.json's, with the flags (which must agree);
+    /// without one, the flags over the defaults, said once on standard error.
+    func options(forVocabulary vocab: String) throws -> TokenizerOptions {
+        let config: TokenizerConfigFile?
+        do { config = try TokenizerConfigFile.besideVocabulary(URL(fileURLWithPath: vocab)) } catch {
+            throw ValidationError("\(error)")
+        }
+        let options = try resolved(over: config)
+        if config == nil {
+            FileHandle.standardError.write(Data("note: \(vocab) has no \(TokenizerConfigFile.fileName) beside it; tokenizing with \(describe(options))\n".utf8))
+        }
+        return options
+    }
+}
+
+/// "lower-case, accents stripped, clean text, CJK split" for a note.
+func describe(_ o: TokenizerOptions) -> String {
+    [o.lowercase ? "lower-case" : "cased", o.stripsAccents ? "accents stripped" : "accents kept",
+     o.cleanText ? "clean text" : "no clean text", o.handleChineseChars ? "CJK split" : "CJK not split"]
+        .joined(separator: ", ") + (o.maxInputCharsPerWord != 100 ? ", max \(o.maxInputCharsPerWord) chars per word" : "")
+        + (o.lowercase && o.stripsAccents && o.cleanText && o.handleChineseChars ? " (the BERT uncased defaults)" : "")
+}
+
+/// The corpus format switches (text or JSONL).
+struct FormatFlags: ParsableArguments {
+    @Option(help: "Input format, text or jsonl (default: jsonl for .jsonl, .jsonl.zst, .jsonl.gz, else text).")
+    var format: String?
+    @Option(name: .customLong("jsonl-field"), help: "The JSONL field holding each record's text.")
+    var jsonlField = "text"
+    @Flag(help: "Refuse a JSONL input with a bad line (default: skip it, counted and named by file:line).")
+    var strict = false
+
+    func validate() throws {
+        if let format, format != "text" && format != "jsonl" { throw ValidationError("--format must be text or jsonl (got \(format))") }
+        if jsonlField.isEmpty { throw ValidationError("--jsonl-field must not be empty") }
+    }
+
+    /// `sources` with the format applied: --format for all, else what each name implies.
+    func apply(_ sources: [CorpusSource]) -> [CorpusSource] {
+        sources.map { source in
+            var s = source
+            switch format {
+            case "text": s.format = .text
+            case "jsonl": s.format = .jsonl(field: jsonlField)
+            default: if case .jsonl = s.format { s.format = .jsonl(field: jsonlField) }
+            }
+            return s
+        }
     }
 }
 
@@ -39,7 +116,11 @@ struct Tokenize: ParsableCommand {
             Same tokens as HuggingFace tokenizers' BertWordPieceTokenizer (no [CLS]/[SEP]), except that \
             special tokens are never produced from text. Inputs are files (.zst/.gz read transparently), \
             directories (their files in sorted order) or - for standard input. Invalid UTF-8 is replaced \
-            (clean-text then drops it) and reported once.
+            by U+FFFD; clean-text then drops it, and NUL bytes, as HF does (with --no-clean-text they \
+            stay: a word holding one is [UNK]); lines that held either are counted and reported. A \
+            file is refused as binary only when its first 8 KB hold a NUL or it starts like a known \
+            binary format. JSONL inputs print the lines of each record's text, then a blank line. \
+            Options default to the vocabulary's tokenizer_config.json.
             """)
 
     @Argument(help: "Text files, directories, or - for standard input (default: -).")
@@ -53,21 +134,26 @@ struct Tokenize: ParsableCommand {
 
     @OptionGroup var tokenizer: TokenizerFlags
 
+    @OptionGroup var input: FormatFlags
+
     func run() throws {
         let vocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: vocab))
         let sources = try expandCorpusArguments(inputs.isEmpty ? ["-"] : inputs)
-        var tok = BertTokenizer(vocabulary: vocabulary, options: tokenizer.options)
+        var tok = BertTokenizer(vocabulary: vocabulary, options: try tokenizer.options(forVocabulary: vocab))
         var out = OutputBuffer()
         let tokenBytes = vocabulary.tokens.map { Array($0.utf8) }
         var lineIDs: [UInt32] = []
-        var invalidPerFile: [(String, Int)] = []
+        var damagedPerFile: [(String, lines: Int, bytes: Int)] = []
+        var badRecords: [BadRecord] = []
+        var badRecordCount = 0
         // Progress on stderr, only for a person watching a terminal.
         let showProgress = isatty(2) != 0
         var lastReport = DispatchTime.now().uptimeNanoseconds
         var lines = 0
-        for (index, source) in sources.enumerated() {
-            let reader = try LineReader(source)
-            var invalid = 0
+        for (index, source) in input.apply(sources).enumerated() {
+            let reader = try TextReader(source)
+            reader.strict = input.strict
+            var invalid = 0, damaged = 0
             try reader.forEachLine { line in
                 lines += 1
                 if showProgress && lines & 0xFFF == 0 {
@@ -80,7 +166,9 @@ struct Tokenize: ParsableCommand {
                     }
                 }
                 lineIDs.removeAll(keepingCapacity: true)
-                invalid += tok.encode(line, into: &lineIDs)
+                let bad = tok.encode(line, into: &lineIDs)
+                if bad > 0 || containsNUL(line) { damaged += 1 }
+                invalid += bad
                 for (k, id) in lineIDs.enumerated() {
                     if k > 0 { out.append(0x20) }
                     if ids { out.appendDecimal(id) } else { out.append(tokenBytes[Int(id)]) }
@@ -88,15 +176,22 @@ struct Tokenize: ParsableCommand {
                 out.append(0x0A)
                 out.flushIfFull()
             }
-            if invalid > 0 { invalidPerFile.append((source.description, invalid)) }
+            if damaged > 0 { damagedPerFile.append((source.description, damaged, invalid)) }
+            badRecords += reader.badRecords.prefix(max(0, 10 - badRecords.count))
+            badRecordCount += reader.badRecordCount
         }
         out.flush()
         if showProgress && lines >= 0x1000 { FileHandle.standardError.write(Data("\n".utf8)) }
-        if !invalidPerFile.isEmpty {
-            let total = invalidPerFile.reduce(0) { $0 + $1.1 }
-            let detail = invalidPerFile.map { "\($0.0): \($0.1)" }.joined(separator: ", ")
+        if !damagedPerFile.isEmpty {
+            let total = damagedPerFile.reduce(0) { $0 + $1.lines }
+            let detail = damagedPerFile.map { "\($0.0): \($0.lines) line(s), \($0.bytes) invalid byte(s)" }.joined(separator: "; ")
+            let fate = tok.options.cleanText ? "clean-text dropped NUL and U+FFFD" : "--no-clean-text kept NUL and U+FFFD"
             FileHandle.standardError.write(Data(
-                "warning: \(total) invalid UTF-8 byte(s) were replaced by U+FFFD (\(detail)); check the input's encoding\n".utf8))
+                "warning: \(total) line(s) held NUL bytes or invalid UTF-8 (read as U+FFFD); \(fate) (\(detail))\n".utf8))
+        }
+        for bad in badRecords { FileHandle.standardError.write(Data("warning: \(bad); line skipped\n".utf8)) }
+        if badRecordCount > badRecords.count {
+            FileHandle.standardError.write(Data("warning: \(badRecordCount) bad JSONL line(s) skipped in all\n".utf8))
         }
     }
 }

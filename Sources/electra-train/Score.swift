@@ -21,13 +21,9 @@ struct Score: ParsableCommand {
         // The discriminator alone: the generator, never run, is the smallest there is.
         config.generatorHiddenSize = 8; config.generatorHeads = 1; config.generatorIntermediateSize = 8; config.generatorLayers = 1
         config.dropout = 0
-        var options = TokenizerOptions()
-        if let data = try? Data(contentsOf: folder.appendingPathComponent("tokenizer_config.json")),
-           let t = try JSONSerialization.jsonObject(with: data) as? [String: Any] {
-            options.lowercase = t["do_lower_case"] as? Bool ?? true
-            options.stripAccents = t["strip_accents"] as? Bool
-            options.handleChineseChars = t["tokenize_chinese_chars"] as? Bool ?? true
-        }
+        // The exported tokenizer_config.json (the codec of Tokenization); BERT's defaults without one.
+        let options = try TokenizerConfigFile.besideVocabulary(folder.appendingPathComponent("vocab.txt"))?.options
+            ?? TokenizerOptions()
         let vocabulary = try Vocabulary(contentsOf: folder.appendingPathComponent("vocab.txt"))
         var tokenizer = BertTokenizer(vocabulary: vocabulary, options: options)
         let L = min(config.maxPositions, 512)

@@ -81,7 +81,34 @@ final class CorpusTests: XCTestCase {
         let path = dir.appendingPathComponent("junk.bin").path
         try Data([0x61, 0x62, 0x0A, 0x63, 0x00, 0xFF]).write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try lines(of: path)) { error in
-            XCTAssertEqual(error as? CorpusError, .binary(path, offset: 4))
+            guard case CorpusError.binary(path, let reason) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("NUL byte at offset 4"), reason)
+        }
+        // A gzip stream without the .gz name is named as such, though its first bytes hold no NUL.
+        let gz = dir.appendingPathComponent("corpus").path
+        try Data(contentsOf: fixtureURL("corpus/lines.txt.gz")).write(to: URL(fileURLWithPath: gz))
+        XCTAssertThrowsError(try lines(of: gz)) { error in
+            XCTAssertTrue("\(error)".contains("gzip data (name the file .gz"), "\(error)")
+        }
+    }
+
+    func testNULAfterTheBeginningIsText() throws {
+        // Junk bytes 20 KB into a file (NUL, invalid UTF-8) do not make it binary: every line,
+        // the damaged one included, comes through, whatever the buffer size.
+        let dir = try makeTemporaryDirectory(in: self)
+        let path = dir.appendingPathComponent("mostly-text.txt").path
+        var bytes = [UInt8](repeating: 0, count: 0)
+        for i in 0..<1_000 { bytes += Array("line \(i) of clean text\n".utf8) }
+        let junk: [UInt8] = Array("junk ".utf8) + [0x00, 0x1F, 0x8B, 0xFF, 0x00] + Array(" end\n".utf8)
+        bytes += junk + Array("after\n".utf8)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        for size in [4096, 1 << 20] {
+            let reader = try LineReader(CorpusSource(path: path), bufferSize: size)
+            var got: [[UInt8]] = []
+            try reader.forEachLine { got.append(Array($0)) }
+            XCTAssertEqual(got.count, 1_002)
+            XCTAssertEqual(got[1_000], Array(junk.dropLast()))
+            XCTAssertTrue(got[1_000].withUnsafeBytes(containsNUL) && !got[999].withUnsafeBytes(containsNUL))
         }
     }
 
@@ -107,5 +134,61 @@ final class CorpusTests: XCTestCase {
         XCTAssertThrowsError(try expandCorpusArguments([dir.appendingPathComponent("empty").path])) {
             XCTAssertEqual($0 as? CorpusError, .noTextFiles(directory: dir.appendingPathComponent("empty").path))
         }
+    }
+}
+
+final class JSONLConverterTests: XCTestCase {
+    private func convert(_ lines: [String], field: String = "text") -> (String, [(line: Int, reason: String)]) {
+        var out: [UInt8] = []
+        let block = Array((lines.joined(separator: "\n") + "\n").utf8)
+        let result = block.withUnsafeBytes { JSONLConverter(field: field).convert($0, into: &out) }
+        XCTAssertEqual(result.lines, lines.count)
+        return (String(decoding: out, as: UTF8.self), result.bad)
+    }
+
+    func testRecordsBecomeDocumentsWithTheirEscapesDecoded() {
+        let (text, bad) = convert([
+            #"{"text": "a\nb", "id": 1}"#,
+            #"{"id": [1, {"x": null}], "text": "tab\there \"q\" \\ \/ \u00e9\ud83d\ude00 \u4e2d"}"#,
+            #"  {"text":"dup", "text": "last wins"}  "#,
+            "",
+            #"{"body": "other field"}"#,
+        ])
+        XCTAssertEqual(text, "a\nb\n\ntab\there \"q\" \\ / é😀 中\n\nlast wins\n\n")
+        XCTAssertEqual(bad.map(\.line), [4])
+        XCTAssertEqual(bad.first?.reason, "no \"text\" field")
+        XCTAssertEqual(convert([#"{"body": "x"}"#], field: "body").0, "x\n\n")
+    }
+
+    func testMalformedLinesAreNamed() {
+        let cases: [(String, String)] = [
+            (#"{"text": "x""#, "not valid JSON: unterminated object"),
+            ("{\"text\": \"a\u{1}b\"}", "not valid JSON: control character in a string"),
+            (#"{"text": "\q"}"#, "not valid JSON: bad escape"),
+            (#"{"text": 01}"#, "not valid JSON: expected ',' or '}'"),
+            (#"{"text": tru}"#, "not valid JSON: unexpected character"),
+            (#""just a string""#, "not a JSON object"),
+            (#"{"text": null}"#, "field \"text\" is not a string (null)"),
+        ]
+        for (line, reason) in cases {
+            let (text, bad) = convert([line])
+            XCTAssertEqual(text, "", line)
+            XCTAssertEqual(bad.count, 1, line)
+            XCTAssertTrue(bad.first?.reason.hasPrefix(reason) ?? false, "\(line): \(bad)")
+        }
+    }
+
+    func testTextReaderNamesBadLinesByFileLineAndStrictRefuses() throws {
+        let dir = try makeTemporaryDirectory(in: self)
+        let path = dir.appendingPathComponent("d.jsonl").path
+        try "{\"text\": \"one\"}\nnot json\n{\"text\": \"two\"}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let reader = try TextReader(CorpusSource(path: path), bufferSize: 4096)
+        var lines: [String] = []
+        try reader.forEachLine { lines.append(String(decoding: $0, as: UTF8.self)) }
+        XCTAssertEqual(lines, ["one", "", "two", ""])
+        XCTAssertEqual(reader.badRecords.map(\.description), ["\(path):2: not a JSON object (one object per line expected)"])
+        let strict = try TextReader(CorpusSource(path: path))
+        strict.strict = true
+        XCTAssertThrowsError(try strict.forEachLine { _ in }) { XCTAssertTrue("\($0)".contains("d.jsonl:2:"), "\($0)") }
     }
 }

@@ -11,7 +11,7 @@ final class BadInputTests: XCTestCase {
         var skipped: [String] = [], warnings: [String] = []
         let summary = try makeBuilder(dir.appendingPathComponent("out")).run(sources: try expandCorpusArguments(paths)) {
             switch $0 {
-            case .skipped(let path, let reason): skipped.append("\(path): \(reason)")
+            case .skipped(let path, let reason, _): skipped.append("\(path): \(reason)")
             case .warning(let w): warnings.append(w)
             default: break
             }
@@ -74,9 +74,47 @@ final class BadInputTests: XCTestCase {
         try bytes.write(to: file)
         let (summary, _, warnings) = try run([file.path], in: dir)
         XCTAssertEqual(summary.sequences, 1)
-        XCTAssertTrue(warnings.contains { $0.contains("latin1.txt") && $0.contains("3 invalid UTF-8 bytes") }, "\(warnings)")
+        XCTAssertTrue(warnings.contains { $0.contains("latin1.txt") && $0.contains("1 line(s)") && $0.contains("3 invalid bytes") },
+                      "\(warnings)")
         let index = try ShardIndex(directory: dir.appendingPathComponent("out"))
         XCTAssertEqual(index.sources[0].invalidUTF8Bytes, 3)
+        XCTAssertEqual(index.sources[0].damagedLines, 1)
+    }
+
+    func testJunkBytesDeepInAFileCostOnlyTheirLines() throws {
+        // 25 bytes of gzip-like junk (NULs, invalid UTF-8) 20 KB into a file: the file is sharded,
+        // the junk's line counted as damaged in the summary and the index; the rest is unchanged.
+        let dir = try makeTemporaryDirectory(in: self)
+        let clean = dir.appendingPathComponent("clean.txt"), junky = dir.appendingPathComponent("junky.txt")
+        try writeCorpus(clean, documents: 40, seed: 51)
+        var bytes = try Data(contentsOf: clean)
+        XCTAssertGreaterThan(bytes.count, 12_000)
+        let cut = bytes[10_000...].firstIndex(of: 0x0A)! + 1
+        bytes.insert(contentsOf: [0x1F, 0x8B, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xFF, 0xC3, 0x28, 0x0A,
+                                  0x00, 0x00, 0x0A], at: cut)
+        try bytes.write(to: junky)
+        var skipped: [String] = []
+        let summary = try makeBuilder(dir.appendingPathComponent("out")).run(sources: [CorpusSource(path: junky.path)]) {
+            if case .skipped(let path, _, _) = $0 { skipped.append(path) }
+        }
+        XCTAssertEqual(skipped, [])
+        XCTAssertEqual(summary.sourcesSharded, 1)
+        XCTAssertEqual(summary.damagedLines, 2)
+        let index = try ShardIndex(directory: dir.appendingPathComponent("out"))
+        XCTAssertEqual(index.schemaVersion, shardIndexSchemaVersion)
+        XCTAssertEqual(index.sources[0].damagedLines, 2)
+        XCTAssertGreaterThan(index.sources[0].sequences, 10)
+        XCTAssertTrue(try verifyShards(in: dir.appendingPathComponent("out")).isValid)
+    }
+
+    func testARunOfRefusedInputsOnlyShardsNothingAndSaysSo() throws {
+        let dir = try makeTemporaryDirectory(in: self)
+        let binary = dir.appendingPathComponent("image.png")
+        try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array("w1 w2\n".utf8)).write(to: binary)
+        let (summary, skipped, _) = try run([binary.path], in: dir)
+        XCTAssertEqual(summary.sourcesSharded, 0)
+        XCTAssertEqual(summary.sourcesRefused, 1)
+        XCTAssertTrue(skipped[0].contains("a PNG image"), skipped[0])
     }
 
     /// The huge-line test's text is "w7 " repeated: one id (12) per 3 bytes, without the cost of

@@ -33,6 +33,14 @@ final class FixtureTests: XCTestCase {
         XCTAssertEqual(FixtureTests.dump(try readAll(dir)), expected)
         XCTAssertGreaterThan(expected.split(separator: "\n").count, 16, "spans more than one frame")
         XCTAssertTrue(try verifyShards(in: dir).isValid)
+        // The fixture is a schema-1 index (before damaged lines were counted): still read, and
+        // adding to it is refused with a clear error (a copy, so the fixture stays as it is).
+        XCTAssertEqual(try ShardIndex(directory: dir).schemaVersion, 1)
+        let copy = try makeTemporaryDirectory(in: self).appendingPathComponent("v1")
+        try FileManager.default.copyItem(at: dir, to: copy)
+        XCTAssertThrowsError(try makeBuilder(copy).run(sources: [CorpusSource(path: fixtureURL("sharding/tiny-corpus.txt").path)])) {
+            XCTAssertTrue("\($0)".contains("schema version 1") && "\($0)".contains("new --out directory"), "\($0)")
+        }
         // The writer today produces the same bytes from the same corpus and seed.
         let out = try makeTemporaryDirectory(in: self).appendingPathComponent("out")
         _ = try makeBuilder(out).run(sources: [CorpusSource(path: fixtureURL("sharding/tiny-corpus.txt").path)])

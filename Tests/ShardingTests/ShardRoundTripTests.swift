@@ -26,15 +26,6 @@ final class ShardRoundTripTests: XCTestCase {
         return out
     }
 
-    private func shardBytes(_ out: URL) throws -> [String: Data] {
-        let dir = out.appendingPathComponent("shards")
-        var result: [String: Data] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
-            result[name] = try Data(contentsOf: dir.appendingPathComponent(name))
-        }
-        return result
-    }
-
     func testRoundTripMatchesDirectPackingAndIndexTotals() throws {
         let dir = try makeTemporaryDirectory(in: self)
         let corpus = dir.appendingPathComponent("corpus.txt")
@@ -78,27 +69,38 @@ final class ShardRoundTripTests: XCTestCase {
     }
 
     func testSameBytesWhateverTheThreadCount() throws {
+        // One file read in many small blocks, and a directory of many small files (read ahead
+        // across inputs, frames compressed on the workers): the same bytes for 1, 2 and 4 threads.
         let dir = try makeTemporaryDirectory(in: self)
         let corpus = dir.appendingPathComponent("corpus.txt")
         try writeCorpus(corpus, documents: 80, seed: 2)
-        var outputs: [[String: Data]] = []
-        for threads in [1, 2, 3] {
-            let out = dir.appendingPathComponent("out\(threads)")
-            let builder = try makeBuilder(out, options: smallOptions(threads: threads))
-            builder.inlineLimit = 0   // every block through the tokenizer threads
-            _ = try builder.run(sources: [CorpusSource(path: corpus.path)])
-            outputs.append(try shardBytes(out))
+        let text = try String(contentsOf: corpus, encoding: .utf8)
+        let small = dir.appendingPathComponent("small")
+        try FileManager.default.createDirectory(at: small, withIntermediateDirectories: true)
+        for (i, document) in text.components(separatedBy: "\n\n").enumerated() {
+            try (document + "\n").write(to: small.appendingPathComponent(String(format: "doc-%03d.txt", i)),
+                                        atomically: true, encoding: .utf8)
         }
-        // A small file is tokenized on the packing thread instead: same bytes.
-        let inline = dir.appendingPathComponent("inline")
-        let builder = try makeBuilder(inline)
-        builder.inlineLimit = 1 << 30
-        _ = try builder.run(sources: [CorpusSource(path: corpus.path)])
-        outputs.append(try shardBytes(inline))
-        XCTAssertGreaterThan(outputs[0].count, 2)
-        XCTAssertEqual(outputs[0], outputs[1])
-        XCTAssertEqual(outputs[0], outputs[2])
-        XCTAssertEqual(outputs[0], outputs[3])
+        for input in [corpus.path, small.path] {
+            var outputs: [[String: Data]] = []
+            var summaries: [ShardingSummary] = []
+            for threads in [1, 2, 4] {
+                let out = dir.appendingPathComponent("out\(threads)-\(outputs.count)-\(input.hasSuffix("small"))")
+                var options = smallOptions(threads: threads)
+                options.blockSize = 512
+                let builder = try makeBuilder(out, options: options)
+                builder.backgroundHashMinimum = threads == 2 ? 0 : 1 << 30   // hashed on its own thread or not: same
+                summaries.append(try builder.run(sources: try expandCorpusArguments([input])))
+                let index = try ShardIndex(directory: out)
+                for source in index.sources { XCTAssertEqual(source.sha256, try sha256Hex(ofFileAt: source.path)) }
+                outputs.append(try shardBytes(out))
+                XCTAssertTrue(try verifyShards(in: out).isValid)
+            }
+            XCTAssertGreaterThan(outputs[0].count, 2, input)
+            XCTAssertEqual(outputs[0], outputs[1], input)
+            XCTAssertEqual(outputs[0], outputs[2], input)
+            XCTAssertEqual(summaries.map(\.sequences), [summaries[0].sequences, summaries[0].sequences, summaries[0].sequences])
+        }
     }
 
     func testVerifyNamesTheCorruptedShardAndFrame() throws {
@@ -174,7 +176,7 @@ final class ShardRoundTripTests: XCTestCase {
 
         var skipped: [String] = []
         let summary = try makeBuilder(out).run(sources: [a, copy, b].map { CorpusSource(path: $0.path) }) {
-            if case .skipped(let path, let reason) = $0 { skipped.append(path); XCTAssertTrue(reason.contains("already sharded")) }
+            if case .skipped(let path, let reason, _) = $0 { skipped.append(path); XCTAssertTrue(reason.contains("already sharded")) }
         }
         XCTAssertEqual(skipped, [a.path, copy.path])
         XCTAssertEqual(summary.sourcesSharded, 1)
@@ -235,7 +237,8 @@ final class VerifyRulesTests: XCTestCase {
         let index = try IndexWriter(directory: out, meta: builder.meta, vocabularyTokens: testVocabulary())
         let writer = try ShardFileWriter(outputDirectory: out, number: 0,
                                          header: ShardHeader(tokenBytes: 2, maxSeqLength: 64, vocabularySize: 205))
-        try writer.appendFrame(sequences[...], compressor: FrameCompressor(level: 3))
+        var payload: [UInt8] = []
+        try writer.appendFrame(compressFrame(sequences[...], tokenBytes: 2, compressor: FrameCompressor(level: 3), payload: &payload))
         let shard = try writer.finish()
         try index.commit(shards: [(0, shard)], sources: [SourceRecord(
             path: "x.txt", bytes: 1, sha256: "x", documents: 1, lines: 1, sequences: sequences.count,

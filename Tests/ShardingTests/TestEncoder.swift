@@ -75,3 +75,13 @@ func readAll(_ out: URL) throws -> [PackedSequence] {
     let index = try ShardIndex(directory: out)
     return try index.frames.flatMap { try index.readFrame($0) }
 }
+
+/// The shard files of `out` by name.
+func shardBytes(_ out: URL) throws -> [String: Data] {
+    let dir = out.appendingPathComponent("shards")
+    var result: [String: Data] = [:]
+    for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
+        result[name] = try Data(contentsOf: dir.appendingPathComponent(name))
+    }
+    return result
+}

@@ -95,4 +95,57 @@ final class VocabularyLearningTests: XCTestCase {
             XCTAssertEqual($0 as? CorpusError, .notFound("/nonexistent/corpus.txt"))
         }
     }
+
+    func testPruneKeepsTheMostFrequentWordsUpToTheLimit() {
+        var counter = WordCounter()
+        func add(_ word: String, _ n: Int) { Array(word.utf8).withUnsafeBytes { counter.add($0, count: n) } }
+        for i in 0..<100 { add("rare\(i)", 1) }
+        for i in 0..<10 { add("twice\(i)", 2) }
+        add("common", 50)
+        XCTAssertEqual(counter.prune(keepingAtMost: 200), 0, "under the limit: nothing dropped")
+        XCTAssertEqual(counter.prune(keepingAtMost: 61), 1)
+        XCTAssertEqual(counter.distinctWords, 61, "all words above the cut, then a sample of the words at it")
+        XCTAssertEqual(counter.totalWords, 100 + 20 + 50, "occurrences of dropped words still count in the total")
+        XCTAssertEqual(counter.prunedWords, 50)
+        let kept = Dictionary(uniqueKeysWithValues: counter.sortedWords().map { ($0.word, $0.count) })
+        XCTAssertEqual(kept["common"], 50)
+        XCTAssertEqual((0..<10).filter { kept["twice\($0)"] == 2 }.count, 10)
+        XCTAssertEqual(counter.prune(keepingAtMost: 5), 2)
+        XCTAssertEqual(counter.sortedWords().first { $0.word == "common" }?.count, 50)
+        XCTAssertEqual(counter.distinctWords, 5)
+    }
+
+    func testBoundedCountsAreTheSameWhateverTheThreadCount() throws {
+        // 40 blocks of 4 KB through 16 lanes, a bound that prunes: the same counts for 1, 2, 5 threads.
+        let dir = try makeTemporaryDirectory(in: self)
+        var text = ""
+        var state: UInt64 = 99
+        func next() -> Int { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int(state >> 33) }
+        for line in 0..<4_000 {
+            text += (0..<(3 + next() % 8)).map { _ in "w\(Int(pow(2.0, Double(next() % 1_400) / 100.0)))" }.joined(separator: " ") + "\n"
+            if line % 40 == 39 { text += "\n" }
+        }
+        let corpus = dir.appendingPathComponent("zipf.txt")
+        try text.write(to: corpus, atomically: true, encoding: .utf8)
+        var results: [[String]] = []
+        for threads in [1, 2, 5] {
+            let counts = try countWords(sources: [CorpusSource(path: corpus.path)], tokenizer: TokenizerOptions(),
+                                        threads: threads, maxWords: 400, blockSize: 4096)
+            XCTAssertLessThanOrEqual(counts.counter.distinctWords, 400)
+            XCTAssertGreaterThan(counts.counter.prunedWords, 0, "the bound was reached")
+            results.append(counts.counter.sortedWords().map { "\($0.word) \($0.count)" })
+        }
+        XCTAssertEqual(results[0], results[1])
+        XCTAssertEqual(results[0], results[2])
+        let unbounded = try countWords(sources: [CorpusSource(path: corpus.path)], tokenizer: TokenizerOptions(),
+                                       threads: 2, maxWords: nil, blockSize: 4096)
+        XCTAssertGreaterThan(unbounded.counter.distinctWords, 700)
+        XCTAssertEqual(unbounded.counter.prunedWords, 0)
+        // The frequent words are counted exactly.
+        let exact = Dictionary(uniqueKeysWithValues: unbounded.counter.sortedWords().map { ($0.word, $0.count) })
+        for line in results[0].prefix(2_000) {
+            let parts = line.split(separator: " ")
+            if let n = Int(parts[1]), n >= 50 { XCTAssertEqual(exact[String(parts[0])], n, String(parts[0])) }
+        }
+    }
 }

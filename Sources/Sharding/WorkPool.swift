@@ -1,6 +1,6 @@
-// Tokenizes blocks of whole lines on worker threads and hands the results back in submission
-// order, so that everything downstream (packing, random draws, shard bytes) is the same
-// whatever the number of threads.
+// The sharder's worker threads: they tokenize blocks of whole lines (converting JSONL first) and
+// compress packed frames, and hand every result back in submission order, so that everything
+// downstream (packing, random draws, shard bytes) is the same whatever the number of threads.
 import Corpus
 import Foundation
 
@@ -18,7 +18,44 @@ struct TokenizedBlock {
     var lineEnds: [Int] = []
     var lineLengths: [Int] = []
     var invalidUTF8Bytes = 0
+    /// Lines that held a NUL byte or invalid UTF-8.
+    var damagedLines = 0
+    /// Bytes of text tokenized (for JSONL: of the records' text).
     var byteCount = 0
+    /// JSONL: lines of the block as read, and its bad lines (0-based within the block).
+    var rawLines = 0
+    var badRecords: [(line: Int, reason: String)] = []
+}
+
+/// One frame, encoded and compressed, ready to be appended to a shard.
+struct CompressedFrame {
+    var bytes: [UInt8]
+    var sequences: Int
+    var tokens: Int
+    var crc32: UInt32
+}
+
+/// Encodes and compresses `sequences` as one frame (see data/FORMAT.md), with its CRC-32.
+func compressFrame(_ sequences: ArraySlice<PackedSequence>, tokenBytes: Int, compressor: FrameCompressor,
+                   payload: inout [UInt8]) -> CompressedFrame {
+    FramePayload.encode(sequences, tokenBytes: tokenBytes, into: &payload)
+    let bytes = compressor.compress(payload)
+    return CompressedFrame(bytes: bytes, sequences: sequences.count, tokens: sequences.reduce(0) { $0 + $1.tokens.count },
+                           crc32: bytes.withUnsafeBytes { crc32Of($0) })
+}
+
+/// Work for the pool.
+enum PoolJob {
+    /// Tokenize a block of whole lines (JSONL lines converted first when a converter is given).
+    case tokenize([UInt8], JSONLConverter?)
+    /// Encode and compress one frame.
+    case compress([PackedSequence])
+}
+
+/// A job's result, in submission order.
+enum PoolResult {
+    case tokenized(TokenizedBlock)
+    case compressed(CompressedFrame)
 }
 
 /// True when the line is empty after Python's `str.strip()` (the original's blank-line test).
@@ -46,27 +83,33 @@ func isBlankLine(_ line: UnsafeRawBufferPointer) -> Bool {
     return true
 }
 
-/// Worker threads that tokenize blocks; results come back in submission order.
-final class TokenizerPool {
+/// Worker threads that tokenize blocks and compress frames; results come back in submission order.
+final class WorkPool {
     private let condition = NSCondition()
-    private var jobs: [(id: Int, block: [UInt8])] = []
-    private var results: [Int: TokenizedBlock] = [:]
+    private var jobs: [(id: Int, job: PoolJob)] = []
+    private var jobHead = 0
+    private var results: [Int: PoolResult] = [:]
     private var nextSubmit = 0
     private var nextDeliver = 0
     private var stopping = false
     private var threads: [Thread] = []
     private var running = 0
     let maxSeqLength: Int
+    let tokenBytes: Int
+    let compressionLevel: Int32
 
     /// Starts `count` worker threads, each with its own encoder from `makeEncoder`.
-    init(count: Int, maxSeqLength: Int, makeEncoder: @escaping () -> any LineEncoder) {
+    init(count: Int, maxSeqLength: Int, tokenBytes: Int, compressionLevel: Int32,
+         makeEncoder: @escaping () -> any LineEncoder) {
         self.maxSeqLength = maxSeqLength
+        self.tokenBytes = tokenBytes
+        self.compressionLevel = compressionLevel
         for i in 0..<max(1, count) {
             let thread = Thread { [unowned self] in
                 var encoder = makeEncoder()
                 self.work(&encoder)
             }
-            thread.name = "electra-tokenize-\(i)"
+            thread.name = "electra-shard-\(i)"
             thread.stackSize = 4 << 20
             threads.append(thread)
             running += 1
@@ -74,23 +117,23 @@ final class TokenizerPool {
         }
     }
 
-    /// Blocks handed in and not yet taken back.
+    /// Jobs handed in and not yet taken back.
     var inFlight: Int { condition.lock(); defer { condition.unlock() }; return nextSubmit - nextDeliver }
 
-    /// Queues a block of whole lines for tokenization.
-    func submit(_ block: [UInt8]) {
+    /// Queues a job.
+    func submit(_ job: PoolJob) {
         condition.lock()
-        jobs.append((nextSubmit, block))
+        jobs.append((nextSubmit, job))
         nextSubmit += 1
         condition.signal()
         condition.unlock()
     }
 
     /// The next result in submission order (waits for it).
-    func next() -> TokenizedBlock {
+    func next() -> PoolResult {
         condition.lock()
         defer { condition.unlock() }
-        precondition(nextDeliver < nextSubmit, "no block in flight")
+        precondition(nextDeliver < nextSubmit, "no job in flight")
         while results[nextDeliver] == nil { condition.wait() }
         let result = results.removeValue(forKey: nextDeliver)!
         nextDeliver += 1
@@ -110,22 +153,47 @@ final class TokenizerPool {
 
     private func work(_ encoder: inout any LineEncoder) {
         var scratch: [UInt32] = []
+        var text: [UInt8] = []
+        var payload: [UInt8] = []
+        var compressor: FrameCompressor?
         while true {
             condition.lock()
-            while jobs.isEmpty && !stopping { condition.wait() }
-            if jobs.isEmpty && stopping {
+            while jobHead == jobs.count && !stopping { condition.wait() }
+            if jobHead == jobs.count && stopping {
                 running -= 1
                 condition.broadcast()
                 condition.unlock()
                 return
             }
-            let job = jobs.removeFirst()
+            let (id, job) = jobs[jobHead]
+            jobs[jobHead] = (id, .compress([]))   // release the block's memory
+            jobHead += 1
+            if jobHead > 64 && jobHead * 2 > jobs.count { jobs.removeFirst(jobHead); jobHead = 0 }
             condition.unlock()
-            let result = job.block.withUnsafeBytes {
-                tokenizeBlock($0, maxSeqLength: maxSeqLength, encoder: &encoder, scratch: &scratch)
+            let result: PoolResult
+            switch job {
+            case .tokenize(let block, let converter):
+                if let converter {
+                    text.removeAll(keepingCapacity: true)
+                    let converted = block.withUnsafeBytes { converter.convert($0, into: &text) }
+                    var out = text.withUnsafeBytes {
+                        tokenizeBlock($0, maxSeqLength: maxSeqLength, encoder: &encoder, scratch: &scratch)
+                    }
+                    out.rawLines = converted.lines
+                    out.badRecords = converted.bad
+                    result = .tokenized(out)
+                } else {
+                    result = .tokenized(block.withUnsafeBytes {
+                        tokenizeBlock($0, maxSeqLength: maxSeqLength, encoder: &encoder, scratch: &scratch)
+                    })
+                }
+            case .compress(let sequences):
+                if compressor == nil { compressor = FrameCompressor(level: compressionLevel) }
+                result = .compressed(compressFrame(sequences[...], tokenBytes: tokenBytes, compressor: compressor!,
+                                                   payload: &payload))
             }
             condition.lock()
-            results[job.id] = result
+            results[id] = result
             condition.broadcast()
             condition.unlock()
         }
@@ -133,8 +201,7 @@ final class TokenizerPool {
 }
 
 /// Tokenizes the lines of `block` (one sentence each; blank lines marked), keeping at most
-/// `maxSeqLength` ids per line and each line's true length. The same function runs on the pool's
-/// threads and, for small inputs, on the packing thread, so the result never depends on where.
+/// `maxSeqLength` ids per line and each line's true length. It runs on the pool's threads.
 /// - Complexity: O(block size).
 func tokenizeBlock(_ block: UnsafeRawBufferPointer, maxSeqLength: Int, encoder: inout any LineEncoder,
                    scratch: inout [UInt32]) -> TokenizedBlock {
@@ -148,7 +215,9 @@ func tokenizeBlock(_ block: UnsafeRawBufferPointer, maxSeqLength: Int, encoder: 
             return
         }
         scratch.removeAll(keepingCapacity: true)
-        out.invalidUTF8Bytes += encoder.encode(line, into: &scratch)
+        let invalid = encoder.encode(line, into: &scratch)
+        out.invalidUTF8Bytes += invalid
+        if invalid > 0 || containsNUL(line) { out.damagedLines += 1 }
         out.ids.append(contentsOf: scratch.prefix(maxSeqLength))
         out.lineEnds.append(out.ids.count)
         out.lineLengths.append(scratch.count)
