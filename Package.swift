@@ -2,11 +2,25 @@
 //
 // electra-swift: from a raw text corpus to a pre-trained ELECTRA encoder on the CPU.
 // One library module per concern; the two executables are thin CLIs over them.
+import Foundation
 import PackageDescription
+
+/// On x86-64 the Swift code is compiled for the Haswell level (AVX2, FMA, BMI1/2, F16C, LZCNT,
+/// MOVBE: Intel 2013+, AMD 2015+), so the eight-lane SIMD8<Float> kernels are one AVX instruction
+/// each, not two SSE ones. CCPUFeatures (compiled for baseline x86-64) refuses to start on a CPU
+/// without those features, with a message, before any Swift code runs. ELECTRA_PORTABLE=1 at
+/// build time (after rm -rf .build) gives a baseline x86-64 build instead.
+#if arch(x86_64)
+let haswell = ProcessInfo.processInfo.environment["ELECTRA_PORTABLE"] == nil
+#else
+let haswell = false
+#endif
+/// ELECTRA_CPU_* bits of cpu_features.h for AVX AVX2 FMA F16C BMI1 BMI2 LZCNT MOVBE POPCNT SSE4.2.
+let haswellFeatures = "0x1FF8u"
 
 /// Settings shared by every Swift target. Release builds get whole-module optimisation from
 /// SwiftPM; bounds checks stay on except where a kernel opts out with unsafe buffers.
-let fast: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+let fast: [SwiftSetting] = [.swiftLanguageMode(.v5)] + (haswell ? [.unsafeFlags(["-target-cpu", "haswell"])] : [])
 
 let package = Package(
     name: "electra-swift",
@@ -41,7 +55,9 @@ let package = Package(
         .target(name: "Batching", dependencies: ["Sharding", "Masking"], swiftSettings: fast),
 
         // Training half.
-        .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
+        .target(name: "CCPUFeatures",
+                cSettings: haswell ? [.define("ELECTRA_REQUIRED_FEATURES", to: haswellFeatures)] : []),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CCPUFeatures"], swiftSettings: fast),
         .target(name: "Model", dependencies: ["Kernels", "Randomness", "Durability", "CZlib"], swiftSettings: fast),
         .target(name: "Training", dependencies: ["Model", "Batching", "Masking", "Durability"], swiftSettings: fast),
         .target(name: "Interop", dependencies: ["Model", "Tokenization", "Durability"], swiftSettings: fast),
@@ -50,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "electra-prep",
             dependencies: [
-                "Tokenization", "Corpus", "VocabularyLearning", "Sharding",
+                "Tokenization", "Corpus", "VocabularyLearning", "Sharding", "CCPUFeatures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),

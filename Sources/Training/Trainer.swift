@@ -112,6 +112,9 @@ public final class Trainer {
     /// and synced, before its directory is renamed into place (a throw or SIGKILL here leaves an
     /// incomplete checkpoint behind, which resuming must ignore).
     public var checkpointWriteHook: ((Int) throws -> Void)?
+    /// Machine facts written as a "system" record before the first step of each session
+    /// (electra-train: the BLAS kernel in use and the sgemm rate, Kernels.blasReport().jsonFields).
+    public var systemRecord: [String: Any] = [:]
 
     /// Prepares a run: a fresh model, or the newest complete checkpoint of `runDirectory` when
     /// `resume` is set (its configuration and vocabulary must match).
@@ -223,6 +226,7 @@ public final class Trainer {
         let metrics = try FileHandle(forWritingTo: metricsURL)
         defer { try? metrics.close() }
         try metrics.seekToEnd()
+        if !systemRecord.isEmpty { try writeSystemRecord(metrics, step: start) }
         try writeRunConfig()
 
         var sums = resumedWindow ?? MetricSums()
@@ -297,6 +301,16 @@ public final class Trainer {
         for (k, v) in values { line += ",\"\(k)\":\(v.isFinite ? "\(v)" : "null")" }
         line += "}\n"
         try handle.write(contentsOf: Data(line.utf8))
+    }
+
+    /// {"step":S,"kind":"system",...}: the machine facts of this session (systemRecord), before its first step.
+    private func writeSystemRecord(_ handle: FileHandle, step: Int) throws {
+        var line = "{\"step\":\(step),\"kind\":\"system\""
+        for (k, v) in systemRecord.sorted(by: { $0.key < $1.key }) {
+            let value = try JSONSerialization.data(withJSONObject: v, options: [.fragmentsAllowed])
+            line += ",\"\(k)\":" + String(decoding: value, as: UTF8.self)
+        }
+        try handle.write(contentsOf: Data((line + "}\n").utf8))
     }
 
     /// Keeps only the metric lines up to `step` (a killed run may have logged past its checkpoint).

@@ -22,6 +22,7 @@ struct BenchModel: ParsableCommand {
 
     func run() throws {
         setComputeThreads(threads)
+        print(blasReport().summary)
         if products { return timeProducts() }
         guard var config = ElectraConfig.preset(preset, vocabSize: vocabSize) else { throw ValidationError("unknown preset") }
         config.maxPositions = max(config.maxPositions, seqLength)

@@ -64,6 +64,7 @@ struct Train: ParsableCommand {
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)   // progress lines appear as they happen, also in logs
         setComputeThreads(threads)
+        let blas = blasReport()
         let runURL = URL(fileURLWithPath: out)
         let index = try ShardIndex(directory: URL(fileURLWithPath: shards))
         // On --resume, what is not given on the command line is the run's (from its newest checkpoint).
@@ -111,6 +112,7 @@ struct Train: ParsableCommand {
         let initial = try initFrom.map { (tensors: try loadHuggingFaceInit($0, config: config), source: $0) }
         let trainer = try Trainer(config: config, options: options, shards: URL(fileURLWithPath: shards),
                                   runDirectory: runURL, resume: resume, initialParameters: initial)
+        trainer.systemRecord = blas.jsonFields
         if let step = ProcessInfo.processInfo.environment["ELECTRA_TRAIN_KILL_DURING_CHECKPOINT"].flatMap(Int.init) {
             // Fault injection for tools/check-resume.sh: die as a power cut would, mid-checkpoint.
             trainer.checkpointWriteHook = { if $0 == step { kill(getpid(), SIGKILL) } }
@@ -123,7 +125,7 @@ struct Train: ParsableCommand {
             switch event {
             case .started(let lines):
                 print("electra-train: \(out), preset \(preset ?? (previous != nil && !modelGiven ? "of the run" : "tiny"))")
-                lines.forEach { print("  " + $0) }
+                (lines + ["blas: " + blas.summary]).forEach { print("  " + $0) }
             case .resumed(let step, let from):
                 print("resumed at step \(step) from \(from)")
             case .progress(let step, let loss, let tokensPerSecond, let perStep):
