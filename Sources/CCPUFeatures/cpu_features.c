@@ -2,8 +2,37 @@
 // x86-64 CPU. The constructor at the end stops a process whose CPU lacks the instructions the
 // Swift code was compiled for, before any of that code runs, with a message instead of SIGILL.
 #include "cpu_features.h"
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
+
+static const struct { uint32_t bit; const char *name; } feature_names[] = {
+    {ELECTRA_CPU_SSE3, "SSE3"}, {ELECTRA_CPU_SSSE3, "SSSE3"}, {ELECTRA_CPU_SSE41, "SSE4.1"},
+    {ELECTRA_CPU_SSE42, "SSE4.2"}, {ELECTRA_CPU_POPCNT, "POPCNT"}, {ELECTRA_CPU_AVX, "AVX"},
+    {ELECTRA_CPU_F16C, "F16C"}, {ELECTRA_CPU_FMA, "FMA"}, {ELECTRA_CPU_MOVBE, "MOVBE"},
+    {ELECTRA_CPU_AVX2, "AVX2"}, {ELECTRA_CPU_BMI1, "BMI1"}, {ELECTRA_CPU_BMI2, "BMI2"},
+    {ELECTRA_CPU_LZCNT, "LZCNT"}, {ELECTRA_CPU_AVX512F, "AVX512F"}, {ELECTRA_CPU_AVX512DQ, "AVX512DQ"},
+    {ELECTRA_CPU_AVX512BW, "AVX512BW"}, {ELECTRA_CPU_AVX512VL, "AVX512VL"},
+    {ELECTRA_CPU_AVX512BF16, "AVX512-BF16"}, {ELECTRA_CPU_AMX_TILE, "AMX-TILE"},
+};
+enum { feature_count = sizeof feature_names / sizeof feature_names[0] };
+
+/// The bits named in ELECTRA_CPU_HIDE ("AVX512F,AVX2", case-insensitive): features a test
+/// pretends the CPU lacks, to imitate another CPU model on this one.
+__attribute__((unused)) static uint32_t hidden_features(void) {
+    const char *list = getenv("ELECTRA_CPU_HIDE");
+    uint32_t hidden = 0;
+    while (list && *list) {
+        size_t n = strcspn(list, ", ");
+        for (unsigned i = 0; i < feature_count; i++)
+            if (n == strlen(feature_names[i].name) && strncasecmp(list, feature_names[i].name, n) == 0)
+                hidden |= feature_names[i].bit;
+        list += n;
+        list += strspn(list, ", ");
+    }
+    return hidden;
+}
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -48,7 +77,7 @@ uint32_t electra_cpu_features(void) {
         if (zmm && (a1 & (1u << 5))) f |= ELECTRA_CPU_AVX512BF16;
     }
     if (__get_cpuid(0x80000001, &a, &b, &c, &d) && (c & bit_LZCNT)) f |= ELECTRA_CPU_LZCNT;
-    return f;
+    return f & ~hidden_features();
 }
 
 void electra_cpu_identity(char vendor[13], unsigned *family, unsigned *model, char brand[49]) {
@@ -89,13 +118,6 @@ void electra_cpu_identity(char vendor[13], unsigned *family, unsigned *model, ch
 uint32_t electra_cpu_required_features(void) { return ELECTRA_REQUIRED_FEATURES; }
 
 #if defined(__x86_64__)
-static const struct { uint32_t bit; const char *name; } feature_names[] = {
-    {ELECTRA_CPU_AVX, "AVX"}, {ELECTRA_CPU_AVX2, "AVX2"}, {ELECTRA_CPU_FMA, "FMA"},
-    {ELECTRA_CPU_F16C, "F16C"}, {ELECTRA_CPU_BMI1, "BMI1"}, {ELECTRA_CPU_BMI2, "BMI2"},
-    {ELECTRA_CPU_LZCNT, "LZCNT"}, {ELECTRA_CPU_MOVBE, "MOVBE"}, {ELECTRA_CPU_POPCNT, "POPCNT"},
-    {ELECTRA_CPU_SSE42, "SSE4.2"},
-};
-
 static void say(const char *s) {
     ssize_t unused = write(2, s, strlen(s));
     (void)unused;
@@ -107,7 +129,7 @@ __attribute__((constructor)) static void electra_refuse_missing_features(void) {
     if (!missing) return;
     say("error: this electra-swift build uses AVX2 and FMA instructions (x86-64 Haswell level, "
         "Intel 2013+ / AMD 2015+), and this CPU (or the virtual machine's CPU model) lacks:");
-    for (unsigned i = 0; i < sizeof feature_names / sizeof feature_names[0]; i++)
+    for (unsigned i = 0; i < feature_count; i++)
         if (missing & feature_names[i].bit) { say(" "); say(feature_names[i].name); }
     say(".\nBuild a portable binary for it: rm -rf .build && ELECTRA_PORTABLE=1 swift build -c release\n");
     _exit(70);

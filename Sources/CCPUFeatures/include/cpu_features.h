@@ -26,7 +26,9 @@ enum {
     ELECTRA_CPU_AMX_TILE = 1u << 18,
 };
 
-/// The usable features, ELECTRA_CPU_* bits (0 on other architectures).
+/// The usable features, ELECTRA_CPU_* bits (0 on other architectures), less any named in the
+/// environment variable ELECTRA_CPU_HIDE (comma-separated, e.g. "AVX512F"), with which a test
+/// imitates an older CPU on this one.
 uint32_t electra_cpu_features(void);
 
 /// Vendor ("GenuineIntel", "AuthenticAMD"), display family and model, and the brand string;
