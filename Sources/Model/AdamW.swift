@@ -54,19 +54,30 @@ public final class AdamW {
         v.deallocate()
     }
 
-    /// The global L2 norm of the gradients.
+    /// The global L2 norm of the gradients: squares summed eight lanes at a time in blocks of
+    /// 65,536, each block's sum added in Double in block order (so the blocks can be summed on
+    /// several threads and the result is the same for any thread count), then the tail.
     public static func globalNorm(_ g: UnsafeMutablePointer<Float>, _ count: Int) -> Float {
-        var sum: Double = 0
-        var i = 0
-        var acc = SIMD8<Float>()
-        while i + 8 <= count {
-            let x = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD8<Float>.self)
-            acc += x * x
-            i += 8
-            if i % 65_536 == 0 { sum += Double(acc.sum()); acc = SIMD8<Float>() }
+        let block = 65_536, vectorEnd = count / 8 * 8
+        var partial = [Double](repeating: 0, count: (vectorEnd + block - 1) / block)
+        partial.withUnsafeMutableBufferPointer { out in
+            parallelChunks(out.count, minimumPerThread: 8) { blocks in
+                for b in blocks {
+                    var acc = SIMD8<Float>()
+                    var i = b * block
+                    let end = min(vectorEnd, i + block)
+                    while i < end {
+                        let x = load8(g + i)
+                        acc += x * x
+                        i += 8
+                    }
+                    out[b] = Double(acc.sum())
+                }
+            }
         }
-        sum += Double(acc.sum())
-        while i < count { sum += Double(g[i] * g[i]); i += 1 }
+        var sum = 0.0
+        for s in partial { sum += s }
+        for i in vectorEnd..<count { sum += Double(g[i] * g[i]) }
         return Float(sum.squareRoot())
     }
 
