@@ -44,6 +44,7 @@ canonical() {
 import json, sys
 for line in open(sys.argv[1]):
     o = json.loads(line); o.pop("tokens_per_second", None); o.pop("elapsed_seconds", None)
+    if o["kind"] == "system": continue  # one per session (BLAS kernel, sgemm rate), not a metric
     print(json.dumps(o, sort_keys=True))' "$1"
 }
 same() {   # run directory, what happened to it

@@ -323,7 +323,7 @@ public final class Trainer {
             guard let data = line.data(using: .utf8),
                   let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                   let s = object["step"] as? Int else { return false }
-            return s <= step
+            return s < step || (s == step && object["kind"] as? String != "system")  // this session writes its own
         }
         try writeFileAtomically(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: url)
     }
