@@ -98,7 +98,7 @@ for fraction in 0.1 0.25 0.4 0.55 0.7 0.85; do
   sleep "$delay"
   kill -9 "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
-  newest=$(ls "$run/checkpoints" 2>/dev/null | sort -t- -k2 -n | tail -n 1)
+  newest=$(ls "$run/checkpoints" 2>/dev/null | sort -t- -k2 -n | tail -n 1 || true)  # killed before any: none
   resume_until_done "$run"
   same "$run" "SIGKILL after ${delay}s"
   echo "SIGKILL after ${delay}s (newest checkpoint: ${newest:-none}): identical metrics and final weights"

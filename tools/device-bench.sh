@@ -18,6 +18,8 @@ T=/tmp/bundle/bin/electra-train
 unset OPENBLAS_CORETYPE ELECTRA_CPU_HIDE ELECTRA_BLAS_CORE_CHOSEN
 cores=$(nproc)
 top=$(( cores < 16 ? cores : 16 ))
+counts=$(for t in 1 2 4 8 16; do [ $t -lt $top ] && printf '%s,' $t; done; echo $top)
+BATCH=${BATCH:-32}; STEPS=${STEPS:-2}   # smaller values only for a quick try of this script
 section() { echo; echo "== $* ($(date -u +%H:%M:%S))"; }
 
 section "machine"
@@ -27,22 +29,22 @@ echo "vector flags: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^
 python3 -c "import torch; print('PyTorch', torch.__version__, '|', torch.__config__.show().splitlines()[-1][:160])" 2>/dev/null
 
 section "OpenBLAS kernel: its own pick (restart suppressed), then ours, sgemm at 1 and $top threads"
-OPENBLAS_VERBOSE=2 ELECTRA_BLAS_CORE_CHOSEN=1 timeout 30 $T bench-model --blas-only --threads 1 2>&1
+echo "OpenBLAS alone: $(OPENBLAS_VERBOSE=2 ELECTRA_BLAS_CORE_CHOSEN=1 timeout 30 $T bench-model --blas-only --threads 1 2>&1 | sed -n "s/^Core: //p; s/.*sgemm \([0-9.]*\) GFLOP.*/sgemm \1 GFLOP\/s at 1 thread/p" | paste -sd, -)"
 timeout 30 $T bench-model --blas-only --threads 1
 timeout 30 $T bench-model --blas-only --threads $top
 
-section "ours: ELECTRA-Small batch 32, thread sweep (kernel chosen from the CPU features)"
-timeout 150 $T bench-model --thread-sweep --sweep-threads "1,2,4,8,$top" --preset small --batch-size 32 --steps 2
+section "ours: ELECTRA-Small batch $BATCH, thread sweep (kernel chosen from the CPU features)"
+timeout 150 $T bench-model --thread-sweep --sweep-threads "$counts" --preset small --batch-size $BATCH --steps $STEPS
 
 section "ours at $top threads: per-kernel breakdown"
-timeout 40 $T bench-model --preset small --batch-size 32 --steps 2 --threads $top
+timeout 40 $T bench-model --preset small --batch-size $BATCH --steps $STEPS --threads $top
 
 section "PyTorch faithful step (tools/bench_model.py) at 1 and $top threads"
-for t in 1 $top; do TORCH_ONLY=1 THREADS=$t STEPS=2 ROUNDS=1 timeout 90 python3 tools/bench_model.py 2>&1 | grep -v Warning; done
+for t in 1 $top; do TORCH_ONLY=1 THREADS=$t BATCH=$BATCH STEPS=$STEPS ROUNDS=1 timeout 90 python3 tools/bench_model.py 2>&1 | grep -v Warning; done
 
 section "ours with OPENBLAS_CORETYPE=Cooperlake (OpenBLAS 0.3.21's fallback for a CPU model it does not know)"
 export OPENBLAS_CORETYPE=Cooperlake
 timeout 30 $T bench-model --blas-only --threads $top
-timeout 100 $T bench-model --thread-sweep --sweep-threads "1,$top" --preset small --batch-size 32 --steps 1
+timeout 100 $T bench-model --thread-sweep --sweep-threads "1,$top" --preset small --batch-size $BATCH --steps 1
 unset OPENBLAS_CORETYPE
 section "done"

@@ -64,7 +64,6 @@ struct Train: ParsableCommand {
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)   // progress lines appear as they happen, also in logs
         setComputeThreads(threads)
-        let blas = blasReport()
         let runURL = URL(fileURLWithPath: out)
         let index = try ShardIndex(directory: URL(fileURLWithPath: shards))
         // On --resume, what is not given on the command line is the run's (from its newest checkpoint).
@@ -112,6 +111,7 @@ struct Train: ParsableCommand {
         let initial = try initFrom.map { (tensors: try loadHuggingFaceInit($0, config: config), source: $0) }
         let trainer = try Trainer(config: config, options: options, shards: URL(fileURLWithPath: shards),
                                   runDirectory: runURL, resume: resume, initialParameters: initial)
+        let blas = blasReport()   // the kernel in use and a 0.1 s sgemm probe, for the header and metrics.jsonl
         trainer.systemRecord = blas.jsonFields
         if let step = ProcessInfo.processInfo.environment["ELECTRA_TRAIN_KILL_DURING_CHECKPOINT"].flatMap(Int.init) {
             // Fault injection for tools/check-resume.sh: die as a power cut would, mid-checkpoint.
