@@ -3,11 +3,28 @@
 // electra-swift: from a raw text corpus to a pre-trained ELECTRA encoder on the CPU.
 // One library module per concern; the two product executables are thin CLIs over them, and
 // electra-dev holds the team's tools (benchmarks, reference dumps, fault injection).
+import Foundation
 import PackageDescription
+
+/// On x86-64 the Swift code is compiled for the Haswell level (AVX2, FMA, BMI1/2, F16C, LZCNT,
+/// MOVBE: Intel 2013+, AMD 2015+), so the eight-lane SIMD8<Float> kernels are one AVX instruction
+/// each, not two SSE ones. CCPUFeatures (compiled for baseline x86-64) refuses to start on a CPU
+/// without those features, with a message, before any Swift code runs. ELECTRA_PORTABLE=1 at
+/// build time (after rm -rf .build) gives a baseline x86-64 build instead.
+#if arch(x86_64)
+let haswell = ProcessInfo.processInfo.environment["ELECTRA_PORTABLE"] == nil
+#else
+let haswell = false
+#endif
+/// ELECTRA_CPU_* bits of cpu_features.h for AVX AVX2 FMA F16C BMI1 BMI2 LZCNT MOVBE POPCNT SSE4.2.
+let haswellFeatures = "0x1FF8u"
 
 /// Settings shared by every Swift target. Release builds get whole-module optimisation from
 /// SwiftPM; bounds checks stay on except where a kernel opts out with unsafe buffers.
+/// ELECTRA_FMA: VectorMath's muladd8 is one fused multiply-add (on baseline x86-64 it would be a
+/// libm call per lane, so there it stays a multiply and an add).
 let fast: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+    + (haswell ? [.unsafeFlags(["-target-cpu", "haswell"]), .define("ELECTRA_FMA")] : [])
 
 let package = Package(
     name: "electra-swift",
@@ -43,7 +60,9 @@ let package = Package(
         .target(name: "Batching", dependencies: ["Sharding", "Masking", "Randomness"], swiftSettings: fast),
 
         // Training half.
-        .target(name: "Kernels", dependencies: ["CBLAS", "Randomness"], swiftSettings: fast),
+        .target(name: "CCPUFeatures",
+                cSettings: haswell ? [.define("ELECTRA_REQUIRED_FEATURES", to: haswellFeatures)] : []),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CCPUFeatures", "Randomness"], swiftSettings: fast),
         .target(name: "Model", dependencies: ["Kernels", "Masking", "Randomness", "Durability", "CZlib"], swiftSettings: fast),
         .target(name: "Training", dependencies: ["Model", "Batching", "Masking", "Sharding", "Randomness", "Durability"],
                 swiftSettings: fast),
@@ -58,14 +77,14 @@ let package = Package(
         .executableTarget(
             name: "electra-prep",
             dependencies: [
-                "Tokenization", "Corpus", "VocabularyLearning", "Sharding",
+                "Tokenization", "Corpus", "VocabularyLearning", "Sharding", "CCPUFeatures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
         .executableTarget(
             name: "electra-train",
             dependencies: [
-                "TrainCommandLine", "Training", "Model", "Interop", "Sharding", "Tokenization", "Durability",
+                "TrainCommandLine", "Training", "Model", "Kernels", "Interop", "Sharding", "Tokenization", "Durability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),

@@ -3,8 +3,11 @@
 PyTorch's step is written the way run_pretraining.py computes it: generator (ElectraForMaskedLM
 modules) with its head only at the masked positions, Gumbel sampling without gradient,
 discriminator (ElectraForPreTraining) sharing the embeddings, loss = gen + 50 x disc, AdamW.
-Prints tokens/s for both, the ratio, our GFLOP/s and the sgemm figure (from electra-dev
-bench-model), and our peak RSS at batch 32 and 128. This machine's speed drifts by tens of percent
+Prints tokens/s for both, the ratio, our GFLOP/s and the sgemm figure with the OpenBLAS kernel
+(from electra-dev bench-model), and our peak RSS at batch 32 and 128. Environment: THREADS
+(default 2), BATCH, STEPS, ROUNDS, BIN (our binary, default .build/release/electra-dev);
+TORCH_ONLY=1 times PyTorch's step alone (tools/device-bench.sh, where ours is timed by
+bench-model --thread-sweep). This machine's speed drifts by tens of percent
 from minute to minute (a shared host), so the two are timed in alternating rounds (ROUNDS, default
 3) and the best round of each is compared; the median ratio is printed too.
 """
@@ -12,7 +15,8 @@ import os, subprocess, sys, time
 import torch
 from transformers import ElectraConfig, ElectraForMaskedLM, ElectraForPreTraining
 
-B, L, V, THREADS, STEPS = int(os.environ.get("BATCH", 32)), 128, 30522, 2, int(os.environ.get("STEPS", 2))
+B, L, V, THREADS, STEPS = int(os.environ.get("BATCH", 32)), 128, 30522, int(os.environ.get("THREADS", 2)), int(os.environ.get("STEPS", 2))
+BIN = os.environ.get("BIN", ".build/release/electra-dev")
 ROUNDS = int(os.environ.get("ROUNDS", 3))
 N = int((0.15 + 0.005) * L)
 
@@ -60,7 +64,7 @@ def torch_stepper():
 
 
 def ours(batch, steps):
-    proc = subprocess.Popen([".build/release/electra-dev", "bench-model", "--preset", "small", "--batch-size", str(batch),
+    proc = subprocess.Popen([BIN, "bench-model", "--preset", "small", "--batch-size", str(batch),
                              "--steps", str(steps), "--threads", str(THREADS)], stdout=subprocess.PIPE, text=True)
     out = proc.stdout.read()
     if proc.wait() != 0:
@@ -71,10 +75,16 @@ def ours(batch, steps):
 
 
 def our_rate(out):
-    return float(out.splitlines()[0].split(" tokens/s")[0].split(", ")[-1])
+    line = next(l for l in out.splitlines() if l.startswith("ours:"))
+    return float(line.split(" tokens/s")[0].split(", ")[-1])
 
 
 torch_rate_of_round = torch_stepper()
+if os.environ.get("TORCH_ONLY"):
+    rates = [torch_rate_of_round() for _ in range(ROUNDS)]
+    print(f"PyTorch {torch.__version__}, {THREADS} threads, batch {B} x {L}: best of {ROUNDS} rounds of {STEPS} steps "
+          f"{max(rates):.0f} tokens/s (rounds: {', '.join(f'{r:.0f}' for r in rates)})")
+    sys.exit(0)
 rounds = []
 for _ in range(ROUNDS):
     out, rss = ours(B, STEPS)

@@ -46,6 +46,7 @@ canonical() {
 import json, sys
 for line in open(sys.argv[1]):
     o = json.loads(line); o.pop("tokens_per_second", None); o.pop("elapsed_seconds", None)
+    if o["kind"] == "system": continue  # one per session (BLAS kernel, sgemm rate), not a metric
     print(json.dumps(o, sort_keys=True))' "$1"
 }
 same() {   # run directory, what happened to it
@@ -99,7 +100,7 @@ for fraction in 0.1 0.25 0.4 0.55 0.7 0.85; do
   sleep "$delay"
   kill -9 "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
-  newest=$(ls "$run/checkpoints" 2>/dev/null | sort -t- -k2 -n | tail -n 1)
+  newest=$(ls "$run/checkpoints" 2>/dev/null | sort -t- -k2 -n | tail -n 1 || true)  # killed before any: none
   resume_until_done "$run"
   same "$run" "SIGKILL after ${delay}s"
   echo "SIGKILL after ${delay}s (newest checkpoint: ${newest:-none}): identical metrics and final weights"

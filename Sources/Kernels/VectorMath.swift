@@ -30,6 +30,16 @@ public typealias Vector8 = SIMD8<Float>
     return a.replacing(with: hi, where: a .> Vector8(repeating: hi))
 }
 
+/// a · b + c lane by lane: one fused multiply-add (one rounding) in builds for AVX2+FMA
+/// (ELECTRA_FMA, see Package.swift), a multiply and an add otherwise.
+@inline(__always) public func muladd8(_ a: Vector8, _ b: Vector8, _ c: Vector8) -> Vector8 {
+    #if ELECTRA_FMA
+    return c.addingProduct(a, b)
+    #else
+    return a * b + c
+    #endif
+}
+
 /// Largest of two vectors, lane by lane.
 @inline(__always) public func max8(_ a: Vector8, _ b: Vector8) -> Vector8 { a.replacing(with: b, where: b .> a) }
 
@@ -39,17 +49,17 @@ public typealias Vector8 = SIMD8<Float>
 @inline(__always) public func exp8(_ input: Vector8) -> Vector8 {
     let x0 = clamp8(input, -87.3, 88.3)
     // n = round(x / ln2), with the integer in the low mantissa bits of t (1.5·2^23 shift).
-    let t = x0 * 1.442_695_04 + 12_582_912
+    let t = muladd8(x0, Vector8(repeating: 1.442_695_04), Vector8(repeating: 12_582_912))
     let n = t - 12_582_912
-    var x = x0 - n * 0.693_359_375
-    x = x - n * -2.121_944_4e-4
+    var x = muladd8(n, Vector8(repeating: -0.693_359_375), x0)
+    x = muladd8(n, Vector8(repeating: 2.121_944_4e-4), x)
     var p = Vector8(repeating: 1.987_569_15e-4)
-    p = p * x + 1.398_199_95e-3
-    p = p * x + 8.333_451_9e-3
-    p = p * x + 4.166_579_59e-2
-    p = p * x + 1.666_666_55e-1
-    p = p * x + 5.000_000_1e-1
-    p = p * (x * x) + x + 1
+    p = muladd8(p, x, Vector8(repeating: 1.398_199_95e-3))
+    p = muladd8(p, x, Vector8(repeating: 8.333_451_9e-3))
+    p = muladd8(p, x, Vector8(repeating: 4.166_579_59e-2))
+    p = muladd8(p, x, Vector8(repeating: 1.666_666_55e-1))
+    p = muladd8(p, x, Vector8(repeating: 5.000_000_1e-1))
+    p = muladd8(p, x * x, x) + 1
     let ni = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
     let scale = unsafeBitCast((ni &+ 127) &<< 23, to: Vector8.self)
     return p * scale

@@ -35,14 +35,14 @@ public final class AdamW {
     /// First and second moments, one allocation each.
     public let m: UnsafeMutablePointer<Float>
     public let v: UnsafeMutablePointer<Float>
-    private let decayMask: [Bool]
-    private let table: [ParameterInfo]
+    /// The tensors' [offset, end) in the arena, by offset, and whether they decay.
+    private let segments: [(offset: Int, end: Int, decays: Bool)]
 
     public init(model: ElectraModel, options: AdamWOptions) {
         self.options = options
         count = model.parameterCount
-        table = model.parameterTable
-        decayMask = table.map(\.decays)
+        segments = model.parameterTable.map { (offset: $0.offset, end: $0.offset + $0.count, decays: $0.decays) }
+            .sorted { $0.offset < $1.offset }
         m = .allocate(capacity: count)
         v = .allocate(capacity: count)
         m.initialize(repeating: 0, count: count)
@@ -54,19 +54,30 @@ public final class AdamW {
         v.deallocate()
     }
 
-    /// The global L2 norm of the gradients.
+    /// The global L2 norm of the gradients: squares summed eight lanes at a time in blocks of
+    /// 65,536, each block's sum added in Double in block order (so the blocks can be summed on
+    /// several threads and the result is the same for any thread count), then the tail.
     public static func globalNorm(_ g: UnsafeMutablePointer<Float>, _ count: Int) -> Float {
-        var sum: Double = 0
-        var i = 0
-        var acc = SIMD8<Float>()
-        while i + 8 <= count {
-            let x = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD8<Float>.self)
-            acc += x * x
-            i += 8
-            if i % 65_536 == 0 { sum += Double(acc.sum()); acc = SIMD8<Float>() }
+        let block = 65_536, vectorEnd = count / 8 * 8
+        var partial = [Double](repeating: 0, count: (vectorEnd + block - 1) / block)
+        partial.withUnsafeMutableBufferPointer { out in
+            parallelChunks(out.count, minimumPerThread: 8) { blocks in
+                for b in blocks {
+                    var acc = SIMD8<Float>()
+                    var i = b * block
+                    let end = min(vectorEnd, i + block)
+                    while i < end {
+                        let x = load8(g + i)
+                        acc += x * x
+                        i += 8
+                    }
+                    out[b] = Double(acc.sum())
+                }
+            }
         }
-        sum += Double(acc.sum())
-        while i < count { sum += Double(g[i] * g[i]); i += 1 }
+        var sum = 0.0
+        for s in partial { sum += s }
+        for i in vectorEnd..<count { sum += Double(g[i] * g[i]) }
         return Float(sum.squareRoot())
     }
 
@@ -79,33 +90,41 @@ public final class AdamW {
         let clip = options.clipNorm / max(norm, options.clipNorm)
         let lr = options.learningRate(at: step)
         let (b1, b2, eps, wd) = (options.beta1, options.beta2, options.epsilon, options.weightDecay)
-        let m = self.m, v = self.v
-        for (t, info) in table.enumerated() {
-            let decay = decayMask[t] ? wd : 0
-            // Element-wise, eight lanes at a time, the same operations in the same order as one
-            // lane would do (so the result does not depend on the split).
-            parallelChunks(info.count, minimumPerThread: 65_536) { range in
-                @inline(__always) func update8(_ i: Int) {
-                    let grad = load8(g + i) * clip
-                    let mi = b1 * load8(m + i) + (1 - b1) * grad
-                    let vi = b2 * load8(v + i) + (1 - b2) * grad * grad
-                    store8(mi, m + i)
-                    store8(vi, v + i)
-                    let pi = load8(p + i)
-                    store8(pi - lr * (mi / (vi.squareRoot() + eps) + decay * pi), p + i)
-                }
-                var i = info.offset + range.lowerBound
-                let end = info.offset + range.upperBound
-                while i + 8 <= end { update8(i); i += 8 }
-                while i < end {
-                    let grad = g[i] * clip
-                    let mi = b1 * m[i] + (1 - b1) * grad
-                    let vi = b2 * v[i] + (1 - b2) * grad * grad
-                    m[i] = mi
-                    v[i] = vi
-                    p[i] -= lr * (mi / (vi.squareRoot() + eps) + decay * p[i])
-                    i += 1
-                }
+        let m = self.m, v = self.v, segments = self.segments
+        /// Updates [lo, hi) of one tensor: eight lanes at a time, the same operations in the same
+        /// order as one lane does (so the result does not depend on where a chunk starts).
+        @inline(__always) func update(_ lo: Int, _ hi: Int, _ decay: Float) {
+            @inline(__always) func update8(_ i: Int) {
+                let grad = load8(g + i) * clip
+                let mi = b1 * load8(m + i) + (1 - b1) * grad
+                let vi = b2 * load8(v + i) + (1 - b2) * grad * grad
+                store8(mi, m + i)
+                store8(vi, v + i)
+                let pi = load8(p + i)
+                store8(pi - lr * (mi / (vi.squareRoot() + eps) + decay * pi), p + i)
+            }
+            var i = lo
+            while i + 8 <= hi { update8(i); i += 8 }
+            while i < hi {
+                let grad = g[i] * clip
+                let mi = b1 * m[i] + (1 - b1) * grad
+                let vi = b2 * v[i] + (1 - b2) * grad * grad
+                m[i] = mi
+                v[i] = vi
+                p[i] -= lr * (mi / (vi.squareRoot() + eps) + decay * p[i])
+                i += 1
+            }
+        }
+        // All tensors in one pass split over the threads (per tensor, most layer weights were too
+        // small to use more than a few threads, and each tensor was a separate hand-off).
+        parallelChunks(count, minimumPerThread: 65_536) { range in
+            var lo = 0, hi = segments.count   // the first segment ending after range.lowerBound
+            while lo < hi { let mid = (lo + hi) / 2; if segments[mid].end <= range.lowerBound { lo = mid + 1 } else { hi = mid } }
+            var s = lo
+            while s < segments.count && segments[s].offset < range.upperBound {
+                let a = max(range.lowerBound, segments[s].offset), b = min(range.upperBound, segments[s].end)
+                if a < b { update(a, b, segments[s].decays ? wd : 0) }
+                s += 1
             }
         }
         step += 1

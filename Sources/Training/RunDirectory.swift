@@ -71,7 +71,8 @@ public final class RunDirectory {
             let kept = text.split(separator: "\n").filter { line in
                 guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                       let s = object["step"] as? Int else { return false }
-                return s <= step
+                // This session writes its own "system" record at `step`.
+                return s < step || (s == step && object["kind"] as? String != "system")
             }
             try writeFileAtomically(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: url)
         } else if !FileManager.default.createFile(atPath: url.path, contents: nil) {
@@ -123,11 +124,26 @@ final class MetricsLog {
 
     deinit { try? handle.close() }
 
+    /// Appends {"step":S,"kind":"system",...}: the machine facts of a session (the BLAS kernel in use,
+    /// the sgemm rate), before its first step.
+    func writeSystem(step: Int, fields: [String: Any]) throws {
+        var line = "{\"step\":\(step),\"kind\":\"system\""
+        for (k, v) in fields.sorted(by: { $0.key < $1.key }) {
+            let value = try JSONSerialization.data(withJSONObject: v, options: [.fragmentsAllowed])
+            line += ",\"\(k)\":" + String(decoding: value, as: UTF8.self)
+        }
+        try append(line + "}\n")
+    }
+
     /// Appends {"step":S,"kind":K,name:value,...}; a value that is not finite is written as null.
     func write(step: Int, kind: String, values: [(String, Double)]) throws {
         var line = "{\"step\":\(step),\"kind\":\"\(kind)\""
         for (k, v) in values { line += ",\"\(k)\":\(v.isFinite ? "\(v)" : "null")" }
         line += "}\n"
+        try append(line)
+    }
+
+    private func append(_ line: String) throws {
         do {
             try handle.write(contentsOf: Data(line.utf8))
         } catch {

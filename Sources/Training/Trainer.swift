@@ -27,6 +27,9 @@ public final class Trainer {
     /// directory is renamed into place: where fault injection (electra-dev crash-train, the
     /// tests) throws or kills the process, leaving an incomplete checkpoint that resuming ignores.
     public var checkpointWriteHook: ((Int) throws -> Void)?
+    /// Machine facts written as a "system" record before the first step of each session
+    /// (electra-train: the BLAS kernel in use and the sgemm rate, Kernels.blasReport().jsonFields).
+    public var systemRecord: [String: Any] = [:]
 
     /// Prepares a run: a fresh model, or the newest complete checkpoint of `runDirectory` when
     /// `resume` is set (its vocabulary, configuration, batch size, seed and masking must match).
@@ -106,6 +109,7 @@ public final class Trainer {
         if let last = lastCheckpoint { report(.resumed(step: start, from: last)) }
         let metrics = try directory.openMetrics(keepingUpTo: start)
         try directory.writeConfig(model: config, training: options, shards: index.directory.path, vocabSHA256: index.meta.vocabSHA256)
+        if !systemRecord.isEmpty { try metrics.writeSystem(step: start, fields: systemRecord) }
 
         var sums = resumedWindow ?? MetricSums()
         var windowStart = DispatchTime.now().uptimeNanoseconds

@@ -20,10 +20,24 @@ struct BenchModel: ParsableCommand {
     @Option(help: "Threads for matrix products.") var threads = 2
     @Flag(help: "Time the encoder's matrix products alone (forward, input gradient, weight gradient) instead.")
     var products = false
+    @Flag(help: "Print the OpenBLAS kernel in use and the sgemm rate at --threads, and stop.") var blasOnly = false
+    @Option(help: ArgumentHelp("With --thread-sweep: the thread counts, comma-separated.", valueName: "list"))
+    var sweepThreads = "1,2,4,8,16"
+    @Flag(help: "Time the step at each of --sweep-threads (tokens/s, share of sgemm) instead of at --threads.")
+    var threadSweep = false
 
     func run() throws {
         setComputeThreads(threads)
+        print(blasReport().summary)
+        if blasOnly { return }
         if products { return timeProducts() }
+        if threadSweep {
+            let counts = sweepThreads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !counts.isEmpty, counts.allSatisfy({ $0 >= 1 && $0 <= maxComputeThreads }) else {
+                throw ValidationError("--sweep-threads: thread counts from 1 to \(maxComputeThreads), comma-separated (got \(sweepThreads))")
+            }
+            return try runThreadSweep(preset: preset, batchSize: batchSize, seqLength: seqLength, vocabSize: vocabSize, steps: steps, counts: counts)
+        }
         guard var config = ElectraConfig.preset(preset, vocabSize: vocabSize) else { throw ValidationError("unknown preset") }
         config.maxPositions = max(config.maxPositions, seqLength)
         let N = Int((0.15 + 0.005) * Double(seqLength))

@@ -2,6 +2,7 @@
 // batch stream and the tokenizer, a forward step dumped for checks against transformers, and a
 // training run with a fault injected.
 import ArgumentParser
+import Kernels
 
 @main
 struct ElectraDev: ParsableCommand {
@@ -9,4 +10,10 @@ struct ElectraDev: ParsableCommand {
         commandName: "electra-dev",
         abstract: "Developer tools for electra-swift: benchmarks, reference dumps, fault injection.",
         subcommands: [BenchModel.self, BenchStream.self, BenchTokenize.self, DumpStep.self, CrashTrain.self])
+
+    /// First of all, the OpenBLAS kernel for this CPU's features (may restart the process once).
+    static func main() {
+        selectBLASKernelAtStart()
+        main(nil)
+    }
 }

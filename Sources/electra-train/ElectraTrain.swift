@@ -1,5 +1,6 @@
 // electra-train: pre-train an ELECTRA discriminator on the CPU from electra-prep shards.
 import ArgumentParser
+import Kernels
 
 @main
 struct ElectraTrain: ParsableCommand {
@@ -8,4 +9,10 @@ struct ElectraTrain: ParsableCommand {
         abstract: "Pre-train ELECTRA (generator + discriminator) on the CPU.",
         subcommands: [Train.self, Report.self, Export.self, Score.self],
         defaultSubcommand: Train.self)
+
+    /// First of all, the OpenBLAS kernel for this CPU's features (may restart the process once).
+    static func main() {
+        selectBLASKernelAtStart()
+        main(nil)
+    }
 }

@@ -1,6 +1,7 @@
 // electra-train [train]: pre-train ELECTRA on the shards written by electra-prep shard.
 import ArgumentParser
 import Foundation
+import Kernels
 import TrainCommandLine
 import Training
 
@@ -19,13 +20,15 @@ struct Train: ParsableCommand {
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)   // progress lines appear as they happen, also in logs
         let (trainer, settings) = try arguments.makeTrainer()
-        try train(trainer, settings: settings, out: arguments.out)
+        let blas = blasReport()   // the kernel in use and a 0.1 s sgemm probe, for the header and metrics.jsonl
+        trainer.systemRecord = blas.jsonFields
+        try train(trainer, settings: settings, out: arguments.out, header: ["blas: " + blas.summary])
     }
 }
 
 /// Runs `trainer`, printing its events: a progress line on a terminal, the logged and held-out
 /// metrics, the checkpoints, and a summary at the end.
-func train(_ trainer: Trainer, settings: ResolvedRun, out: String) throws {
+func train(_ trainer: Trainer, settings: ResolvedRun, out: String, header: [String] = []) throws {
     let options = settings.options
     let total = options.steps
     let progress = ProgressLine(enabled: isatty(1) != 0)
@@ -35,7 +38,7 @@ func train(_ trainer: Trainer, settings: ResolvedRun, out: String) throws {
         switch event {
         case .started(let lines):
             print("electra-train: \(out), preset \(settings.preset ?? "of the run")")
-            lines.forEach { print("  " + $0) }
+            (lines + header).forEach { print("  " + $0) }
         case .resumed(let step, let from):
             print("resumed at step \(step) from \(from)")
         case .progress(let step, let loss, let tokensPerSecond, let perStep):
