@@ -25,6 +25,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c"),
 
         // Data half.
         .target(name: "Tokenization", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
@@ -44,6 +45,7 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
         .target(name: "Model", dependencies: ["Kernels", "Randomness", "Durability", "CZlib"], swiftSettings: fast),
         .target(name: "Training", dependencies: ["Model", "Batching", "Masking", "Durability"], swiftSettings: fast),
+        .target(name: "Distributed", dependencies: ["CMPI"], swiftSettings: fast),
         .target(name: "Interop", dependencies: ["Model", "Tokenization", "Durability"], swiftSettings: fast),
 
         // Command-line tools.
@@ -69,6 +71,7 @@ let package = Package(
         .testTarget(name: "MaskingTests", dependencies: ["Masking", "TestSupport"]),
         .testTarget(name: "InteropTests", dependencies: ["Interop", "Model", "Randomness", "Tokenization", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Sharding", "Corpus", "ShardTestSupport", "TestSupport"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Randomness"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "Interop", "Randomness", "TestSupport"]),
         .testTarget(name: "VocabularyLearningTests",
