@@ -46,7 +46,7 @@ let package = Package(
         // Training half.
         .target(name: "Kernels", dependencies: ["CBLAS", "Randomness"], swiftSettings: fast),
         .target(name: "Model", dependencies: ["Kernels", "Masking", "Randomness", "Durability", "CZlib"], swiftSettings: fast),
-        .target(name: "Training", dependencies: ["Model", "Batching", "Masking", "Sharding", "Randomness", "Durability"],
+        .target(name: "Training", dependencies: ["Model", "Batching", "Masking", "Sharding", "Randomness", "Durability", "Distributed"],
                 swiftSettings: fast),
         .target(name: "Distributed", dependencies: ["CMPI"], swiftSettings: fast),
         .target(name: "Interop", dependencies: ["Model", "Tokenization", "Durability"], swiftSettings: fast),
@@ -54,7 +54,7 @@ let package = Package(
         // Command-line tools. TrainCommandLine: the flags of a training run, shared by
         // electra-train (the product) and electra-dev crash-train (the same run, a fault injected).
         .target(name: "TrainCommandLine",
-                dependencies: ["Training", "Interop", "Model", "Kernels", "Sharding",
+                dependencies: ["Training", "Interop", "Model", "Kernels", "Sharding", "Distributed",
                                .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 swiftSettings: fast),
         .executableTarget(
@@ -67,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "electra-train",
             dependencies: [
-                "TrainCommandLine", "Training", "Model", "Interop", "Sharding", "Tokenization", "Durability",
+                "TrainCommandLine", "Training", "Model", "Interop", "Sharding", "Tokenization", "Durability", "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
@@ -75,7 +75,7 @@ let package = Package(
             name: "electra-dev",
             dependencies: [
                 "TrainCommandLine", "Training", "Model", "Kernels", "Interop", "Batching", "Masking", "Sharding",
-                "Randomness", "Tokenization", "Corpus",
+                "Randomness", "Tokenization", "Corpus", "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
