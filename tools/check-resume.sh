@@ -46,7 +46,7 @@ canonical() {
 import json, sys
 for line in open(sys.argv[1]):
     o = json.loads(line)
-    for k in ("tokens_per_second", "elapsed_seconds", "communication_wait_seconds"): o.pop(k, None)
+    for k in ("tokens_per_second", "elapsed_seconds", "communication_wait_seconds", "allreduce_seconds"): o.pop(k, None)
     print(json.dumps(o, sort_keys=True))' "$1"
 }
 same() {   # run directory, what happened to it

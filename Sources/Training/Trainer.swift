@@ -141,7 +141,7 @@ public final class Trainer {
         var sums = resumedWindow ?? MetricSums()
         var windowStart = DispatchTime.now().uptimeNanoseconds
         let runStart = windowStart
-        var windowTokens = 0, windowWait = 0.0
+        var windowTokens = 0, windowWait = 0.0, windowReduce = 0.0
         var totalTokens = 0
         var step = start
         while step < options.steps {
@@ -160,6 +160,7 @@ public final class Trainer {
             let tokens = batch.attentionMask.reduce(0) { $0 + Int($1) }
             windowTokens += tokens
             windowWait += communication.waitSeconds
+            windowReduce += communication.reduceSeconds
             if parallel.checksumEvery > 0 && communicator.size > 1 && step % parallel.checksumEvery == 0 {
                 try compareParameters(step: step)
             }
@@ -172,12 +173,15 @@ public final class Trainer {
                 var values = [("learning_rate", Double(lr))] + sums.values()
                 values.append(("tokens_per_second", Double(windowTokens) / (Double(now - windowStart) / 1e9)))
                 values.append(("elapsed_seconds", Double(now - runStart) / 1e9))
+                // Per step: seconds waited for the gradient sum after the backward pass, and spent in all-reduce.
                 values.append(("communication_wait_seconds", windowWait / Double(max(sums.steps, 1))))
+                values.append(("allreduce_seconds", windowReduce / Double(max(sums.steps, 1))))
                 try metrics?.write(step: step, kind: "train", values: values)
                 report(.logged(step: step, values: values))
                 sums = MetricSums()
                 windowTokens = 0
                 windowWait = 0
+                windowReduce = 0
                 windowStart = now
             }
             if options.evalEvery > 0 && (step % options.evalEvery == 0 || step == options.steps) {
