@@ -3,6 +3,8 @@
 # 1 process x 2 threads, on this machine. Prints tokens/s of each (mean of the logged windows after
 # the first, which holds the start-up), the bytes summed over ranks per step, the seconds per step
 # spent in all-reduce and the share of it the overlap hid (with the overlap and with --no-overlap).
+# The ranks run with --mca mpi_yield_when_idle 1: two ranks and their communication threads share
+# the cores, and a rank spinning in a collective would take them from the other's compute.
 # Usage: tools/bench-mpi.sh [--steps S] [--batch-size B] [--corpus FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,14 +44,14 @@ print(f"{sys.argv[2]:<34} {tps:8.0f} tokens/s   all-reduce {red:6.3f} s/step, wa
 print(tps)
 PY
 }
-echo "ELECTRA-Small (vocabulary of $(wc -l < "$tmp/vocab.txt") tokens), global batch $batch x 128, $steps steps, $(nproc) cores"
+echo "ELECTRA-Small (vocabulary of $(wc -l < "$tmp/vocab.txt") tokens), global batch $batch x 128, $steps steps, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 "$train" "${args[@]}" --threads 2 --out "$tmp/one" > "$tmp/log" 2>&1 || { cat "$tmp/log"; exit 1; }
 one=$(summary "$tmp/one" "1 process x 2 threads")
 echo "$one" | head -1
-mpirun -np 2 --oversubscribe --bind-to none "$train" "${args[@]}" --threads 1 --out "$tmp/two" > "$tmp/log" 2>&1 || { cat "$tmp/log"; exit 1; }
+mpirun -np 2 --oversubscribe --bind-to none --mca mpi_yield_when_idle 1 "$train" "${args[@]}" --threads 1 --out "$tmp/two" > "$tmp/log" 2>&1 || { cat "$tmp/log"; exit 1; }
 two=$(summary "$tmp/two" "2 ranks x 1 thread (overlap)")
 echo "$two" | head -1
-mpirun -np 2 --oversubscribe --bind-to none "$train" "${args[@]}" --threads 1 --no-overlap --out "$tmp/flat" > "$tmp/log" 2>&1 || { cat "$tmp/log"; exit 1; }
+mpirun -np 2 --oversubscribe --bind-to none --mca mpi_yield_when_idle 1 "$train" "${args[@]}" --threads 1 --no-overlap --out "$tmp/flat" > "$tmp/log" 2>&1 || { cat "$tmp/log"; exit 1; }
 summary "$tmp/flat" "2 ranks x 1 thread (--no-overlap)" | head -1
 params=$(grep -o '[0-9]* in all' "$tmp/log" | head -1 | cut -d' ' -f1)
 echo "bytes summed over the ranks per step: $((params * 4)) ($params float gradients)"
