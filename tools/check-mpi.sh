@@ -10,7 +10,8 @@
 #  5. SIGKILL of one rank mid-run: mpirun exits non-zero within seconds, the newest checkpoint is
 #     intact, and --resume (2 ranks) continues bit-identically;
 #  6. a rank that stops answering (SIGSTOP) is caught by --stall-timeout with a clear message;
-#  7. a batch that does not split over the ranks is a clear error.
+#  7. a rank whose parameters changed is caught by the parameter checksum, named;
+#  8. a batch that does not split over the ranks is a clear error.
 # Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -171,7 +172,14 @@ grep -q "has waited" "$tmp/stalled.log" || { tail -5 "$tmp/stalled.log"; fail "n
 awk -v t="$ended" 'BEGIN {exit !(t < 25)}' || fail "the stall was caught only after ${ended}s"
 echo "rank 1 stopped (SIGSTOP): caught by --stall-timeout 3 after ${ended}s: $(grep -m1 -o 'rank [0-9]*: .*has waited [0-9]* s' "$tmp/stalled.log")"
 
-# 7. a batch that does not split
+# 7. a rank whose parameters changed (fault injection after step 7) is caught by the checksum at step 10
+if "${mpi[@]}" "$dev" diverge-train --diverge-rank 1 --diverge-step 7 "${args[@]}" --out "$tmp/diverged" > "$tmp/log" 2>&1; then
+  fail "a diverged rank was not caught"
+fi
+grep -q "step 10: the parameters of rank(s) 1 differ from rank 0's" "$tmp/log" || { tail -5 "$tmp/log"; fail "the divergence message does not name the step and the rank"; }
+echo "rank 1's parameters changed after step 7: caught at step 10 (--checksum-every 5), the job stopped naming rank 1"
+
+# 8. a batch that does not split
 if "${mpi[@]}" "$train" "${args[@]}" --batch-size 7 --out "$tmp/odd" > "$tmp/log" 2>&1; then fail "--batch-size 7 over 2 ranks was accepted"; fi
 grep -q "cannot be split into 2 rank(s)" "$tmp/log" || { cat "$tmp/log"; fail "the split error is not clear"; }
 echo "--batch-size 7 over 2 ranks: refused ($(grep -m1 -o 'cannot be split[^:]*' "$tmp/log"))"

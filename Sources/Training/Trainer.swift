@@ -36,6 +36,9 @@ public final class Trainer {
     /// directory is renamed into place: where fault injection (electra-dev crash-train, the
     /// tests) throws or kills the process, leaving an incomplete checkpoint that resuming ignores.
     public var checkpointWriteHook: ((Int) throws -> Void)?
+    /// Called on this rank after the update of each step with the step and the parameters: where
+    /// fault injection (electra-dev diverge-train) makes one rank's parameters differ.
+    public var afterUpdateHook: ((Int, UnsafeMutableBufferPointer<Float>) -> Void)?
 
     /// Prepares a run: a fresh model, or the newest complete checkpoint of `runDirectory` when
     /// `resume` is set (its vocabulary, configuration, batch size, seed and masking must match).
@@ -156,6 +159,7 @@ public final class Trainer {
                 throw TrainingError.nonFinite(step: step + 1, what: "gradient norm", lastCheckpoint: lastCheckpoint)
             }
             step += 1
+            afterUpdateHook?(step, UnsafeMutableBufferPointer(start: model.parameters, count: model.parameterCount))
             sums.add(tally, gradientNorm: norm)
             let tokens = batch.attentionMask.reduce(0) { $0 + Int($1) }
             windowTokens += tokens
