@@ -73,6 +73,10 @@ public final class Trainer {
         var resumeTensors: [String: (shape: [Int], values: [Float])] = [:]
         if resume {
             guard let newest else {
+                if !parallel.communicator.isRoot {
+                    throw TrainingError.io(path: runDirectory.path, failure: "rank \(parallel.communicator.rank) sees no complete checkpoint there",
+                                           remedy: "on --resume every rank reads the run directory: put --out on storage all nodes share, or copy the run directory to each node")
+                }
                 throw TrainingError.noCheckpoint(runDirectory.appendingPathComponent("checkpoints").path)
             }
             let state = try Checkpoint.readState(newest)
