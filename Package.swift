@@ -44,6 +44,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c"),
 
         // Data half.
         .target(name: "Tokenization", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
@@ -64,14 +65,15 @@ let package = Package(
                 cSettings: haswell ? [.define("ELECTRA_REQUIRED_FEATURES", to: haswellFeatures)] : []),
         .target(name: "Kernels", dependencies: ["CBLAS", "CCPUFeatures", "Randomness"], swiftSettings: fast),
         .target(name: "Model", dependencies: ["Kernels", "Masking", "Randomness", "Durability", "CZlib"], swiftSettings: fast),
-        .target(name: "Training", dependencies: ["Model", "Batching", "Masking", "Sharding", "Randomness", "Durability"],
+        .target(name: "Training", dependencies: ["Model", "Batching", "Masking", "Sharding", "Randomness", "Durability", "Distributed"],
                 swiftSettings: fast),
+        .target(name: "Distributed", dependencies: ["CMPI"], swiftSettings: fast),
         .target(name: "Interop", dependencies: ["Model", "Tokenization", "Durability"], swiftSettings: fast),
 
         // Command-line tools. TrainCommandLine: the flags of a training run, shared by
         // electra-train (the product) and electra-dev crash-train (the same run, a fault injected).
         .target(name: "TrainCommandLine",
-                dependencies: ["Training", "Interop", "Model", "Kernels", "Sharding",
+                dependencies: ["Training", "Interop", "Model", "Kernels", "Sharding", "Distributed",
                                .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 swiftSettings: fast),
         .executableTarget(
@@ -84,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "electra-train",
             dependencies: [
-                "TrainCommandLine", "Training", "Model", "Kernels", "Interop", "Sharding", "Tokenization", "Durability",
+                "TrainCommandLine", "Training", "Model", "Kernels", "Interop", "Sharding", "Tokenization", "Durability", "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
@@ -92,7 +94,7 @@ let package = Package(
             name: "electra-dev",
             dependencies: [
                 "TrainCommandLine", "Training", "Model", "Kernels", "Interop", "Batching", "Masking", "Sharding",
-                "Randomness", "Tokenization", "Corpus",
+                "Randomness", "Tokenization", "Corpus", "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
@@ -104,6 +106,7 @@ let package = Package(
         .testTarget(name: "MaskingTests", dependencies: ["Masking", "Randomness"]),
         .testTarget(name: "InteropTests", dependencies: ["Interop", "Model", "Masking", "Randomness", "Tokenization", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Sharding", "Corpus", "ShardTestSupport", "TestSupport"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Randomness"]),
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Masking", "Kernels", "Interop", "Randomness", "TestSupport"]),

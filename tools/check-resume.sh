@@ -45,7 +45,8 @@ canonical() {
   $PY -c '
 import json, sys
 for line in open(sys.argv[1]):
-    o = json.loads(line); o.pop("tokens_per_second", None); o.pop("elapsed_seconds", None)
+    o = json.loads(line)
+    for k in ("tokens_per_second", "elapsed_seconds", "communication_wait_seconds", "allreduce_seconds"): o.pop(k, None)
     if o["kind"] == "system": continue  # one per session (BLAS kernel, sgemm rate), not a metric
     print(json.dumps(o, sort_keys=True))' "$1"
 }

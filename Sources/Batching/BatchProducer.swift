@@ -1,8 +1,9 @@
 // The deterministic core of the batch stream: which sequence comes next, and how it is masked.
 // Shuffling is two-level, as in Megatron-style loaders: a seeded permutation of the training
 // frames per epoch, then the sequences of a window of consecutive (permuted) frames shuffled
-// together. Both levels are derived from (seed, epoch, window), so the stream's whole position
-// is a few integers plus the masking RNG: restored, it yields exactly the same batches.
+// together. Both levels are derived from (seed, epoch, window), and each sequence's masks from
+// (seed, its index in the stream), so the stream's whole position is a few integers: restored,
+// it yields exactly the same batches, and any process can mask any row of a batch alike.
 import Masking
 import Randomness
 import Sharding
@@ -43,8 +44,8 @@ public struct BatchStreamOptions: Codable, Equatable, Sendable {
 }
 
 /// Where a stream stands: enough to continue with exactly the batches it would have produced.
-/// The frame permutation and the window shuffle are derived from (`seed`, `epoch`, `window`), so
-/// the whole position is a few integers and the masking generator's 32 bytes.
+/// The frame permutation and the window shuffle are derived from (`seed`, `epoch`, `window`) and
+/// each sequence's masks from (`seed`, its index in the stream), so the position is a few integers.
 public struct StreamPosition: Codable, Equatable, Sendable {
     /// The permutation seed the position belongs to (the stream's `options.seed`).
     public var seed: UInt64?
@@ -53,13 +54,20 @@ public struct StreamPosition: Codable, Equatable, Sendable {
     public var window = 0
     /// Sequences of the current window already consumed.
     public var offset = 0
-    /// The masking generator.
-    public var maskRNG: Xoshiro256
+    /// Sequences consumed since the run began: the global index of the next one, which keys its
+    /// masks (`maskGenerator`).
+    public var sequencesConsumed = 0
 
     public init(seed: UInt64) {
         self.seed = seed
-        maskRNG = Xoshiro256(seed: seed, stream: 0x6D61_736B)   // "mask"
     }
+}
+
+/// The generator that masks sequence `index` of the stream seeded with `seed` (training), or
+/// held-out sequence `index` (`heldOut`, the same at every evaluation).
+public func maskGenerator(seed: UInt64, index: Int, heldOut: Bool = false) -> Xoshiro256 {
+    Xoshiro256(seed: derivedKey(seed, heldOut ? 0x6576_616C : 0x6D61_736B, UInt64(index)))   // "eval" / "mask"
+
 }
 
 /// Fisher-Yates over our own generator, so that the order depends only on the seed (the
@@ -205,8 +213,9 @@ public struct BatchProducer {
                                 maxPredictions: options.masking.maxPredictions)
         for row in 0..<options.batchSize {
             let sequence = try nextSequence()
-            masker.fill(&batch, row: row, tokens: sequence.tokens, segmentBStart: sequence.segmentBStart,
-                        rng: &position.maskRNG)
+            var rng = maskGenerator(seed: options.seed, index: position.sequencesConsumed)
+            position.sequencesConsumed += 1
+            masker.fill(&batch, row: row, tokens: sequence.tokens, segmentBStart: sequence.segmentBStart, rng: &rng)
         }
         return batch
     }
@@ -224,7 +233,6 @@ public struct BatchProducer {
         sequences = Array(sequences.prefix(wanted))
         guard !sequences.isEmpty else { return [] }
         var masker = Masker(options: options.masking, specials: options.specials)
-        var rng = Xoshiro256(seed: options.seed, stream: 0x6576_616C)   // "eval"
         var batches: [(MaskedBatch, Int)] = []
         var start = 0
         while start < sequences.count {
@@ -232,7 +240,9 @@ public struct BatchProducer {
                                     maxPredictions: options.masking.maxPredictions)
             let real = min(options.batchSize, sequences.count - start)
             for row in 0..<options.batchSize {
-                let s = sequences[(start + row) % sequences.count]
+                let index = (start + row) % sequences.count
+                let s = sequences[index]
+                var rng = maskGenerator(seed: options.seed, index: index, heldOut: true)
                 masker.fill(&batch, row: row, tokens: s.tokens, segmentBStart: s.segmentBStart, rng: &rng)
             }
             batches.append((batch, real))

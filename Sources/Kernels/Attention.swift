@@ -12,11 +12,12 @@ public func attentionScratchCount(_ L: Int) -> Int { scratchPerThread(L) * maxCo
 /// ctx[B*L, H] from q, k, v with NH heads of size D = H/NH; the softmax probabilities (before
 /// dropout) are saved in probs[B,NH,L,L]. Keys where `attention[b*L + j] == 0` (padding) get
 /// probability 0. With p > 0 the probabilities are dropped out after the softmax as in BERT,
-/// with the mask of (p, seed) over the [B,NH,L,L] tensor, and ctx uses the dropped ones.
+/// with the mask of (p, seed) over the [B,NH,L,L] tensor (its element 0 at `dropoutOffset` of
+/// the whole batch's), and ctx uses the dropped ones.
 public func attentionForward(_ ctx: FloatPointer, _ probs: FloatPointer,
                              _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, ld: Int,
                              _ attention: UnsafePointer<Int32>, _ B: Int, _ L: Int, _ H: Int, _ NH: Int,
-                             dropout p: Float = 0, seed: UInt64 = 0, scratch: FloatPointer) {
+                             dropout p: Float = 0, seed: UInt64 = 0, dropoutOffset: Int = 0, scratch: FloatPointer) {
     let D = H / NH
     let scale = 1 / Float(D).squareRoot()
     parallelItems(B * NH) { item, thread in
@@ -33,7 +34,7 @@ public func attentionForward(_ ctx: FloatPointer, _ probs: FloatPointer,
         var used = UnsafePointer(P)
         if p > 0 {
             let mask = work, dropped = work + L * L
-            dropoutScales(mask, start: item * L * L, count: L * L, p: p, seed: seed)
+            dropoutScales(mask, start: dropoutOffset + item * L * L, count: L * L, p: p, seed: seed)
             for i in 0..<L { softmaxRow(P + i * L, keys, keyBias, L, mask: mask + i * L, dropped: dropped + i * L) }
             used = UnsafePointer(dropped)
         } else {
@@ -49,7 +50,7 @@ public func attentionBackward(_ dq: FloatPointer, _ dk: FloatPointer, _ dv: Floa
                               _ dctx: UnsafePointer<Float>, _ probs: UnsafePointer<Float>,
                               _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, ld: Int,
                               _ B: Int, _ L: Int, _ H: Int, _ NH: Int,
-                              dropout p: Float = 0, seed: UInt64 = 0, scratch: FloatPointer) {
+                              dropout p: Float = 0, seed: UInt64 = 0, dropoutOffset: Int = 0, scratch: FloatPointer) {
     let D = H / NH
     let scale = 1 / Float(D).squareRoot()
     parallelItems(B * NH) { item, thread in
@@ -62,7 +63,7 @@ public func attentionBackward(_ dq: FloatPointer, _ dk: FloatPointer, _ dv: Floa
         gemmSingle(transA: false, transB: true, L, L, D, dctx + ctxOff, H, v + off, ld, beta: 0, dP, L)
         var used = P
         if p > 0 {
-            dropoutScales(mask, start: item * L * L, count: L * L, p: p, seed: seed)
+            dropoutScales(mask, start: dropoutOffset + item * L * L, count: L * L, p: p, seed: seed)
             multiply(dropped, P, mask, L * L)
             multiply(dP, dP, mask, L * L)
             used = UnsafePointer(dropped)

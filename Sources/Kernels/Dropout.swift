@@ -2,23 +2,30 @@
 // zeroed when its 16 bits of SplitMix64(seed, i / 4) fall below p·65536, and kept elements are
 // scaled by 1/(1-p). The backward regenerates the same mask from the seed, so nothing is kept
 // between the passes, and the mask depends only on (seed, i): not on the thread count or the
-// order the work is done in. SplitMix64 is Randomness's.
+// order the work is done in. `offset` makes i the element's index in the whole (global) batch,
+// so a micro-batch gets the rows of the mask the whole batch would. SplitMix64 is Randomness's.
 import Randomness
 
 /// The mask of one dropout call: element i's scale is 0 (dropped) or 1/(1-p), from 16 bits of
 /// SplitMix64(seed, i / 4).
 struct DropoutMask {
     let seed: UInt64, threshold: UInt64, keep: Float
+    /// The group of local element 0 in the whole tensor (offset / 4).
+    let base: Int
 
-    init(p: Float, seed: UInt64) {
+    /// `offset`: the index in the whole tensor of the first element this call sees (a batch split
+    /// into micro-batches or over processes passes its first row's offset), a multiple of 4.
+    init(p: Float, seed: UInt64, offset: Int = 0) {
+        precondition(offset % 4 == 0, "a dropout offset must be a multiple of 4 elements (got \(offset))")
         self.seed = seed
+        base = offset / 4
         threshold = UInt64((p * 65_536).rounded())
         keep = 1 / (1 - p)
     }
 
     /// The scales of elements 4g ..< 4g + 4.
     @inline(__always) func group(_ g: Int) -> SIMD4<Float> {
-        let bits = splitMix64(seed &+ UInt64(g) &* 0x9E37_79B9_7F4A_7C15)
+        let bits = splitMix64(seed &+ UInt64(g + base) &* 0x9E37_79B9_7F4A_7C15)
         return SIMD4(bits & 0xFFFF >= threshold ? keep : 0, (bits >> 16) & 0xFFFF >= threshold ? keep : 0,
                      (bits >> 32) & 0xFFFF >= threshold ? keep : 0, bits >> 48 >= threshold ? keep : 0)
     }
@@ -41,9 +48,9 @@ public func dropoutScales(_ out: FloatPointer, start: Int, count: Int, p: Float,
 
 /// x[i] *= scale(i) for i in 0..<count: the forward (on activations) and the backward (on their
 /// gradients) of dropout with (p, seed).
-public func dropoutApply(_ x: FloatPointer, _ count: Int, p: Float, seed: UInt64) {
+public func dropoutApply(_ x: FloatPointer, _ count: Int, p: Float, seed: UInt64, offset: Int = 0) {
     if p <= 0 { return }
-    let mask = DropoutMask(p: p, seed: seed)
+    let mask = DropoutMask(p: p, seed: seed, offset: offset)
     parallelChunks(count / 4, minimumPerThread: 16_384) { groups in
         for g in groups { store4(load4(x + 4 * g) * mask.group(g), x + 4 * g) }
     }
@@ -54,8 +61,8 @@ public func dropoutApply(_ x: FloatPointer, _ count: Int, p: Float, seed: UInt64
 /// x of rows `width` wide; the bias (one per column) is the one of the linear layer that wrote x
 /// (which then skips it), nil for none.
 public func dropoutResidualForward(_ x: FloatPointer, _ residual: UnsafePointer<Float>, _ count: Int, p: Float, seed: UInt64,
-                                   bias: UnsafePointer<Float>? = nil, width: Int = 0) {
-    let mask = DropoutMask(p: p, seed: seed)
+                                   offset: Int = 0, bias: UnsafePointer<Float>? = nil, width: Int = 0) {
+    let mask = DropoutMask(p: p, seed: seed, offset: offset)
     if let bias, p > 0, width % 4 == 0 {
         parallelChunks(count / width, minimumPerThread: max(1, 65_536 / width)) { rows in
             for row in rows {
@@ -84,9 +91,10 @@ public func dropoutResidualForward(_ x: FloatPointer, _ residual: UnsafePointer<
 
 /// Backward of `dropoutResidualForward` for the gradient g of its output: residual = g (a copy)
 /// and g = dropout(g) in place, in one pass.
-public func dropoutResidualBackward(_ g: FloatPointer, _ residual: FloatPointer, _ count: Int, p: Float, seed: UInt64) {
+public func dropoutResidualBackward(_ g: FloatPointer, _ residual: FloatPointer, _ count: Int, p: Float, seed: UInt64,
+                                    offset: Int = 0) {
     if p <= 0 { residual.update(from: g, count: count); return }
-    let mask = DropoutMask(p: p, seed: seed)
+    let mask = DropoutMask(p: p, seed: seed, offset: offset)
     parallelChunks(count / 4, minimumPerThread: 16_384) { groups in
         for j in groups {
             let v = load4(g + 4 * j)

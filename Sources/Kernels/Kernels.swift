@@ -266,14 +266,15 @@ public func gatherRowsBackward(_ dinp: FloatPointer, _ dout: UnsafePointer<Float
 
 // MARK: - Losses
 
-/// Softmax cross-entropy over V classes for P rows, weighted: loss = Σ w·ce / (Σ w + 1e-6).
+/// Softmax cross-entropy over V classes for P rows, weighted: loss = Σ w·ce / (Σ w + 1e-6), Σ w
+/// being `weightSum` when given (a micro-batch's share of the whole batch's loss).
 /// Writes dlogits = (softmax - onehot) · w / (Σ w + 1e-6) · dloss when `dlogits` is given.
 /// (The sampling does not reuse this softmax: it runs without gradients too, and rows of weight
 /// 0 keep none; `sampleForward` recomputes each row's exponentials.)
 /// - Returns: the loss.
 public func softmaxCrossEntropy(_ dlogits: FloatPointer?, _ logits: UnsafePointer<Float>, _ targets: [Int32],
-                                _ weights: [Float], _ P: Int, _ V: Int, dloss: Float = 1) -> Float {
-    let denominator = weights.reduce(0, +) + 1e-6
+                                _ weights: [Float], _ P: Int, _ V: Int, dloss: Float = 1, weightSum: Float? = nil) -> Float {
+    let denominator = (weightSum ?? weights.reduce(0, +)) + 1e-6
     let rowLoss = FloatPointer.allocate(capacity: max(P, 1))
     defer { rowLoss.deallocate() }
     targets.withUnsafeBufferPointer { targets in
@@ -315,10 +316,10 @@ public func softmaxCrossEntropy(_ dlogits: FloatPointer?, _ logits: UnsafePointe
 }
 
 /// Sigmoid binary cross-entropy over M logits with 0/1 labels and weights (the non-pad mask):
-/// loss = Σ w·bce / (Σ w + 1e-6); dlogits = (σ(x) - y) · w / (Σ w + 1e-6) · dloss.
+/// loss = Σ w·bce / (Σ w + 1e-6) (Σ w: `weightSum` when given); dlogits = (σ(x) - y) · w / (Σ w + 1e-6) · dloss.
 public func sigmoidCrossEntropy(_ dlogits: FloatPointer?, _ logits: UnsafePointer<Float>, _ labels: [Float],
-                                _ weights: [Float], _ M: Int, dloss: Float = 1) -> Float {
-    let denominator = weights.reduce(0, +) + 1e-6
+                                _ weights: [Float], _ M: Int, dloss: Float = 1, weightSum: Float? = nil) -> Float {
+    let denominator = (weightSum ?? weights.reduce(0, +)) + 1e-6
     var loss: Double = 0
     for m in 0..<M {
         let x = logits[m], y = labels[m]

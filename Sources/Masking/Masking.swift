@@ -71,6 +71,24 @@ public struct MaskedBatch: Equatable, Sendable {
         maskedWeights = Array(repeating: 0, count: batchSize * maxPredictions)
     }
 
+    /// Rows `range` of this batch, as a batch of their own (a micro-batch, or a process's share).
+    public func rows(_ range: Range<Int>) -> MaskedBatch {
+        precondition(range.lowerBound >= 0 && range.upperBound <= batchSize, "rows \(range) outside a batch of \(batchSize)")
+        var part = MaskedBatch(batchSize: range.count, seqLength: seqLength, maxPredictions: maxPredictions)
+        let (L, N) = (seqLength, maxPredictions)
+        let tokens = (range.lowerBound * L)..<(range.upperBound * L), slots = (range.lowerBound * N)..<(range.upperBound * N)
+        part.inputIDs = Array(inputIDs[tokens]); part.segmentIDs = Array(segmentIDs[tokens])
+        part.attentionMask = Array(attentionMask[tokens])
+        part.maskedPositions = Array(maskedPositions[slots]); part.maskedOriginalIDs = Array(maskedOriginalIDs[slots])
+        part.maskedWeights = Array(maskedWeights[slots])
+        return part
+    }
+
+    /// The loss normalisers of this batch: Σ masked-slot weights, Σ attention mask.
+    public var lossNormalizers: (maskedTokens: Float, realTokens: Float) {
+        (maskedWeights.reduce(0, +), attentionMask.reduce(Float(0)) { $0 + Float($1) })
+    }
+
     /// The original (unmasked) input ids: the masked ones with the originals put back.
     public var originalInputIDs: [Int32] {
         var ids = inputIDs

@@ -45,6 +45,8 @@ public final class ElectraModel {
     let sampler: Sampler
     let discriminator: Encoder
     let discriminatorHead: DiscriminatorHead
+    /// The pieces of the gradient buffer the backward finishes one after another.
+    let gradientBuckets: [GradientBucket: Range<Int>]
 
     /// Builds the model for batches of `batchSize` x `seqLength` with `maxPredictions` slots per row,
     /// parameters drawn N(0, initializerRange) with `seed` (LayerNorm weights 1, biases 0, the
@@ -78,6 +80,8 @@ public final class ElectraModel {
         sampler = Sampler(P: B * N, V: config.vocabSize)
         discriminator = Encoder(shape: disc, offsets: layout.discriminator, B: B, L: L)
         discriminatorHead = DiscriminatorHead(offsets: layout.discriminatorHead, M: B * L, H: disc.H)
+        gradientBuckets = GradientBucket.ranges(table: layout.table, discriminatorLayers: disc.layers,
+                                                generatorLayers: gen.layers)
         initializeParameters(seed: seed)
     }
 
@@ -143,9 +147,8 @@ public final class ElectraModel {
     /// The discriminator alone (dropout off): one logit per position, > 0 meaning "replaced".
     /// Rows are the model's batch shape; shorter inputs are padded by the caller.
     public func discriminatorLogits(ids: [Int32], segments: [Int32], attention: [Int32]) -> [Float] {
-        var rng = Xoshiro256(seed: 0)   // not drawn from: dropout is off
         let out = discriminator.forward(ids: ids, segments: segments, attention: attention, shared: shared,
-                                        config: config, w: parameters, dropout: 0, keepForBackward: false, rng: &rng)
+                                        config: config, w: parameters, dropout: 0, keepForBackward: false, dropoutKey: 0)
         discriminatorHead.forward(out, w: parameters, keepForBackward: false)
         return Array(UnsafeBufferPointer(start: discriminatorHead.logits, count: batchSize * seqLength))
     }

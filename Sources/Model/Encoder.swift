@@ -59,6 +59,8 @@ final class Encoder {
     private var dropP: Float = 0
     private var backwardReady = false
     private var embeddingSeed: UInt64 = 0
+    /// The row of the whole batch this batch starts at (dropout masks are indexed globally).
+    private var firstRow = 0
     private var seeds: [(attention: UInt64, attentionOutput: UInt64, output: UInt64)] = []
 
     /// Where the head writes the gradient of the encoder output, (B*L, H).
@@ -100,16 +102,22 @@ final class Encoder {
     }
 
     /// Runs the encoder; returns its output (B*L, H) (valid until the next forward). With p > 0,
-    /// one dropout seed per site is drawn from `rng`. `backward` may follow only when
+    /// each dropout site's seed is derived from (`dropoutKey`, site), and its mask covers the rows
+    /// of the whole batch, this one starting at row `firstRow`. `backward` may follow only when
     /// `keepForBackward` (GELU's derivative is then kept in place of its input).
     func forward(ids: [Int32], segments: [Int32], attention: [Int32], shared s: SharedEmbeddings,
                  config: ElectraConfig, w: UnsafeMutablePointer<Float>, dropout p: Float, keepForBackward: Bool,
-                 rng: inout Xoshiro256) -> UnsafeMutablePointer<Float> {
+                 dropoutKey: UInt64, firstRow: Int = 0) -> UnsafeMutablePointer<Float> {
         let H = shape.H, F = shape.F, E = shape.E, NH = shape.NH, eps = config.layerNormEps
         dropP = p
         backwardReady = keepForBackward
-        embeddingSeed = p > 0 ? rng.next() : 0
-        seeds = offsets.layers.map { _ in p > 0 ? (rng.next(), rng.next(), rng.next()) : (0, 0, 0) }
+        self.firstRow = firstRow
+        embeddingSeed = p > 0 ? derivedKey(dropoutKey, 0) : 0
+        seeds = offsets.layers.indices.map { l in
+            p > 0 ? (derivedKey(dropoutKey, UInt64(3 * l + 1)), derivedKey(dropoutKey, UInt64(3 * l + 2)),
+                     derivedKey(dropoutKey, UInt64(3 * l + 3))) : (0, 0, 0)
+        }
+        let tokenRow = firstRow * L
         ids.withUnsafeBufferPointer { idp in
             segments.withUnsafeBufferPointer { sp in
                 timed("embedding forward") {
@@ -122,7 +130,7 @@ final class Encoder {
             layerNormForward(act.embeddings, act.embeddingMean, act.embeddingRstd, act.embeddingSum, w + s.normWeight,
                              w + s.normBias, M, E, eps: eps)
         }
-        timed("dropout") { dropoutApply(act.embeddings, M * E, p: p, seed: embeddingSeed) }
+        timed("dropout") { dropoutApply(act.embeddings, M * E, p: p, seed: embeddingSeed, offset: tokenRow * E) }
         if let projection = offsets.projection, let projectionBias = offsets.projectionBias {
             timed("linear forward") { linearForward(act.projected, act.embeddings, w + projection, w + projectionBias, M, E, H) }
         }
@@ -133,12 +141,13 @@ final class Encoder {
                 timed("linear forward") { linearForward(x.qkv, input, w + layer.query, w + layer.queryBias, M, H, 3 * H) }
                 timed("attention forward") {
                     attentionForward(x.context, x.probs, x.qkv, x.qkv + H, x.qkv + 2 * H, ld: 3 * H, att.baseAddress!,
-                                     B, L, H, NH, dropout: p, seed: seed.attention, scratch: grad.attentionScratch)
+                                     B, L, H, NH, dropout: p, seed: seed.attention, dropoutOffset: firstRow * NH * L * L,
+                                     scratch: grad.attentionScratch)
                 }
                 // Biases of the dense layers are added by the pass after each (GELU, dropout + residual).
                 timed("linear forward") { linearForward(x.attentionResidual, x.context, w + layer.attentionOutput, nil, M, H, H) }
                 timed("dropout + residual") {
-                    dropoutResidualForward(x.attentionResidual, input, M * H, p: p, seed: seed.attentionOutput,
+                    dropoutResidualForward(x.attentionResidual, input, M * H, p: p, seed: seed.attentionOutput, offset: tokenRow * H,
                                            bias: w + layer.attentionOutputBias, width: H)
                 }
                 timed("layerNorm forward") {
@@ -152,7 +161,7 @@ final class Encoder {
                 }
                 timed("linear forward") { linearForward(x.outputResidual, x.gelu, w + layer.output, nil, M, F, H) }
                 timed("dropout + residual") {
-                    dropoutResidualForward(x.outputResidual, x.attentionNorm, M * H, p: p, seed: seed.output,
+                    dropoutResidualForward(x.outputResidual, x.attentionNorm, M * H, p: p, seed: seed.output, offset: tokenRow * H,
                                            bias: w + layer.outputBias, width: H)
                 }
                 timed("layerNorm forward") {
@@ -166,11 +175,14 @@ final class Encoder {
     }
 
     /// Backward from `outputGradient` (filled by the head) down to the shared embeddings;
-    /// accumulates into `g`. Uses the activations of the last `forward`.
+    /// accumulates into `g`. Uses the activations of the last `forward`. `layerDone(l)` is called
+    /// once layer l's parameter gradients are final (for a reducer that sums them meanwhile).
     func backward(ids: [Int32], segments: [Int32], attention: [Int32], shared s: SharedEmbeddings,
-                  config: ElectraConfig, w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>) {
+                  config: ElectraConfig, w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>,
+                  layerDone: ((Int) -> Void)? = nil) {
         precondition(backwardReady, "Encoder.backward needs a forward with keepForBackward")
         let H = shape.H, F = shape.F, E = shape.E, NH = shape.NH, p = dropP
+        let tokenRow = firstRow * L
         let d = grad
         for l in stride(from: offsets.layers.count - 1, through: 0, by: -1) {
             let layer = offsets.layers[l], x = act.layers[l], seed = seeds[l]
@@ -180,7 +192,7 @@ final class Encoder {
                 layerNormBackward(d.residual, g + layer.outputNormWeight, g + layer.outputNormBias, d.output, x.outputResidual,
                                   w + layer.outputNormWeight, x.outputMean, x.outputRstd, M, H, overwrite: true)
             }
-            timed("dropout + residual") { dropoutResidualBackward(d.residual, d.attentionNorm, M * H, p: p, seed: seed.output) }
+            timed("dropout + residual") { dropoutResidualBackward(d.residual, d.attentionNorm, M * H, p: p, seed: seed.output, offset: tokenRow * H) }
             timed("linear backward") {
                 linearBackward(d.gelu, g + layer.output, g + layer.outputBias, d.residual, x.gelu, w + layer.output, M, F, H,
                                overwrite: true)
@@ -197,16 +209,18 @@ final class Encoder {
                                   overwrite: true)
             }
             // The residual path to the layer input gets d.residual as it is, the attention output its dropout.
-            timed("dropout + residual") { dropoutResidualBackward(d.residual, d.output, M * H, p: p, seed: seed.attentionOutput) }
+            timed("dropout + residual") { dropoutResidualBackward(d.residual, d.output, M * H, p: p, seed: seed.attentionOutput, offset: tokenRow * H) }
             timed("linear backward") {
                 linearBackward(d.context, g + layer.attentionOutput, g + layer.attentionOutputBias, d.residual, x.context,
                                w + layer.attentionOutput, M, H, H, overwrite: true)
             }
             timed("attention backward") {
                 attentionBackward(d.qkv, d.qkv + H, d.qkv + 2 * H, d.context, x.probs, x.qkv, x.qkv + H, x.qkv + 2 * H, ld: 3 * H,
-                                  B, L, H, NH, dropout: p, seed: seed.attention, scratch: d.attentionScratch)
+                                  B, L, H, NH, dropout: p, seed: seed.attention, dropoutOffset: firstRow * NH * L * L,
+                                  scratch: d.attentionScratch)
             }
             timed("linear backward") { linearBackward(d.output, g + layer.query, g + layer.queryBias, d.qkv, input, w + layer.query, M, H, 3 * H) }
+            layerDone?(l)
         }
         if let projection = offsets.projection, let projectionBias = offsets.projectionBias {
             timed("linear backward") {
@@ -214,7 +228,7 @@ final class Encoder {
                                overwrite: true)
             }
         }
-        timed("dropout") { dropoutApply(d.embeddings, M * E, p: p, seed: embeddingSeed) }
+        timed("dropout") { dropoutApply(d.embeddings, M * E, p: p, seed: embeddingSeed, offset: tokenRow * E) }
         timed("layerNorm backward") {
             layerNormBackward(d.embeddingSum, g + s.normWeight, g + s.normBias, d.embeddings, act.embeddingSum, w + s.normWeight,
                               act.embeddingMean, act.embeddingRstd, M, E, overwrite: true)

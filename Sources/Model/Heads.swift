@@ -51,7 +51,7 @@ final class GeneratorHead {
     /// cross-entropy against the batch's original ids. Keeps what `backward` needs when asked.
     /// - Returns: the loss.
     func forward(_ encoderOutput: UnsafePointer<Float>, _ batch: MaskedBatch, shared: SharedEmbeddings,
-                 w: UnsafePointer<Float>, eps: Float, keepForBackward: Bool) -> Float {
+                 w: UnsafePointer<Float>, eps: Float, keepForBackward: Bool, weightSum: Float? = nil) -> Float {
         for slot in 0..<P { rows[slot] = slot / N * L + Int(batch.maskedPositions[slot]) }
         gatherRowsForward(b.gathered, encoderOutput, rows, Hg)
         // The dense bias is added in the GELU pass; with gradients, gelu' replaces the
@@ -61,7 +61,7 @@ final class GeneratorHead {
         layerNormForward(b.norm, b.normMean, b.normRstd, b.gelu, w + offsets.normWeight, w + offsets.normBias, P, E, eps: eps)
         linearForward(b.logits, b.norm, w + shared.word, w + offsets.outputBias, P, E, V)
         return softmaxCrossEntropy(keepForBackward ? b.dLogits : nil, b.logits, batch.maskedOriginalIDs,
-                                   batch.maskedWeights, P, V)
+                                   batch.maskedWeights, P, V, weightSum: weightSum)
     }
 
     /// Backward of `forward`: writes d(encoder output) into `dEncoderOutput` (B*L, Hg), zero
@@ -115,9 +115,10 @@ final class DiscriminatorHead {
     }
 
     /// The sigmoid cross-entropy of the last logits against `labels` (B*L, 1 = replaced),
-    /// weighted by `weights` (B*L); with `keepForBackward`, d(scale · loss)/d(logits) is kept.
-    func loss(labels: [Float], weights: [Float], scale: Float, keepForBackward: Bool) -> Float {
-        sigmoidCrossEntropy(keepForBackward ? b.dLogits : nil, b.logits, labels, weights, M, dloss: scale)
+    /// weighted by `weights` (B*L) and normalised by `weightSum` (nil: Σ weights); with
+    /// `keepForBackward`, d(scale · loss)/d(logits) is kept.
+    func loss(labels: [Float], weights: [Float], scale: Float, keepForBackward: Bool, weightSum: Float? = nil) -> Float {
+        sigmoidCrossEntropy(keepForBackward ? b.dLogits : nil, b.logits, labels, weights, M, dloss: scale, weightSum: weightSum)
     }
 
     /// Backward of `forward` and `loss`: writes d(encoder output) into `dEncoderOutput` (B*L, H).
@@ -131,8 +132,8 @@ final class DiscriminatorHead {
     }
 }
 
-/// The sampling step's buffers around the `sampleForward` kernel: one uniform per slot, drawn
-/// in slot order, and the kernel's scratch rows.
+/// The sampling step's buffers around the `sampleForward` kernel: one uniform per slot, derived
+/// from (key, global row, slot), and the kernel's scratch rows.
 final class Sampler {
     let P: Int, V: Int
     private let uniforms: UnsafeMutablePointer<Double>   // (P)
@@ -150,11 +151,12 @@ final class Sampler {
 
     /// The argmax (`predictions`) and a draw from the softmax (`sampled`) of each row of
     /// `logits` (P, V): with `gumbelNoise` (P*V) the argmax of logits + noise, otherwise one
-    /// uniform per slot from `rng`.
+    /// uniform per slot derived from (`key`, the slot's row in the whole batch, its index in the
+    /// row): the same draw whatever micro-batch or process the row is computed in.
     func forward(_ predictions: inout [Int32], _ sampled: inout [Int32], _ logits: UnsafePointer<Float>,
-                 gumbelNoise: [Float]?, rng: inout Xoshiro256) {
+                 gumbelNoise: [Float]?, key: UInt64, firstRow: Int, slotsPerRow N: Int) {
         if gumbelNoise == nil {
-            for p in 0..<P { uniforms[p] = rng.nextDouble() }
+            for p in 0..<P { uniforms[p] = unitInterval(derivedKey(key, UInt64(firstRow + p / N), UInt64(p % N))) }
         }
         predictions.withUnsafeMutableBufferPointer { predictions in
             sampled.withUnsafeMutableBufferPointer { sampled in

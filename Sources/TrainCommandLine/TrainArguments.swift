@@ -3,6 +3,7 @@
 // `TrainingRequest`, and opening the trainer. Defaults and help text come from the library's
 // option types (TrainingOptions, the presets). Nothing here prints.
 import ArgumentParser
+import Distributed
 import Foundation
 import Interop
 import Kernels
@@ -32,7 +33,16 @@ public struct TrainArguments: ParsableArguments {
     @Option(help: "Seed of everything random: initialization, masking, sampling, dropout, shuffling (default \(defaults.seed)).")
     public var seed: UInt64?
     @Option(help: "The run directory.") public var out = "runs/tiny"
-    @Option(help: "Threads for matrix products.") public var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Compute threads (default: the cores this process may use; under mpirun, shared among the ranks of a machine).")
+    public var threads: Int?
+    @Option(help: "Micro-batches per step (and per rank) whose gradients are summed before the update: a batch that does not fit in memory, or the single-process twin of that many ranks (default 1).")
+    public var accumulate = 1
+    @Flag(help: "Under mpirun: sum the gradients over ranks after the backward pass instead of during it.")
+    public var noOverlap = false
+    @Option(help: "Under mpirun: compare a checksum of the parameters over ranks every N steps (0: never; default 200).")
+    public var checksumEvery = 200
+    @Option(help: "Under mpirun: stop the job when a collective has waited this many seconds for another rank (default 600).")
+    public var stallTimeout: Double = 600
     @Option(help: "Write training metrics every K steps (default \(defaults.logEvery)).") public var logEvery: Int?
     @Option(help: "Evaluate on the held-out split every E steps (0: only at the end; default \(defaults.evalEvery)).")
     public var evalEvery: Int?
@@ -54,10 +64,12 @@ public struct TrainArguments: ParsableArguments {
             throw ValidationError("unknown --preset \(preset): choose one of \(ElectraConfig.presetNames.joined(separator: ", "))")
         }
         for (name, value) in [("--steps", steps), ("--batch-size", batchSize), ("--log-every", logEvery), ("--threads", threads),
-                              ("--eval-batches", evalBatches), ("--keep-checkpoints", keepCheckpoints)] {
+                              ("--eval-batches", evalBatches), ("--keep-checkpoints", keepCheckpoints),
+                              ("--accumulate", accumulate)] {
             if let value, value < 1 { throw ValidationError("\(name) must be at least 1 (got \(value))") }
         }
-        for (name, value) in [("--warmup-steps", warmupSteps), ("--eval-every", evalEvery), ("--save-every", saveEvery)] {
+        for (name, value) in [("--warmup-steps", warmupSteps), ("--eval-every", evalEvery), ("--save-every", saveEvery),
+                              ("--checksum-every", checksumEvery)] {
             if let value, value < 0 { throw ValidationError("\(name) must be 0 or more (got \(value))") }
         }
         if let learningRate, !(learningRate > 0 && learningRate.isFinite) { throw ValidationError("--learning-rate must be a positive number (got \(learningRate))") }
@@ -77,9 +89,10 @@ public struct TrainArguments: ParsableArguments {
     }
 
     /// Sets the compute threads, resolves the run's settings (on --resume, what is not given is
-    /// the run's), reads --init-from and opens the trainer.
-    public func makeTrainer() throws -> (trainer: Trainer, settings: ResolvedRun) {
-        setComputeThreads(threads)
+    /// the run's), reads --init-from and opens the trainer for `communicator`'s rank.
+    public func makeTrainer(communicator: Communicator = SingleProcess()) throws -> (trainer: Trainer, settings: ResolvedRun) {
+        setComputeThreads(threads ?? (communicator.size > 1 ? computeThreadsPerRank(localRanks: communicator.localSize)
+                                                            : ProcessInfo.processInfo.activeProcessorCount))
         let runURL = URL(fileURLWithPath: out)
         let index = try ShardIndex(directory: URL(fileURLWithPath: shards))
         let previous = resume ? try resumableRun(runURL) : nil
@@ -91,13 +104,52 @@ public struct TrainArguments: ParsableArguments {
         } catch TrainingError.alreadyTrained(_, let step) {
             throw ValidationError("\(out) is already at step \(step): pass --steps above \(step) to train further")
         }
-        let initial = try initFrom.map { path in
+        // Rank 0 reads --init-from; the trainer broadcasts its parameters to the others.
+        let initial = try initFrom.flatMap { path in communicator.isRoot ? path : nil }.map { path in
             (tensors: try HuggingFacePair(URL(fileURLWithPath: path)).tensors(), source: path)
         }
         let trainer = try Trainer(config: settings.config, options: settings.options, shards: URL(fileURLWithPath: shards),
-                                  runDirectory: runURL, resume: resume, initialParameters: initial)
+                                  runDirectory: runURL, resume: resume, initialParameters: initial, parallel: parallel(communicator))
         return (trainer, settings)
     }
+
+    /// How the run splits its batch: the ranks of `communicator`, --accumulate, --no-overlap,
+    /// --checksum-every.
+    public func parallel(_ communicator: Communicator) -> ParallelOptions {
+        var p = ParallelOptions()
+        p.communicator = communicator
+        p.accumulate = accumulate
+        p.overlap = !noOverlap
+        p.checksumEvery = checksumEvery
+        return p
+    }
+}
+
+/// The job's communicator for an executable: Open MPI's under mpirun (a collective that waits
+/// longer than `stallTimeout` prints which and ends the whole job), else a single process.
+public func jobCommunicator(stallTimeout: Double) throws -> Communicator {
+    final class Box: @unchecked Sendable { var communicator: MPICommunicator? }
+    let box = Box()
+    let communicator = try makeCommunicator(stallTimeout: stallTimeout) { message in
+        FileHandle.standardError.write(Data("electra-train: \(message)\n".utf8))
+        box.communicator?.abort(code: 3)
+    }
+    box.communicator = communicator as? MPICommunicator
+    return communicator
+}
+
+/// Runs `body`; under mpirun, a rank whose run fails prints its error and ends the whole job
+/// (the other ranks would wait in their next collective forever), and a rank that succeeds
+/// finalizes MPI.
+public func runJob(_ communicator: Communicator, _ body: () throws -> Void) throws {
+    guard let mpi = communicator as? MPICommunicator else { return try body() }
+    do {
+        try body()
+    } catch {
+        FileHandle.standardError.write(Data("electra-train: rank \(mpi.rank) of \(mpi.size): \(error)\n".utf8))
+        mpi.abort(code: 1)
+    }
+    mpi.finalize()
 }
 
 /// "1e-4 for tiny, 5e-4 for small, 2e-4 for base and large".

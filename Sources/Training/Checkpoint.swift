@@ -21,7 +21,6 @@ struct CheckpointState: Codable {
     var options: TrainingOptions
     var vocabSize: Int
     var vocabSHA256: String
-    var modelRNG: Xoshiro256
     var stream: StreamPosition
     /// Metric sums of the logging window still open at the checkpoint (so that the next line
     /// averages the same steps as an uninterrupted run's).

@@ -1,7 +1,10 @@
 // The pre-training loop (run_pretraining.py): batches from the shard stream, one forward and
 // backward of generator + discriminator, AdamW, metrics, held-out evaluation and checkpoints
-// (Checkpoint.swift) in a run directory (RunDirectory.swift), resumable bit for bit.
+// (Checkpoint.swift) in a run directory (RunDirectory.swift), resumable bit for bit. Under
+// mpirun each rank computes its share of every global batch (DataParallel.swift); rank 0 alone
+// writes the run directory.
 import Batching
+import Distributed
 import Foundation
 import Masking
 import Model
@@ -12,15 +15,21 @@ import Sharding
 public final class Trainer {
     public let config: ElectraConfig
     public let options: TrainingOptions
-    /// The run directory, locked while this trainer exists.
-    public let directory: RunDirectory
-    public var runDirectory: URL { directory.url }
+    /// The run directory, locked while this trainer exists (rank 0's; nil on the other ranks,
+    /// which write nothing).
+    public let directory: RunDirectory?
+    public let runDirectory: URL
+    public let parallel: ParallelOptions
+    var communicator: Communicator { parallel.communicator }
+    /// Rows of the global batch each rank computes, and of each micro-batch.
+    let rowsPerRank: Int, rowsPerMicroBatch: Int
+    let reducer: GradientReducer
+    let accumulator: GradientAccumulator?
     let index: ShardIndex
     let model: ElectraModel
     let optimizer: AdamW
     let stream: BatchStream
     let streamOptions: BatchStreamOptions
-    var modelRNG: Xoshiro256
     var lastCheckpoint: String?
     var resumedWindow: MetricSums?
     /// Called with the step once a checkpoint's files are written and synced, before its
@@ -30,13 +39,28 @@ public final class Trainer {
     /// Machine facts written as a "system" record before the first step of each session
     /// (electra-train: the BLAS kernel in use and the sgemm rate, Kernels.blasReport().jsonFields).
     public var systemRecord: [String: Any] = [:]
+    /// Called on this rank after the update of each step with the step and the parameters: where
+    /// fault injection (electra-dev diverge-train) makes one rank's parameters differ.
+    public var afterUpdateHook: ((Int, UnsafeMutableBufferPointer<Float>) -> Void)?
 
     /// Prepares a run: a fresh model, or the newest complete checkpoint of `runDirectory` when
     /// `resume` is set (its vocabulary, configuration, batch size, seed and masking must match).
+    /// With several ranks (`parallel.communicator`), each computes batchSize / ranks rows per
+    /// step in `parallel.accumulate` micro-batches, and rank 0's parameters (and moments) are
+    /// broadcast to the others before the first step.
     public init(config: ElectraConfig, options: TrainingOptions, shards: URL, runDirectory: URL, resume: Bool,
-                initialParameters: (tensors: [String: (shape: [Int], values: [Float])], source: String)? = nil) throws {
+                initialParameters: (tensors: [String: (shape: [Int], values: [Float])], source: String)? = nil,
+                parallel: ParallelOptions = ParallelOptions()) throws {
+        let ranks = parallel.communicator.size, K = parallel.accumulate
+        guard K >= 1, options.batchSize % (ranks * K) == 0 else {
+            throw TrainingError.split("--batch-size \(options.batchSize) cannot be split into \(ranks) rank(s) x \(K) micro-batch(es) of equal rows: choose a batch size that is a multiple of \(ranks * max(K, 1))")
+        }
+        self.parallel = parallel
+        rowsPerRank = options.batchSize / ranks
+        rowsPerMicroBatch = rowsPerRank / K
         index = try ShardIndex(directory: shards)
-        directory = try RunDirectory(runDirectory)
+        self.runDirectory = runDirectory
+        directory = parallel.communicator.isRoot ? try RunDirectory(runDirectory) : nil
         let newest = Checkpoint.complete(in: runDirectory).last
         if !resume, let newest {
             throw TrainingError.existingRun(runDirectory.path, newest: newest.lastPathComponent)
@@ -52,7 +76,11 @@ public final class Trainer {
         var resumeTensors: [String: (shape: [Int], values: [Float])] = [:]
         if resume {
             guard let newest else {
-                throw TrainingError.noCheckpoint(directory.checkpoints.path)
+                if !parallel.communicator.isRoot {
+                    throw TrainingError.io(path: runDirectory.path, failure: "rank \(parallel.communicator.rank) sees no complete checkpoint there",
+                                           remedy: "on --resume every rank reads the run directory: put --out on storage all nodes share, or copy the run directory to each node")
+                }
+                throw TrainingError.noCheckpoint(runDirectory.appendingPathComponent("checkpoints").path)
             }
             let state = try Checkpoint.readState(newest)
             let facts = ShardFacts(directory: shards.path, vocabSize: index.meta.vocabSize,
@@ -70,17 +98,23 @@ public final class Trainer {
         }
         self.config = config
         self.options = options
-        model = try ElectraModel(config: config, batchSize: options.batchSize, seqLength: index.meta.maxSeqLength,
+        model = try ElectraModel(config: config, batchSize: rowsPerMicroBatch, seqLength: index.meta.maxSeqLength,
                                  maxPredictions: streamOptions.masking.maxPredictions, seed: options.seed)
         optimizer = AdamW(model: model, options: options.adamW)
-        modelRNG = Xoshiro256(seed: options.seed, stream: 0x6D6F_6465_6C)   // "model"
+        reducer = GradientReducer(communicator: parallel.communicator, overlap: parallel.overlap)
+        accumulator = K > 1 ? GradientAccumulator(count: model.parameterCount) : nil
         if resumeState == nil, let initial = initialParameters {
             try model.assignParameters(initial.tensors, source: initial.source)
         }
         if let state = resumeState, let checkpoint = lastCheckpoint {
             try Checkpoint.restore(resumeTensors, into: model, optimizer: optimizer, file: URL(fileURLWithPath: checkpoint))
             optimizer.step = state.step
-            modelRNG = state.modelRNG
+        }
+        if ranks > 1 {   // every rank starts from rank 0's numbers
+            let n = model.parameterCount
+            for buffer in [model.parameters, optimizer.m, optimizer.v] {
+                try parallel.communicator.broadcast(UnsafeMutableBufferPointer(start: buffer, count: n), root: 0)
+            }
         }
         stream = try BatchStream(index: index, options: streamOptions, position: resumeState?.stream,
                                  expectedVocabulary: (config.vocabSize, index.meta.vocabSHA256))
@@ -96,8 +130,10 @@ public final class Trainer {
     }
 
     /// Runs until `options.steps`, logging, evaluating and checkpointing on the way.
-    public func run(_ report: (TrainingEvent) -> Void) throws {
-        try directory.prepareCheckpoints()
+    public func run(_ emit: (TrainingEvent) -> Void) throws {
+        let isRoot = communicator.isRoot
+        func report(_ event: TrainingEvent) { if isRoot { emit(event) } }   // rank 0 alone reports
+        try directory?.prepareCheckpoints()
         let start = optimizer.step
         let counts = parameterCounts
         let tokensPerStep = options.batchSize * index.meta.maxSeqLength
@@ -105,77 +141,143 @@ public final class Trainer {
             "model: generator \(counts.generator) parameters (hidden \(config.generatorHiddenSize), \(config.generatorLayers) layers, \(config.generatorHeads) heads), discriminator \(counts.discriminator) (hidden \(config.hiddenSize), \(config.numLayers) layers, \(config.numHeads) heads), \(counts.total) in all; embedding \(config.embeddingSize), vocabulary \(config.vocabSize)",
             "data: \(index.sequenceCount) sequences in \(index.directory.path); training \(stream.trainSequenceCount) sequences, \(stream.trainSequenceCount / options.batchSize) steps per epoch; held out \(index.sequenceCount - stream.trainSequenceCount)",
             "step: batch \(options.batchSize) x \(index.meta.maxSeqLength) = \(tokensPerStep) tokens, \(streamOptions.masking.maxPredictions) predictions per sequence; lr \(options.learningRate), warm-up \(options.warmupSteps), \(options.steps) steps, seed \(options.seed)",
+            "split: \(communicator.size) rank(s) x \(parallel.accumulate) micro-batch(es) of \(rowsPerMicroBatch) rows"
+                + (communicator.size > 1 ? ", gradients summed \(reducer.overlap ? "during" : "after") the backward pass" : ""),
         ]))
         if let last = lastCheckpoint { report(.resumed(step: start, from: last)) }
-        let metrics = try directory.openMetrics(keepingUpTo: start)
-        try directory.writeConfig(model: config, training: options, shards: index.directory.path, vocabSHA256: index.meta.vocabSHA256)
-        if !systemRecord.isEmpty { try metrics.writeSystem(step: start, fields: systemRecord) }
+        let metrics = try directory?.openMetrics(keepingUpTo: start)
+        try directory?.writeConfig(model: config, training: options, shards: index.directory.path, vocabSHA256: index.meta.vocabSHA256)
+        if !systemRecord.isEmpty { try metrics?.writeSystem(step: start, fields: systemRecord) }
 
         var sums = resumedWindow ?? MetricSums()
         var windowStart = DispatchTime.now().uptimeNanoseconds
         let runStart = windowStart
-        var windowTokens = 0
+        var windowTokens = 0, windowWait = 0.0, windowReduce = 0.0
         var totalTokens = 0
         var step = start
         while step < options.steps {
             let (batch, position, skipped) = try stream.next()
             if !skipped.isEmpty { report(.skippedFrames(skipped)) }
-            model.zeroGradients()
-            let result = model.step(batch, training: true, computeGradients: true, rng: &modelRNG)
-            guard result.totalLoss.isFinite else {
+            let (tally, communication) = try computeGradients(batch, step: step)
+            guard tally.sums[0].isFinite else {
                 throw TrainingError.nonFinite(step: step + 1, what: "loss", lastCheckpoint: lastCheckpoint)
             }
-            let (norm, lr) = optimizer.update(model)
+            let (norm, lr) = optimizer.update(model)   // the global norm: the gradients are summed
             guard norm.isFinite else {
                 throw TrainingError.nonFinite(step: step + 1, what: "gradient norm", lastCheckpoint: lastCheckpoint)
             }
             step += 1
-            sums.add(result, batch: batch, gradientNorm: norm)
+            afterUpdateHook?(step, UnsafeMutableBufferPointer(start: model.parameters, count: model.parameterCount))
+            sums.add(tally, gradientNorm: norm)
             let tokens = batch.attentionMask.reduce(0) { $0 + Int($1) }
             windowTokens += tokens
+            windowWait += communication.waitSeconds
+            windowReduce += communication.reduceSeconds
+            if parallel.checksumEvery > 0 && communicator.size > 1 && step % parallel.checksumEvery == 0 {
+                try compareParameters(step: step)
+            }
             totalTokens += tokens
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - runStart) / 1e9
-            report(.progress(step: step, loss: Double(result.totalLoss), tokensPerSecond: Double(totalTokens) / max(seconds, 1e-9),
+            report(.progress(step: step, loss: tally.sums[0], tokensPerSecond: Double(totalTokens) / max(seconds, 1e-9),
                              secondsPerStep: seconds / Double(step - start)))
             if step % options.logEvery == 0 || step == options.steps {
                 let now = DispatchTime.now().uptimeNanoseconds
                 var values = [("learning_rate", Double(lr))] + sums.values()
                 values.append(("tokens_per_second", Double(windowTokens) / (Double(now - windowStart) / 1e9)))
                 values.append(("elapsed_seconds", Double(now - runStart) / 1e9))
-                try metrics.write(step: step, kind: "train", values: values)
+                // Per step: seconds waited for the gradient sum after the backward pass, and spent in all-reduce.
+                values.append(("communication_wait_seconds", windowWait / Double(max(sums.steps, 1))))
+                values.append(("allreduce_seconds", windowReduce / Double(max(sums.steps, 1))))
+                try metrics?.write(step: step, kind: "train", values: values)
                 report(.logged(step: step, values: values))
                 sums = MetricSums()
                 windowTokens = 0
+                windowWait = 0
+                windowReduce = 0
                 windowStart = now
             }
             if options.evalEvery > 0 && (step % options.evalEvery == 0 || step == options.steps) {
-                let values = try evaluate()
-                try metrics.write(step: step, kind: "eval", values: values)
-                report(.evaluated(step: step, values: values))
+                if communicator.isRoot {   // the others go on and wait in the next step's sum
+                    let values = try evaluate()
+                    try metrics?.write(step: step, kind: "eval", values: values)
+                    report(.evaluated(step: step, values: values))
+                }
             }
-            if (options.saveEvery > 0 && step % options.saveEvery == 0) || step == options.steps {
+            if communicator.isRoot && ((options.saveEvery > 0 && step % options.saveEvery == 0) || step == options.steps) {
                 let path = try saveCheckpoint(step: step, position: position, openWindow: sums)
                 report(.checkpointed(step: step, path: path))
             }
         }
     }
 
-    /// Metrics on the held-out split: dropout off, fixed masks and fixed sampling noise.
+    /// Metrics on the held-out split: dropout off, fixed masks and sampling keyed by (seed,
+    /// held-out batch, row), computed in micro-batches of this rank's model: the same figures
+    /// whatever the split (up to the rounding of the partial losses' sum).
     public func evaluate() throws -> [(String, Double)] {
         var sums = MetricSums()
-        var rng = Xoshiro256(seed: options.seed, stream: 0x6576_616C)   // "eval": the same every time
-        for (batch, rows) in try stream.heldOutBatches(limit: options.evalBatches) {
-            let result = model.step(batch, training: false, computeGradients: false, rng: &rng)
-            sums.add(result, batch: batch, rows: rows)
+        let m = rowsPerMicroBatch
+        for (number, (batch, rows)) in try stream.heldOutBatches(limit: options.evalBatches).enumerated() {
+            let (masked, real) = batch.lossNormalizers
+            var tally = StepTally()
+            for first in stride(from: 0, to: batch.batchSize, by: m) {
+                let keys = StepKeys(key: derivedKey(options.seed, 0x6576_616C, UInt64(number)), firstRow: first,
+                                    maskedTokens: masked, realTokens: real)
+                let part = batch.rows(first..<(first + m))
+                let result = model.step(part, training: false, computeGradients: false, keys: keys)
+                tally.add(result, batch: part, rows: min(m, max(0, rows - first)))
+            }
+            sums.add(tally)
         }
         return sums.values().filter { $0.0 != "gradient_norm" }
+    }
+
+    /// Step `step`'s gradient of the whole global batch in `model.gradients` on every rank: this
+    /// rank's rows in micro-batches (keyed by their rows in the global batch, normalised by the
+    /// global batch's counts), summed over micro-batches and then over ranks. Returns the
+    /// step's metrics over the global batch and what the communication cost.
+    func computeGradients(_ batch: MaskedBatch, step: Int) throws -> (StepTally, GradientReducer.StepReport) {
+        let (masked, real) = batch.lossNormalizers
+        let m = rowsPerMicroBatch, K = parallel.accumulate
+        let g = model.gradients
+        var tally = StepTally()
+        // With one micro-batch, each finished piece of the gradient goes to the reducer at once.
+        let ready: ((Range<Int>) -> Void)? = K == 1 && communicator.size > 1 ? { [reducer] range in
+            reducer.submit(UnsafeMutableBufferPointer(start: g + range.lowerBound, count: range.count))
+        } : nil
+        for k in 0..<K {
+            let first = communicator.rank * rowsPerRank + k * m
+            var keys = StepKeys.training(seed: options.seed, step: step)
+            keys.firstRow = first
+            keys.maskedTokens = masked
+            keys.realTokens = real
+            let part = batch.rows(first..<(first + m))
+            model.zeroGradients()
+            let result = model.step(part, training: true, computeGradients: true, keys: keys, gradientsReady: ready)
+            tally.add(result, batch: part)
+            accumulator?.add(g, first: k == 0)
+        }
+        if let accumulator {
+            g.update(from: accumulator.buffer, count: model.parameterCount)
+            if communicator.size > 1 { reducer.submit(UnsafeMutableBufferPointer(start: g, count: model.parameterCount)) }
+        }
+        let communication = try reducer.finish()
+        return (try tally.global(communicator), communication)
+    }
+
+    /// Compares a checksum of the parameters over ranks; a rank whose parameters differ from
+    /// rank 0's stops the job.
+    func compareParameters(step: Int) throws {
+        let sums = try communicator.allGather(checksum(model.parameters, model.parameterCount))
+        let diverged = sums.indices.filter { sums[$0] != sums[0] }
+        if !diverged.isEmpty { throw TrainingError.diverged(step: step, ranks: diverged) }
     }
 
     /// Writes checkpoint `step` (parameters, Adam moments, state), then keeps the newest
     /// `keepCheckpoints`.
     func saveCheckpoint(step: Int, position: StreamPosition, openWindow: MetricSums) throws -> String {
+        guard let directory else { return "" }
         let state = CheckpointState(step: step, config: config, options: options, vocabSize: index.meta.vocabSize,
-                                    vocabSHA256: index.meta.vocabSHA256, modelRNG: modelRNG, stream: position,
+                                    vocabSHA256: index.meta.vocabSHA256, stream: position,
                                     openWindow: openWindow.steps > 0 ? openWindow : nil)
         let final = try Checkpoint.write(to: directory.checkpoints, state: state,
                                          tensors: Checkpoint.tensors(model: model, optimizer: optimizer),

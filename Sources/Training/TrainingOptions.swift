@@ -82,6 +82,10 @@ public enum TrainingError: Error, CustomStringConvertible {
     case busy(String)
     /// `--steps` does not go past the step the run already reached.
     case alreadyTrained(run: String, step: Int)
+    /// The global batch cannot be split over the ranks and micro-batches asked for.
+    case split(String)
+    /// A rank's parameters differ from rank 0's (checksums compared every few hundred steps).
+    case diverged(step: Int, ranks: [Int])
 
     public var description: String {
         switch self {
@@ -100,6 +104,9 @@ public enum TrainingError: Error, CustomStringConvertible {
             return "\(dir): another electra-train process is writing to this run directory; wait for it or choose another --out"
         case .alreadyTrained(let run, let step):
             return "\(run) is already at step \(step): pass --steps above \(step) to train further"
+        case .split(let why): return why
+        case .diverged(let step, let ranks):
+            return "step \(step): the parameters of rank(s) \(ranks.map(String.init).joined(separator: ", ")) differ from rank 0's (a faulty node or a nondeterministic build); the job stops: resume from the last checkpoint, without that node"
         }
     }
 }

@@ -4,6 +4,7 @@
 // `electra-train --resume` ignores the half-written checkpoint and gives the uninterrupted run's
 // metrics and weights.
 import ArgumentParser
+import Distributed
 import Foundation
 import TrainCommandLine
 import Training
@@ -20,7 +21,12 @@ struct CrashTrain: ParsableCommand {
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)
-        let (trainer, _) = try arguments.makeTrainer()
+        let communicator = try jobCommunicator(stallTimeout: arguments.stallTimeout)
+        try runJob(communicator) { try crash(communicator) }
+    }
+
+    private func crash(_ communicator: Communicator) throws {
+        let (trainer, _) = try arguments.makeTrainer(communicator: communicator)
         let target = killDuringCheckpoint
         trainer.checkpointWriteHook = { step in
             if step == target {

@@ -19,16 +19,21 @@ struct Train: ParsableCommand {
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)   // progress lines appear as they happen, also in logs
-        let (trainer, settings) = try arguments.makeTrainer()
-        let blas = blasReport()   // the kernel in use and a 0.1 s sgemm probe, for the header and metrics.jsonl
-        trainer.systemRecord = blas.jsonFields
-        try train(trainer, settings: settings, out: arguments.out, header: ["blas: " + blas.summary])
+        let communicator = try jobCommunicator(stallTimeout: arguments.stallTimeout)
+        try runJob(communicator) {
+            let (trainer, settings) = try arguments.makeTrainer(communicator: communicator)
+            let blas = blasReport()   // the kernel in use and a 0.1 s sgemm probe, for the header and metrics.jsonl
+            trainer.systemRecord = blas.jsonFields
+            try train(trainer, settings: settings, out: arguments.out, header: ["blas: " + blas.summary],
+                      quiet: !communicator.isRoot)
+        }
     }
 }
 
 /// Runs `trainer`, printing its events: a progress line on a terminal, the logged and held-out
 /// metrics, the checkpoints, and a summary at the end.
-func train(_ trainer: Trainer, settings: ResolvedRun, out: String, header: [String] = []) throws {
+/// `quiet` (a rank other than 0 under mpirun): nothing is printed.
+func train(_ trainer: Trainer, settings: ResolvedRun, out: String, header: [String] = [], quiet: Bool = false) throws {
     let options = settings.options
     let total = options.steps
     let progress = ProgressLine(enabled: isatty(1) != 0)
@@ -65,6 +70,7 @@ func train(_ trainer: Trainer, settings: ResolvedRun, out: String, header: [Stri
         }
     }
     progress.clear()
+    if quiet { return }
     if !lastEval.isEmpty {
         print("held-out metrics:")
         for (k, v) in lastEval { print("  " + k.padding(toLength: 26, withPad: " ", startingAt: 0) + String(format: "%.4f", v)) }

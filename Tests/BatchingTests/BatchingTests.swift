@@ -66,6 +66,27 @@ final class BatchingTests: XCTestCase {
         }
     }
 
+    func testMasksDependOnTheSequenceIndexNotOnTheBatchSplit() throws {
+        // A global batch of 10 rows and two batches of 5: the same rows with the same masks, so
+        // ranks or micro-batches that each take a share of a batch see the masks of the whole.
+        let frames = MemoryFrames(perFrame: Array(repeating: 25, count: 20))
+        let whole = try BatchStream(frames: frames, options: options(batch: 10))
+        let halves = try BatchStream(frames: frames, options: options(batch: 5))
+        for step in 0..<12 {
+            let (big, position, _) = try whole.next()
+            XCTAssertEqual(position.sequencesConsumed, 10 * (step + 1))
+            XCTAssertEqual(try halves.next().batch, big.rows(0..<5), "step \(step), first half")
+            XCTAssertEqual(try halves.next().batch, big.rows(5..<10), "step \(step), second half")
+            let (masked, real) = big.lossNormalizers
+            XCTAssertEqual(masked, big.rows(0..<5).lossNormalizers.maskedTokens + big.rows(5..<10).lossNormalizers.maskedTokens)
+            XCTAssertEqual(real, Float(big.attentionMask.reduce(0, +)))
+        }
+        // Held-out batches too: their masks depend on the held-out sequence, not the batch size.
+        let heldWhole = try whole.heldOutBatches(limit: 1)[0].batch, heldHalves = try halves.heldOutBatches(limit: 2)
+        XCTAssertEqual(heldHalves[0].batch, heldWhole.rows(0..<5))
+        XCTAssertEqual(heldHalves[1].batch, heldWhole.rows(5..<10))
+    }
+
     func testEpochsCoverEveryTrainingSequenceOnceAndNeverTheHeldOutSplit() throws {
         let frames = MemoryFrames(perFrame: Array(repeating: 25, count: 20))
         let stream = try BatchStream(frames: frames, options: options())

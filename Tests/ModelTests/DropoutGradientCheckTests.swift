@@ -2,7 +2,7 @@
 // with it off): a model with one encoder layer per side, both heads, embedding dropout,
 // attention dropout and the fused dropout + residual kernels (the discriminator's rows are a
 // multiple of 4 wide, the generator's are not: both code paths). The dropout masks are
-// regenerated from per-site seeds drawn from the step's generator, so with the generator
+// regenerated from per-site seeds derived from the step key drawn from the generator, so with it
 // reseeded before every step the loss is a fixed, smooth function of the parameters and
 // central differences apply. The sampling is pinned by large Gumbel noise.
 import Masking
