@@ -45,6 +45,7 @@ let package = Package(
         .target(name: "Model", dependencies: ["Kernels", "Randomness", "Durability", "CZlib"], swiftSettings: fast),
         .target(name: "Training", dependencies: ["Model", "Batching", "Masking", "Durability"], swiftSettings: fast),
         .target(name: "Interop", dependencies: ["Model", "Tokenization", "Durability"], swiftSettings: fast),
+        .target(name: "FineTuning", dependencies: ["Model", "Kernels", "Randomness", "Tokenization", "Durability"], swiftSettings: fast),
 
         // Command-line tools.
         .executableTarget(
@@ -57,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "electra-train",
             dependencies: [
-                "Model", "Training", "Batching", "Interop", "Tokenization", "Durability",
+                "Model", "Training", "Batching", "Interop", "Tokenization", "Durability", "FineTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
@@ -70,6 +71,7 @@ let package = Package(
         .testTarget(name: "InteropTests", dependencies: ["Interop", "Model", "Randomness", "Tokenization", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Sharding", "Corpus", "ShardTestSupport", "TestSupport"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Randomness"]),
+        .testTarget(name: "FineTuningTests", dependencies: ["FineTuning", "Model", "Interop", "Randomness", "TestSupport"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "Interop", "Randomness", "TestSupport"]),
         .testTarget(name: "VocabularyLearningTests",
                     dependencies: ["VocabularyLearning", "Tokenization", "Corpus", "TestSupport"]),
