@@ -134,6 +134,7 @@ public final class FineTuner {
         let metricsURL = run.appendingPathComponent("metrics.jsonl")
         var windowLoss = 0.0, windowSteps = 0, windowTokens = 0, windowExamples = 0
         var windowStart = Date()
+        let fitStart = Date()
         var order: (epoch: Int, rows: [Int]) = (-1, [])
         while optimizer.step < min(totalSteps, stopAfter ?? totalSteps) {
             let step = optimizer.step
@@ -158,7 +159,8 @@ public final class FineTuner {
                 try appendLine(metricsURL, ["step": step + 1, "kind": "train", "epoch": Double(step + 1) / Double(stepsPerEpoch),
                                             "loss": windowLoss / Double(windowSteps), "learning_rate": Double(lr),
                                             "gradient_norm": Double(norm), "examples_per_second": Double(windowExamples) / max(elapsed, 1e-9),
-                                            "tokens_per_second": Double(windowTokens) / max(elapsed, 1e-9)])
+                                            "tokens_per_second": Double(windowTokens) / max(elapsed, 1e-9),
+                                            "elapsed_seconds": Date().timeIntervalSince(fitStart)])
                 windowLoss = 0; windowSteps = 0; windowTokens = 0; windowExamples = 0; windowStart = Date()
             }
             if !endOfEpoch, checkpointEvery > 0, (step + 1) % checkpointEvery == 0 { try saveCheckpoint() }
