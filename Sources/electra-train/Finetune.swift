@@ -35,6 +35,7 @@ struct Finetune: ParsableCommand {
     @Option(help: "Also write a checkpoint every N steps (always after each epoch).") var checkpointEvery = 0
     @Option(help: "Threads for matrix products.") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "Continue the run in --out from its checkpoint.") var resume = false
+    @Flag(help: "Ignore the model's weights (only its sizes and vocabulary): the baseline without pre-training.") var fromScratch = false
 
     func run() throws {
         setComputeThreads(threads)
@@ -102,13 +103,13 @@ struct Finetune: ParsableCommand {
             try? FileManager.default.removeItem(at: runURL.appendingPathComponent("metrics.jsonl"))
         }
         // A classifier export with the same labels brings its head; otherwise the head starts random.
-        var initial = source.tensors
+        var initial = fromScratch ? [:] : source.tensors
         if let head = initial["classifier.out_proj.weight"], head.shape.first != setup.numLabels {
             initial = initial.filter { !$0.key.hasPrefix("classifier.") }
         }
         let tuner = try FineTuner(setup: setup, run: runURL, train: trainFeatures, dev: devFeatures, initial: initial,
                                   specialIDs: (Int32(vocabulary.padID), Int32(vocabulary.clsID), Int32(vocabulary.sepID)), resume: resume)
-        print("electra-train finetune: \(spec.name) from \(source.description)")
+        print("electra-train finetune: \(spec.name) from \(fromScratch ? "random initialization, the sizes of " : "")\(source.description)")
         print("  \(trainFeatures.count) training rows, \(devFeatures.count) dev rows, \(spec.regression ? "regression" : "labels " + spec.labels.joined(separator: ","))")
         print("  \(tuner.totalSteps) steps (\(options.epochs) epochs x \(tuner.stepsPerEpoch)), batch \(options.batchSize) x \(setup.seqLength) tokens, lr \(options.learningRate), layer-wise decay \(options.layerwiseDecay)")
         let progress = ProgressLine(enabled: isatty(1) != 0)

@@ -50,6 +50,12 @@ final class FineTunerTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("best.bin").path))
     }
 
+    /// The data order tools/finetune_compare.py reproduces for the PyTorch side (values from its port).
+    func testEpochOrderIsTheComparisonScriptsOrder() {
+        XCTAssertEqual(epochOrder(count: 10, seed: 1, epoch: 0), [4, 0, 1, 5, 9, 7, 3, 2, 6, 8])
+        XCTAssertEqual(epochOrder(count: 7, seed: 5, epoch: 2), [0, 4, 3, 2, 6, 1, 5])
+    }
+
     func testResumedRunEqualsUninterruptedRun() throws {
         let a = try makeTemporaryDirectory("finetune-a", in: self), b = try makeTemporaryDirectory("finetune-b", in: self)
         let s = setup(epochs: 2)
