@@ -177,7 +177,7 @@ def table(d):
         tps = sum(l["tokens_per_second"] for l in train) / max(len(train), 1)
         return evals, tps
     arms = {"a": [], "b": [], "c": []}
-    seeds = sorted({int(x.split("-")[1]) for x in os.listdir(d) if re.fullmatch(r"[abc]-\d+(\.json)?", x)})
+    seeds = sorted({int(m.group(1)) for x in os.listdir(d) if (m := re.fullmatch(r"c-(\d+)\.json", x))})
     for s in seeds:
         arms["a"].append(ours(os.path.join(d, f"a-{s}")))
         arms["b"].append(ours(os.path.join(d, f"b-{s}")))
