@@ -72,6 +72,8 @@ public final class FineTuner {
     public let model: SequenceClassifier
     public let optimizer: LayerwiseAdamW
     let train: [Feature], dev: [Feature]
+    /// Further dev sets (MNLI's mismatched one), evaluated too; their metrics are written as NAME/metric.
+    public var extraDev: [(name: String, features: [Feature])] = []
     let ids: (pad: Int32, cls: Int32, sep: Int32)
     var rng: Xoshiro256
     var bestMetric: Double?
@@ -169,14 +171,19 @@ public final class FineTuner {
                 if !dev.isEmpty {
                     let (values, main, loss) = evaluate(dev)
                     var line: [String: Any] = ["step": step + 1, "kind": "eval", "epoch": epoch + 1, "loss": loss, "main": main]
+                    var shown = values + [("loss", loss)]
                     for (k, v) in values { line[k] = v }
+                    for (name, features) in extraDev {
+                        let other = evaluate(features)
+                        for (k, v) in other.values + [("loss", other.loss)] { line[name + "/" + k] = v; shown.append((name + "/" + k, v)) }
+                    }
                     try appendLine(metricsURL, line)
                     if bestMetric == nil || main > bestMetric! {
                         bestMetric = main; bestStep = step + 1; best = true
                         try TensorFile.write(model.parameterTensors(), metadata: ["step": "\(step + 1)", "metric": "\(main)"],
                                              to: run.appendingPathComponent("best.bin"))
                     }
-                    onEvent(.evaluated(epoch: epoch + 1, step: step + 1, values: values + [("loss", loss)], best: best))
+                    onEvent(.evaluated(epoch: epoch + 1, step: step + 1, values: shown, best: best))
                 }
                 try saveCheckpoint()
                 if dev.isEmpty {   // without a dev set the last epoch is the one kept

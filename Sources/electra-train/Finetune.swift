@@ -16,7 +16,7 @@ struct Finetune: ParsableCommand {
     @Option(help: "The model: a pre-training run (runs/NAME), an exported discriminator (hf/NAME or hf/NAME/discriminator).") var model: String
     @Option(help: "A GLUE task name, or custom.") var task: String
     @Option(help: "Training file.") var train: String
-    @Option(help: "Dev file, evaluated after every epoch.") var dev: String?
+    @Option(help: "Dev file, evaluated after every epoch (the best checkpoint is chosen on it); repeat for more (MNLI: matched, then mismatched).") var dev: [String] = []
     @Option(help: "Run directory (default: runs/<model name>-<task>).") var out: String?
     @Option(help: "custom: the text column (a header name; for JSONL a key).") var textColumn: String?
     @Option(help: "custom: the second text column of a pair task.") var textPairColumn: String?
@@ -74,8 +74,8 @@ struct Finetune: ParsableCommand {
             spec.labels = labelsOf(trainFile.examples)
             guard spec.labels.count >= 2 else { throw ValidationError("\(train): only one label (\(spec.labels.first ?? "")) in the training file; pass --labels") }
         }
-        let devFile = try dev.map { try readTaskFile($0, spec: spec) }
-        for file in [trainFile] + (devFile.map { [$0] } ?? []) where !file.badRows.isEmpty {
+        let devFiles = try dev.map { try readTaskFile($0, spec: spec) }
+        for file in [trainFile] + devFiles where !file.badRows.isEmpty {
             FileHandle.standardError.write(Data("warning: \(file.path): skipped \(file.badRows.count) bad rows of \(file.badRows.count + file.examples.count)\n".utf8))
             for row in file.badRows.prefix(10) { FileHandle.standardError.write(Data("  \(row)\n".utf8)) }
             if file.badRows.count > 10 { FileHandle.standardError.write(Data("  ... and \(file.badRows.count - 10) more\n".utf8)) }
@@ -83,10 +83,11 @@ struct Finetune: ParsableCommand {
         let vocabulary = try Vocabulary(tokens: source.vocabulary)
         var encoder = FeatureEncoder(vocabulary: vocabulary, options: source.tokenizer, maxLength: options.maxLength)
         let trainFeatures = trainFile.examples.map { encoder.encode($0, labels: spec.labels, regression: spec.regression) }
-        let devFeatures = devFile?.examples.map { encoder.encode($0, labels: spec.labels, regression: spec.regression) } ?? []
-        let longest = (trainFeatures + devFeatures).map(\.ids.count).max() ?? 2
+        let devSets = devFiles.map { $0.examples.map { encoder.encode($0, labels: spec.labels, regression: spec.regression) } }
+        let devFeatures = devSets.first ?? []
+        let longest = (trainFeatures + devSets.flatMap { $0 }).map(\.ids.count).max() ?? 2
         var setup = FineTuneSetup(task: spec, options: options, config: source.config, seqLength: max(longest, 2),
-                                  model: model, train: train, dev: dev, tokenizer: tokenizerRecord(source.tokenizer))
+                                  model: model, train: train, dev: dev.first, tokenizer: tokenizerRecord(source.tokenizer))
         try FileManager.default.createDirectory(at: runURL, withIntermediateDirectories: true)
         let setupURL = runURL.appendingPathComponent("finetune.json")
         if resume {
@@ -109,6 +110,7 @@ struct Finetune: ParsableCommand {
         }
         let tuner = try FineTuner(setup: setup, run: runURL, train: trainFeatures, dev: devFeatures, initial: initial,
                                   specialIDs: (Int32(vocabulary.padID), Int32(vocabulary.clsID), Int32(vocabulary.sepID)), resume: resume)
+        tuner.extraDev = zip(dev, devSets).dropFirst().map { (URL(fileURLWithPath: $0.0).deletingPathExtension().lastPathComponent, $0.1) }
         print("electra-train finetune: \(spec.name) from \(fromScratch ? "random initialization, the sizes of " : "")\(source.description)")
         print("  \(trainFeatures.count) training rows, \(devFeatures.count) dev rows, \(spec.regression ? "regression" : "labels " + spec.labels.joined(separator: ","))")
         print("  \(tuner.totalSteps) steps (\(options.epochs) epochs x \(tuner.stepsPerEpoch)), batch \(options.batchSize) x \(setup.seqLength) tokens, lr \(options.learningRate), layer-wise decay \(options.layerwiseDecay)")
