@@ -208,7 +208,9 @@ public final class FineTuner {
     /// Writes RUN/checkpoint.bin: parameters, Adam moments and the loop state, atomically.
     public func saveCheckpoint() throws {
         let state = FineTuneState(step: optimizer.step, rng: rng, bestMetric: bestMetric, bestStep: bestStep)
-        let json = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]   // the same state gives the same bytes
+        let json = String(decoding: try encoder.encode(state), as: UTF8.self)
         var tensors = model.parameterTensors(prefix: "param/")
         for (base, prefix) in [(optimizer.m, "adam_m/"), (optimizer.v, "adam_v/")] {
             tensors += model.parameterTable.map { (prefix + $0.name, $0.shape, UnsafeBufferPointer(start: base + $0.offset, count: $0.count)) }
