@@ -69,6 +69,7 @@ let package = Package(
                 swiftSettings: fast),
         .target(name: "Distributed", dependencies: ["CMPI"], swiftSettings: fast),
         .target(name: "Interop", dependencies: ["Model", "Tokenization", "Durability"], swiftSettings: fast),
+        .target(name: "FineTuning", dependencies: ["Model", "Kernels", "Randomness", "Tokenization", "Durability"], swiftSettings: fast),
 
         // Command-line tools. TrainCommandLine: the flags of a training run, shared by
         // electra-train (the product) and electra-dev crash-train (the same run, a fault injected).
@@ -86,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "electra-train",
             dependencies: [
-                "TrainCommandLine", "Training", "Model", "Kernels", "Interop", "Sharding", "Tokenization", "Durability", "Distributed",
+                "TrainCommandLine", "Training", "Model", "Kernels", "Interop", "Sharding", "Tokenization", "Durability", "Distributed", "FineTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
@@ -108,6 +109,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Sharding", "Corpus", "ShardTestSupport", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Randomness"]),
+        .testTarget(name: "FineTuningTests", dependencies: ["FineTuning", "Model", "Interop", "Randomness", "TestSupport"]),
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Masking", "Kernels", "Interop", "Randomness", "TestSupport"]),
         .testTarget(name: "VocabularyLearningTests",

@@ -29,9 +29,20 @@ let reportPanels = [("total loss", "loss"), ("generator loss", "generator_loss")
                     ("generator accuracy", "generator_accuracy"), ("discriminator AUC", "discriminator_auc"),
                     ("learning rate", "learning_rate"), ("tokens / s", "tokens_per_second")]
 
+/// The panels of a fine-tuning run (electra-train finetune), those of its metrics that it has.
+let fineTuningPanels = [("loss", "loss"), ("dev accuracy", "accuracy"), ("dev F1", "f1"), ("dev Matthews corr.", "mcc"),
+                        ("dev Pearson", "pearson"), ("dev Spearman", "spearman"), ("learning rate", "learning_rate"),
+                        ("tokens / s", "tokens_per_second")]
+
+func panels(_ lines: [MetricLine]) -> [(String, String)] {
+    guard lines.contains(where: { $0.values["main"] != nil }) else { return reportPanels }
+    return fineTuningPanels.filter { p in lines.contains { $0.values[p.1] != nil } }
+}
+
 /// An SVG with one small chart per metric: training (blue) and held-out (orange) curves.
 public func reportSVG(_ lines: [MetricLine], title: String) -> String {
     let columns = 2, width = 420.0, height = 220.0, pad = 48.0
+    let reportPanels = panels(lines)
     let rows = (reportPanels.count + columns - 1) / columns
     var svg = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width) * columns)" height="\(Int(height) * rows + 40)" font-family="sans-serif" font-size="11">
@@ -70,9 +81,10 @@ public func reportSummary(_ lines: [MetricLine]) -> String {
             + String(repeating: " ", count: max(0, 12 - c.count)) + c + "\n"
     }
     var out = row("metric", "training", "held-out")
-    for key in ["loss", "generator_loss", "generator_accuracy", "sampled_accuracy", "discriminator_loss",
+    let keys = lines.contains(where: { $0.values["main"] != nil }) ? panels(lines).map(\.1) : ["loss", "generator_loss", "generator_accuracy", "sampled_accuracy", "discriminator_loss",
                 "discriminator_accuracy", "discriminator_auc", "discriminator_precision", "discriminator_recall",
-                "replaced_fraction", "learning_rate", "tokens_per_second"] {
+                "replaced_fraction", "learning_rate", "tokens_per_second"]
+    for key in keys {
         let t = lastTrain?.values[key].map(format) ?? "-", e = lastEval?.values[key].map(format) ?? "-"
         out += row(key, t, e)
     }

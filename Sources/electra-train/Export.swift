@@ -19,6 +19,11 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let run = URL(fileURLWithPath: runDirectory)
+        if FileManager.default.fileExists(atPath: run.appendingPathComponent("finetune.json").path) {   // a fine-tuning run
+            let output = URL(fileURLWithPath: out ?? "hf/\(run.lastPathComponent)")
+            try exportFineTuned(run: run, to: output)
+            return print("wrote \(output.path) (ElectraForSequenceClassification)")
+        }
         let checkpoint = try loadCheckpoint(run: run, step: step)
         guard let shardPath = shards ?? checkpoint.shards else {
             throw ValidationError("the run does not record its shard directory: pass --shards")

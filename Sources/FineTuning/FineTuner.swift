@@ -1,0 +1,266 @@
+// The fine-tuning loop (run_finetuning.py): epochs over the training rows in a seeded order,
+// one forward + backward of the classifier per batch, the layer-wise AdamW update, the dev set
+// evaluated after every epoch (metrics.jsonl), the best epoch's weights kept (best.bin), and a
+// checkpoint with everything needed to resume exactly (checkpoint.bin, written atomically).
+import Durability
+import Foundation
+import Model
+import Randomness
+
+/// What a fine-tuning run was started with (RUN/finetune.json).
+public struct FineTuneSetup: Codable, Equatable {
+    public var task: TaskSpec
+    public var options: FineTuningOptions
+    public var config: ElectraConfig
+    /// The padded sequence length of every batch (the longest example, at most maxLength).
+    public var seqLength: Int
+    public var model: String
+    public var train: String
+    public var dev: String?
+    public var tokenizer: TokenizerOptionsRecord
+
+    public init(task: TaskSpec, options: FineTuningOptions, config: ElectraConfig, seqLength: Int, model: String,
+                train: String, dev: String?, tokenizer: TokenizerOptionsRecord) {
+        self.task = task; self.options = options; self.config = config; self.seqLength = seqLength; self.model = model
+        self.train = train; self.dev = dev; self.tokenizer = tokenizer
+    }
+
+    public var numLabels: Int { task.regression ? 1 : task.labels.count }
+}
+
+/// The tokenizer options as the run records them.
+public struct TokenizerOptionsRecord: Codable, Equatable {
+    public var lowercase: Bool, stripAccents: Bool?, handleChineseChars: Bool
+    public init(lowercase: Bool, stripAccents: Bool?, handleChineseChars: Bool) {
+        self.lowercase = lowercase; self.stripAccents = stripAccents; self.handleChineseChars = handleChineseChars
+    }
+}
+
+/// The loop's state a checkpoint stores besides the tensors.
+struct FineTuneState: Codable {
+    var step: Int
+    var rng: Xoshiro256
+    var bestMetric: Double?
+    var bestStep: Int?
+}
+
+/// What the loop reports (the CLI prints it).
+public enum FineTuneEvent {
+    case resumed(step: Int)
+    case progress(step: Int, total: Int, loss: Double, examplesPerSecond: Double, tokensPerSecond: Double)
+    case evaluated(epoch: Int, step: Int, values: [(String, Double)], best: Bool)
+}
+
+/// The order of the training rows in `epoch`: a Fisher-Yates shuffle with xoshiro256** seeded
+/// by (seed, stream 0x6461_7461 + epoch) (tools/finetune_compare.py draws the same).
+public func epochOrder(count: Int, seed: UInt64, epoch: Int) -> [Int] {
+    var rng = Xoshiro256(seed: seed, stream: 0x6461_7461 &+ UInt64(epoch))   // "data"
+    var order = Array(0..<count)
+    var i = count - 1
+    while i > 0 {
+        let j = rng.uniform(below: i + 1)
+        order.swapAt(i, j)
+        i -= 1
+    }
+    return order
+}
+
+/// Fine-tunes a classifier over tokenized training rows, writing into a run directory.
+public final class FineTuner {
+    public let setup: FineTuneSetup
+    public let run: URL
+    public let model: SequenceClassifier
+    public let optimizer: LayerwiseAdamW
+    let train: [Feature], dev: [Feature]
+    /// Further dev sets (MNLI's mismatched one), evaluated too; their metrics are written as NAME/metric.
+    public var extraDev: [(name: String, features: [Feature])] = []
+    let ids: (pad: Int32, cls: Int32, sep: Int32)
+    var rng: Xoshiro256
+    var bestMetric: Double?
+    var bestStep: Int?
+    public var stepsPerEpoch: Int { (train.count + setup.options.batchSize - 1) / setup.options.batchSize }
+    public var totalSteps: Int { stepsPerEpoch * setup.options.epochs }
+
+    /// A fresh run from `initial` (HuggingFace names; the head's tensors may be absent: random; all
+    /// absent: a randomly initialized model),
+    /// or, with `resume`, the state of RUN/checkpoint.bin.
+    public init(setup: FineTuneSetup, run: URL, train: [Feature], dev: [Feature], initial: [String: (shape: [Int], values: [Float])],
+                specialIDs: (pad: Int32, cls: Int32, sep: Int32), resume: Bool) throws {
+        self.setup = setup
+        self.run = run
+        self.train = train
+        self.dev = dev
+        ids = specialIDs
+        var config = setup.config
+        config.dropout = setup.options.dropout
+        model = try SequenceClassifier(config: config, numLabels: setup.numLabels, batchSize: setup.options.batchSize,
+                                       seqLength: setup.seqLength, seed: setup.options.seed)
+        let steps = (train.count + setup.options.batchSize - 1) / setup.options.batchSize * setup.options.epochs
+        optimizer = LayerwiseAdamW(model: model, options: setup.options, totalSteps: steps)
+        rng = Xoshiro256(seed: setup.options.seed, stream: 0x6472_6F70)   // "drop"
+        let checkpoint = run.appendingPathComponent("checkpoint.bin")
+        if resume {
+            let (metadata, tensors) = try TensorFile.read(checkpoint)
+            guard let json = metadata["state"], let state = try? JSONDecoder().decode(FineTuneState.self, from: Data(json.utf8)) else {
+                throw ModelError.badCheckpoint(file: checkpoint.path, problem: "no fine-tuning state in its metadata")
+            }
+            let missing = try model.assign(tensors, prefix: "param/", source: checkpoint.path)
+            guard missing.isEmpty else { throw ModelError.mismatch("\(checkpoint.path): tensor param/\(missing[0]) is missing") }
+            for (buffer, prefix) in [(optimizer.m, "adam_m/"), (optimizer.v, "adam_v/")] {
+                for p in model.parameterTable {
+                    guard let t = tensors[prefix + p.name], t.values.count == p.count else {
+                        throw ModelError.mismatch("\(checkpoint.path): optimizer tensor \(prefix + p.name) is missing or has the wrong size")
+                    }
+                    _ = UnsafeMutableBufferPointer(start: buffer + p.offset, count: p.count).update(from: t.values)
+                }
+            }
+            optimizer.step = state.step
+            rng = state.rng
+            try dropMetricLines(after: state.step)
+            bestMetric = state.bestMetric
+            bestStep = state.bestStep
+        } else if !initial.isEmpty {   // empty: every parameter random (a baseline without pre-training)
+            let missing = try model.assign(initial, source: setup.model)
+            if let encoderMissing = missing.first(where: { !$0.hasPrefix("classifier.") }) {
+                throw ModelError.mismatch("\(setup.model): tensor \(encoderMissing) is missing (not an ELECTRA discriminator of this size?)")
+            }
+        }
+    }
+
+    /// Runs the remaining steps; `onEvent` sees progress and evaluations.
+    /// A checkpoint is written after every epoch and, with `checkpointEvery` > 0, every that many
+    /// steps; `stopAfter` ends the run early at that step (as an interruption would, for tests).
+    public func fit(checkpointEvery: Int = 0, stopAfter: Int? = nil, onEvent: (FineTuneEvent) -> Void) throws {
+        let B = setup.options.batchSize
+        if optimizer.step > 0 { onEvent(.resumed(step: optimizer.step)) }
+        let metricsURL = run.appendingPathComponent("metrics.jsonl")
+        var windowLoss = 0.0, windowSteps = 0, windowTokens = 0, windowExamples = 0
+        var windowStart = Date()
+        let fitStart = Date()
+        var order: (epoch: Int, rows: [Int]) = (-1, [])
+        while optimizer.step < min(totalSteps, stopAfter ?? totalSteps) {
+            let step = optimizer.step
+            let epoch = step / stepsPerEpoch, i = step % stepsPerEpoch
+            if order.epoch != epoch { order = (epoch, epochOrder(count: train.count, seed: setup.options.seed, epoch: epoch)) }
+            let rows = order.rows[(i * B)..<min((i + 1) * B, train.count)]
+            let batch = makeBatch(train, rows, batchSize: B, seqLength: setup.seqLength, padID: ids.pad, clsID: ids.cls, sepID: ids.sep)
+            model.zeroGradients()
+            let result = model.step(batch, training: true, computeGradients: true, rng: &rng)
+            guard result.loss.isFinite else {
+                throw ModelError.mismatch("step \(step): the loss is NaN or infinite; lower --learning-rate (the last checkpoint is \(run.appendingPathComponent("checkpoint.bin").path))")
+            }
+            let (norm, lr) = optimizer.update(model)
+            windowLoss += Double(result.loss); windowSteps += 1; windowExamples += rows.count
+            windowTokens += rows.reduce(0) { $0 + train[$1].ids.count }
+            let elapsed = Date().timeIntervalSince(windowStart)
+            onEvent(.progress(step: step + 1, total: totalSteps, loss: Double(result.loss),
+                              examplesPerSecond: Double(windowExamples) / max(elapsed, 1e-9),
+                              tokensPerSecond: Double(windowTokens) / max(elapsed, 1e-9)))
+            let endOfEpoch = (step + 1) % stepsPerEpoch == 0
+            if windowSteps >= 10 || endOfEpoch {
+                try appendLine(metricsURL, ["step": step + 1, "kind": "train", "epoch": Double(step + 1) / Double(stepsPerEpoch),
+                                            "loss": windowLoss / Double(windowSteps), "learning_rate": Double(lr),
+                                            "gradient_norm": Double(norm), "examples_per_second": Double(windowExamples) / max(elapsed, 1e-9),
+                                            "tokens_per_second": Double(windowTokens) / max(elapsed, 1e-9),
+                                            "elapsed_seconds": Date().timeIntervalSince(fitStart)])
+                windowLoss = 0; windowSteps = 0; windowTokens = 0; windowExamples = 0; windowStart = Date()
+            }
+            if !endOfEpoch, checkpointEvery > 0, (step + 1) % checkpointEvery == 0 { try saveCheckpoint() }
+            if endOfEpoch {
+                var best = false
+                if !dev.isEmpty {
+                    let (values, main, loss) = evaluate(dev)
+                    var line: [String: Any] = ["step": step + 1, "kind": "eval", "epoch": epoch + 1, "loss": loss, "main": main]
+                    var shown = values + [("loss", loss)]
+                    for (k, v) in values { line[k] = v }
+                    for (name, features) in extraDev {
+                        let other = evaluate(features)
+                        for (k, v) in other.values + [("loss", other.loss)] { line[name + "/" + k] = v; shown.append((name + "/" + k, v)) }
+                    }
+                    try appendLine(metricsURL, line)
+                    if bestMetric == nil || main > bestMetric! {
+                        bestMetric = main; bestStep = step + 1; best = true
+                        try TensorFile.write(model.parameterTensors(), metadata: ["step": "\(step + 1)", "metric": "\(main)"],
+                                             to: run.appendingPathComponent("best.bin"))
+                    }
+                    onEvent(.evaluated(epoch: epoch + 1, step: step + 1, values: shown, best: best))
+                }
+                try saveCheckpoint()
+                if dev.isEmpty {   // without a dev set the last epoch is the one kept
+                    try TensorFile.write(model.parameterTensors(), metadata: ["step": "\(step + 1)"], to: run.appendingPathComponent("best.bin"))
+                }
+            }
+        }
+    }
+
+    /// Removes the metrics.jsonl lines of steps after `step` (written after the checkpoint a
+    /// resumed run starts from; the resumed run writes them again).
+    func dropMetricLines(after step: Int) throws {
+        let url = run.appendingPathComponent("metrics.jsonl")
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return }
+        let kept = text.split(separator: "\n").filter { line in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let s = o["step"] as? Int else { return false }
+            return s <= step
+        }
+        try writeFileAtomically(Data(kept.map { $0 + "\n" }.joined().utf8), to: url)
+    }
+
+    /// Writes RUN/checkpoint.bin: parameters, Adam moments and the loop state, atomically.
+    public func saveCheckpoint() throws {
+        let state = FineTuneState(step: optimizer.step, rng: rng, bestMetric: bestMetric, bestStep: bestStep)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]   // the same state gives the same bytes
+        let json = String(decoding: try encoder.encode(state), as: UTF8.self)
+        var tensors = model.parameterTensors(prefix: "param/")
+        for (base, prefix) in [(optimizer.m, "adam_m/"), (optimizer.v, "adam_v/")] {
+            tensors += model.parameterTable.map { (prefix + $0.name, $0.shape, UnsafeBufferPointer(start: base + $0.offset, count: $0.count)) }
+        }
+        try TensorFile.write(tensors, metadata: ["state": json], to: run.appendingPathComponent("checkpoint.bin"))
+    }
+
+    /// Predictions over `features` (dropout off): the metric values, the main metric and the mean loss.
+    public func evaluate(_ features: [Feature]) -> (values: [(String, Double)], main: Double, loss: Double) {
+        let out = predict(model, features, seqLength: setup.seqLength, ids: ids)
+        let gold = features.map { Double($0.label) }
+        let predicted = setup.task.regression ? out.map { Double($0[0]) } : out.map { Double(argmax($0)) }
+        var loss = 0.0
+        for (z, y) in zip(out, gold) {
+            if setup.task.regression { loss += Double((z[0] - Float(y)) * (z[0] - Float(y))) } else {
+                let m = z.max()!
+                let logZ = Double(m) + log(z.reduce(0.0) { $0 + Double(expf($1 - m)) })
+                loss += logZ - Double(z[Int(y)])
+            }
+        }
+        let (values, main) = taskMetrics(setup.task.metric, predictions: predicted, gold: gold)
+        return (values, main, loss / Double(max(features.count, 1)))
+    }
+}
+
+/// The logits of every feature (dropout off), in batches of the model's shape.
+public func predict(_ model: SequenceClassifier, _ features: [Feature], seqLength: Int, ids: (pad: Int32, cls: Int32, sep: Int32)) -> [[Float]] {
+    var rng = Xoshiro256(seed: 0)
+    var out: [[Float]] = []
+    let B = model.batchSize, K = model.numLabels
+    var start = 0
+    let all = Array(features.indices)
+    while start < features.count {
+        let rows = all[start..<min(start + B, features.count)]
+        let batch = makeBatch(features, rows, batchSize: B, seqLength: seqLength, padID: ids.pad, clsID: ids.cls, sepID: ids.sep)
+        let logits = model.step(batch, training: false, computeGradients: false, rng: &rng).logits
+        for r in 0..<rows.count { out.append(Array(logits[(r * K)..<((r + 1) * K)])) }
+        start += B
+    }
+    return out
+}
+
+public func argmax(_ x: [Float]) -> Int { x.indices.max { x[$0] < x[$1] || (x[$0] == x[$1] && $0 > $1) } ?? 0 }
+
+/// Appends one JSON line to `url` (creating it).
+func appendLine(_ url: URL, _ object: [String: Any]) throws {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) + Data("\n".utf8)
+    if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
+    let handle = try FileHandle(forWritingTo: url)
+    defer { try? handle.close() }
+    try handle.seekToEnd()
+    try handle.write(contentsOf: data)
+}

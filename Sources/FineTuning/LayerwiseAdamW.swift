@@ -1,0 +1,89 @@
+// The fine-tuning optimizer of google-research/electra (model/optimization.py create_optimizer
+// with layerwise_lr_decay_power): AdamWeightDecayOptimizer (no bias correction, decoupled weight
+// decay skipped for LayerNorm and biases), gradients clipped to a global norm of 1.0, the learning
+// rate lr * (1 - step/T) * min(1, step/W) with W = warm-up proportion x T, and each tensor's rate
+// scaled by decay^(layers + 2 - depth): the head (depth layers + 2) gets lr, encoder layer l
+// (depth l + 1) lr * decay^(layers + 1 - l), the embeddings (depth 0) lr * decay^(layers + 2).
+import Foundation
+import Kernels
+import Model
+
+/// Fine-tuning hyperparameters (configure_finetuning.py's defaults).
+public struct FineTuningOptions: Codable, Equatable, Sendable {
+    public var learningRate: Float = 1e-4
+    public var layerwiseDecay: Float = 0.8
+    public var weightDecay: Float = 0.01
+    public var warmupProportion: Float = 0.1
+    public var batchSize = 32
+    public var epochs = 3
+    public var maxLength = 128
+    public var dropout: Float = 0.1
+    public var seed: UInt64 = 0
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    public var epsilon: Float = 1e-6
+    public var clipNorm: Float = 1.0
+    public init() {}
+}
+
+/// Adam moments for every parameter of a classifier, and the layer-wise update.
+public final class LayerwiseAdamW {
+    public let options: FineTuningOptions
+    public let totalSteps: Int, warmupSteps: Int
+    public var step = 0
+    public let m: UnsafeMutablePointer<Float>
+    public let v: UnsafeMutablePointer<Float>
+    /// Per tensor of the model's table: learning-rate factor and whether it decays.
+    public let factors: [Float]
+    private let count: Int
+
+    public init(model: SequenceClassifier, options: FineTuningOptions, totalSteps: Int) {
+        self.options = options
+        self.totalSteps = totalSteps
+        warmupSteps = Int(Float(totalSteps) * options.warmupProportion)
+        count = model.parameterCount
+        let top = model.config.numLayers + 2
+        factors = model.parameterTable.map { p in
+            options.layerwiseDecay > 0 ? Float(pow(Double(options.layerwiseDecay), Double(top - model.depth(of: p)))) : 1
+        }
+        m = .allocate(capacity: count)
+        v = .allocate(capacity: count)
+        m.initialize(repeating: 0, count: count)
+        v.initialize(repeating: 0, count: count)
+    }
+
+    deinit {
+        m.deallocate()
+        v.deallocate()
+    }
+
+    /// The base learning rate of update `step` (before the layer factors).
+    public func learningRate(at step: Int) -> Float {
+        let decay = 1 - Float(min(step, totalSteps)) / Float(max(totalSteps, 1))
+        let warmup = warmupSteps > 0 ? min(1, Float(step) / Float(warmupSteps)) : 1
+        return options.learningRate * decay * warmup
+    }
+
+    /// Clips, updates every parameter and advances `step`; returns the norm before clipping and the base rate.
+    @discardableResult
+    public func update(_ model: SequenceClassifier) -> (gradientNorm: Float, learningRate: Float) {
+        let g = model.gradients, p = model.parameters, m = self.m, v = self.v
+        let norm = AdamW.globalNorm(g, count)
+        let clip = options.clipNorm / max(norm, options.clipNorm)
+        let base = learningRate(at: step)
+        let (b1, b2, eps) = (options.beta1, options.beta2, options.epsilon)
+        for (t, info) in model.parameterTable.enumerated() {
+            let lr = base * factors[t], decay = info.decays ? options.weightDecay : 0
+            for i in info.offset..<(info.offset + info.count) {
+                let grad = g[i] * clip
+                let mi = b1 * m[i] + (1 - b1) * grad
+                let vi = b2 * v[i] + (1 - b2) * grad * grad
+                m[i] = mi
+                v[i] = vi
+                p[i] -= lr * (mi / (vi.squareRoot() + eps) + decay * p[i])
+            }
+        }
+        step += 1
+        return (norm, base)
+    }
+}

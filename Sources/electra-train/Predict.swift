@@ -1,0 +1,65 @@
+// electra-train predict: a fine-tuned model's prediction for each row of a file, in the form of
+// GLUE's test-set submissions (index<TAB>prediction, one row per line), with the probability of
+// the predicted class (or nothing more for regression).
+import ArgumentParser
+import FineTuning
+import Foundation
+import Kernels
+import Model
+import Tokenization
+
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Predict labels (or scores) for the rows of a file with a fine-tuned model.")
+
+    @Option(help: "A fine-tuning run (runs/NAME-TASK) or its export (electra-train export RUN --out DIR).") var model: String
+    @Argument(help: "The file to predict (the task's layout; a label column is not needed).") var file: String
+    @Option(help: "Write here instead of standard output.") var out: String?
+    @Flag(help: "Only index and prediction (GLUE's submission format), no probability column.") var glue = false
+    @Flag(help: "Also write every class's logit.") var logits = false
+    @Option(help: "Rows per forward pass.") var batchSize = 32
+    @Option(help: "Threads for matrix products.") var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    func run() throws {
+        setComputeThreads(threads)
+        let source = try loadEncoderSource(model)
+        guard let setup = source.setup else {
+            throw ValidationError("\(model) is not a fine-tuned model (pass a run of electra-train finetune, or its export)")
+        }
+        let data = try readTaskFile(file, spec: setup.task, requireLabel: false)
+        for row in data.badRows.prefix(10) { FileHandle.standardError.write(Data("warning: skipped \(row)\n".utf8)) }
+        if data.badRows.count > 10 { FileHandle.standardError.write(Data("warning: ... and \(data.badRows.count - 10) more bad rows\n".utf8)) }
+        let vocabulary = try Vocabulary(tokens: source.vocabulary)
+        var encoder = FeatureEncoder(vocabulary: vocabulary, options: source.tokenizer, maxLength: setup.options.maxLength)
+        let features = data.examples.map { encoder.encode($0, labels: setup.task.labels, regression: setup.task.regression) }
+        let L = max(2, min(setup.options.maxLength, features.map(\.ids.count).max() ?? 2))
+        var config = setup.config
+        config.dropout = 0
+        let classifier = try SequenceClassifier(config: config, numLabels: setup.numLabels, batchSize: batchSize, seqLength: L, seed: 0)
+        let missing = try classifier.assign(source.tensors, source: model)
+        guard missing.isEmpty else { throw ValidationError("\(model): tensor \(missing[0]) is missing") }
+        let outputs = FineTuning.predict(classifier, features, seqLength: L,
+                                         ids: (Int32(vocabulary.padID), Int32(vocabulary.clsID), Int32(vocabulary.sepID)))
+        var text = glue ? "index\tprediction\n" : (setup.task.regression ? "index\tprediction" : "index\tprediction\tprobability")
+            + (logits && !glue ? (0..<setup.numLabels).map { "\tlogit_\($0)" }.joined() : "") + (glue ? "" : "\n")
+        for (example, z) in zip(data.examples, outputs) {
+            var line = example.id + "\t"
+            if setup.task.regression {
+                line += String(format: "%.6f", z[0])
+            } else {
+                let k = argmax(z), m = z.max()!
+                let sum = z.reduce(0.0) { $0 + Double(expf($1 - m)) }
+                line += setup.task.labels[k]
+                if !glue { line += String(format: "\t%.6f", 1 / sum) }
+            }
+            if logits && !glue { line += z.map { String(format: "\t%.6f", $0) }.joined() }
+            text += line + "\n"
+        }
+        if let out {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+            FileHandle.standardError.write(Data("wrote \(outputs.count) predictions to \(out)\n".utf8))
+        } else {
+            print(text, terminator: "")
+        }
+    }
+}

@@ -1,0 +1,78 @@
+// The fine-tuning loop: it learns a task a tiny model can learn, and a run interrupted after an
+// epoch and resumed ends with exactly the weights of an uninterrupted one.
+import FineTuning
+import Foundation
+import Model
+import TestSupport
+import XCTest
+
+final class FineTunerTests: XCTestCase {
+    /// Rows of 3..6 tokens from 5..<20; the label is whether token 7 occurs.
+    private func features(_ count: Int, seed: Int) -> [Feature] {
+        var x = UInt64(seed + 1)
+        func next(_ n: Int) -> Int { x = x &* 6364136223846793005 &+ 1442695040888963407; return Int((x >> 33) % UInt64(n)) }
+        return (0..<count).map { i in
+            var body = (0..<(3 + next(4))).map { _ in Int32(8 + next(12)) }
+            if i % 2 == 0 { body[next(body.count)] = 7 }
+            return Feature(ids: [2] + body + [3], segments: [Int32](repeating: 0, count: body.count + 2), label: i % 2 == 0 ? 1 : 0)
+        }
+    }
+
+    private func setup(epochs: Int) -> FineTuneSetup {
+        var config = ElectraConfig(vocabSize: 20, embeddingSize: 16, hiddenSize: 16, numLayers: 1, numHeads: 2,
+                                   intermediateSize: 32, maxPositions: 16)
+        config.generatorHiddenSize = 1; config.generatorHeads = 1; config.generatorIntermediateSize = 1
+        var options = FineTuningOptions()
+        options.learningRate = 3e-3
+        options.batchSize = 16
+        options.epochs = epochs
+        options.seed = 5
+        let task = TaskSpec(name: "custom", format: .tsv, hasHeader: true, text: .name("text"), textPair: nil, label: .name("label"),
+                            labels: ["0", "1"], regression: false, metric: .accuracy)
+        return FineTuneSetup(task: task, options: options, config: config, seqLength: 8, model: "random", train: "train",
+                             dev: "dev", tokenizer: TokenizerOptionsRecord(lowercase: true, stripAccents: nil, handleChineseChars: true))
+    }
+
+    private func tuner(_ setup: FineTuneSetup, _ run: URL, resume: Bool = false) throws -> FineTuner {
+        try FineTuner(setup: setup, run: run, train: features(96, seed: 1), dev: features(40, seed: 2), initial: [:],
+                      specialIDs: (0, 2, 3), resume: resume)
+    }
+
+    func testLearnsATokenDetectionTask() throws {
+        let run = try makeTemporaryDirectory("finetune-learn", in: self)
+        let t = try tuner(setup(epochs: 12), run)
+        var accuracies: [Double] = []
+        try t.fit { if case .evaluated(_, _, let values, _) = $0 { accuracies.append(values[0].1) } }
+        XCTAssertEqual(accuracies.count, 12)
+        XCTAssertGreaterThan(accuracies.last!, 0.9, "dev accuracy by epoch: \(accuracies)")
+        let lines = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.filter { $0.contains("\"kind\":\"eval\"") }.count, 12)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("best.bin").path))
+    }
+
+    /// The data order tools/finetune_compare.py reproduces for the PyTorch side (values from its port).
+    func testEpochOrderIsTheComparisonScriptsOrder() {
+        XCTAssertEqual(epochOrder(count: 10, seed: 1, epoch: 0), [4, 0, 1, 5, 9, 7, 3, 2, 6, 8])
+        XCTAssertEqual(epochOrder(count: 7, seed: 5, epoch: 2), [0, 4, 3, 2, 6, 1, 5])
+    }
+
+    func testResumedRunEqualsUninterruptedRun() throws {
+        let a = try makeTemporaryDirectory("finetune-a", in: self), b = try makeTemporaryDirectory("finetune-b", in: self)
+        let s = setup(epochs: 2)
+        let whole = try tuner(s, a)
+        try whole.fit { _ in }
+        let first = try tuner(s, b)
+        try first.fit(stopAfter: first.stepsPerEpoch + 2) { _ in }   // stops mid-epoch; the checkpoint is the epoch's
+        let resumed = try tuner(s, b, resume: true)
+        XCTAssertEqual(resumed.optimizer.step, first.stepsPerEpoch)
+        try resumed.fit { _ in }
+        let pa = Array(UnsafeBufferPointer(start: whole.model.parameters, count: whole.model.parameterCount))
+        let pb = Array(UnsafeBufferPointer(start: resumed.model.parameters, count: resumed.model.parameterCount))
+        XCTAssertEqual(pa, pb, "the resumed run's weights differ from the uninterrupted run's")
+        func evals(_ run: URL) throws -> [String] {
+            try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+                .filter { $0.contains("\"kind\":\"eval\"") }.map(String.init)
+        }
+        XCTAssertEqual(try evals(a), try evals(b))
+    }
+}
