@@ -10,7 +10,9 @@ log=$(mktemp)
 echo "== swift test"
 swift test 2>&1 | tee "$log" | grep -vE "^Test Case '.*' (started|passed)|^\[[0-9]+/[0-9]+\]"
 status=${PIPESTATUS[0]}
-executed=$(grep -E '^\s*Executed [0-9]+ tests?, with' "$log" | tail -n 1 | sed -E 's/^\s*Executed ([0-9]+) tests?, with ([0-9]+) failures?.*/\1 \2/')
+# "Executed N tests, with M failures" or "Executed N tests, with S tests skipped and M failures".
+executed=$(grep -E '^\s*Executed [0-9]+ tests?, with' "$log" | tail -n 1 \
+  | sed -E 's/^\s*Executed ([0-9]+) tests?, with (([0-9]+) tests? skipped and )?([0-9]+) failures?.*/\1 \4/')
 read -r total failures <<< "${executed:-0 0}"
 if [ "$status" -ne 0 ] && [ "$failures" -eq 0 ]; then failures=1; fi
 passed=$((total - failures))
