@@ -68,6 +68,7 @@ canonical() {
 import json, sys
 for line in open(sys.argv[1]):
     o = json.loads(line)
+    if o["kind"] == "system": continue  # one per session (BLAS kernel, sgemm rate), not a metric
     for k in ("tokens_per_second", "elapsed_seconds", "communication_wait_seconds", "allreduce_seconds"): o.pop(k, None)
     print(json.dumps(o, sort_keys=True))' "$1"
 }

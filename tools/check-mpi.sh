@@ -50,6 +50,7 @@ canonical() {   # metrics.jsonl without the timing fields, one canonical line pe
 import json, sys
 for line in open(sys.argv[1]):
     o = json.loads(line)
+    if o["kind"] == "system": continue  # one per session (BLAS kernel, sgemm rate), not a metric
     for k in ("tokens_per_second", "elapsed_seconds", "communication_wait_seconds", "allreduce_seconds"): o.pop(k, None)
     print(json.dumps(o, sort_keys=True))' "$1"
 }
@@ -80,7 +81,7 @@ python3 - "$tmp/ranks2" "$tmp/plain" "$final" <<'PY' || fail "2 ranks vs 1 proce
 import json, struct, sys
 a, b, final = sys.argv[1:4]
 def lines(run):
-    return [json.loads(l) for l in open(f"{run}/metrics.jsonl")]
+    return [o for o in map(json.loads, open(f"{run}/metrics.jsonl")) if o["kind"] != "system"]
 worst = 0.0
 for x, y in zip(lines(a), lines(b), strict=True):
     for k in ("loss", "generator_loss", "discriminator_loss"):
