@@ -12,7 +12,7 @@ final class SourceInProgress {
     let source: CorpusSource
     let position: Int
     let jsonl: JSONLConverter?
-    var builder: ExampleBuilder
+    var planner: PackPlanner
     var record: SourceRecord
     var inDocument = false
     var started = false
@@ -23,10 +23,10 @@ final class SourceInProgress {
     /// The BackgroundHasher's ticket of this input's digest, when it hashes it.
     var hashTicket: Int?
 
-    init(source: CorpusSource, position: Int, builder: ExampleBuilder) {
+    init(source: CorpusSource, position: Int, planner: PackPlanner) {
         self.source = source
         self.position = position
-        self.builder = builder
+        self.planner = planner
         if case .jsonl(let field) = source.format { jsonl = JSONLConverter(field: field) } else { jsonl = nil }
         record = SourceRecord(path: source.description, bytes: 0, sha256: "", documents: 0, lines: 0, sequences: 0,
                               tokens: 0, invalidUTF8Bytes: 0, damagedLines: 0, badRecords: 0, firstSequence: 0)
@@ -90,8 +90,8 @@ extension ShardBuilder {
             }
             let state = SourceInProgress(
                 source: source, position: position,
-                builder: ExampleBuilder(maxSeqLength: options.maxSeqLength, clsID: vocabulary.clsID, sepID: vocabulary.sepID,
-                                        random: SeededRandom(seed: options.seed, stream: UInt64(sourceOrdinal))))
+                planner: PackPlanner(maxSeqLength: options.maxSeqLength,
+                                     random: SeededRandom(seed: options.seed, stream: UInt64(sourceOrdinal))))
             state.expectedHash = expectedHash
             // A large plain file is hashed on the hasher's thread, from the blocks themselves.
             let background = expectedHash == nil && source.compression == .none && !source.isStandardInput
@@ -169,10 +169,11 @@ extension ShardBuilder {
         state.record.firstSequence = sequenceCount
     }
 
-    private func emit(_ sequence: PackedSequence, _ state: SourceInProgress) throws {
+    /// Counts an example of `tokens` tokens just planned into the frame.
+    private func emit(_ tokens: Int, _ state: SourceInProgress) throws {
         state.record.sequences += 1
-        state.record.tokens += sequence.tokens.count
-        try add(sequence)
+        state.record.tokens += tokens
+        try added()
     }
 
     private func consume(_ block: TokenizedBlock, of state: SourceInProgress) throws {
@@ -190,16 +191,18 @@ extension ShardBuilder {
         state.record.invalidUTF8Bytes += block.invalidUTF8Bytes
         state.record.damagedLines += block.damagedLines
         summary.textBytes += block.byteCount
+        let serial = addLiveBlock(block.ids, planner: state.planner)
         var start = 0
         for (i, end) in block.lineEnds.enumerated() {
             state.record.lines += 1
             let length = block.lineLengths[i]
             if length < 0 {
                 state.inDocument = false
-                if let s = state.builder.endDocument() { try emit(s, state) }
+                if let n = state.planner.endDocument(into: &framePlan) { try emit(n, state) }
             } else {
                 if !state.inDocument { state.inDocument = true; state.record.documents += 1 }
-                if let s = state.builder.addSentence(block.ids[start..<end], length: length) { try emit(s, state) }
+                let ref = SentenceRef(block: serial, start: start, count: end - start)
+                if let n = state.planner.addSentence(ref, length: length, into: &framePlan) { try emit(n, state) }
             }
             start = end
         }
@@ -207,7 +210,7 @@ extension ShardBuilder {
 
     private func finish(_ state: SourceInProgress) throws {
         start(state)
-        if let s = state.builder.endDocument() { try emit(s, state) }
+        if let n = state.planner.endDocument(into: &framePlan) { try emit(n, state) }
         if let ticket = state.hashTicket {
             state.record.sha256 = hasher.digest(ticket)
             knownHashes[state.record.sha256] = state.record.path
