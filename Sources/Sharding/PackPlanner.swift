@@ -23,6 +23,8 @@ struct FramePlan {
     var examples: [(aEnd: Int, bEnd: Int, draws: PackedSequence.Draws)] = []
     var clsID: UInt32 = 0
     var sepID: UInt32 = 0
+    /// The oldest block the pieces point into (Int.max when there are none).
+    var oldestBlock = Int.max
 
     var isEmpty: Bool { examples.isEmpty }
 
@@ -151,6 +153,7 @@ struct PackPlanner {
                 var piece = sentences[i]
                 piece.count = min(piece.count, left)
                 plan.pieces.append(piece)
+                plan.oldestBlock = min(plan.oldestBlock, piece.block)
                 left -= piece.count
             }
             i += 1

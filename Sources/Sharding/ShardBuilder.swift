@@ -149,10 +149,6 @@ public final class ShardBuilder {
     var backgroundHashMinimum = 4 << 20
     /// The examples of the frame being filled (assembled by a worker when it is sent).
     var framePlan = FramePlan()
-    /// The oldest block serial the frame's pieces point into (Int.max when none), and how many
-    /// of its pieces were looked at for it.
-    var frameOldestBlock = Int.max
-    var framePiecesSeen = 0
     /// The ids of the tokenized blocks that waiting sentences or the open frame may point into:
     /// `liveBlocks[i]` is block serial `liveBase + i`.
     var liveBlocks: [[UInt32]] = []
@@ -193,7 +189,7 @@ public final class ShardBuilder {
         sourceOrdinal = index.sourceCount
         sequenceCount = index.sequenceCount
         framePlan = FramePlan(clsID: vocabulary.clsID, sepID: vocabulary.sepID)
-        frameOldestBlock = Int.max; framePiecesSeen = 0; liveBlocks = []; liveBase = 0
+        liveBlocks = []; liveBase = 0
         framesInOpenShard = 0; sequencesInOpenShard = 0; uncommittedSources = []
         pending = []; pendingHead = 0
         sink = ShardSink(index: index, outputDirectory: outputDirectory,
@@ -244,8 +240,6 @@ public final class ShardBuilder {
 
     /// Counts the example just planned into `framePlan`; sends the frame when it is full.
     func added() throws {
-        for piece in framePlan.pieces[framePiecesSeen...] { frameOldestBlock = min(frameOldestBlock, piece.block) }
-        framePiecesSeen = framePlan.pieces.count
         sequenceCount += 1
         if framePlan.examples.count == options.sequencesPerFrame { try sendFrame() }
     }
@@ -257,11 +251,9 @@ public final class ShardBuilder {
         var frame = framePlan
         framePlan = FramePlan(clsID: vocabulary.clsID, sepID: vocabulary.sepID)
         // The blocks the frame points into, from its oldest; pieces renumbered into them.
-        let oldest = min(frameOldestBlock, liveBase + liveBlocks.count)
+        let oldest = min(frame.oldestBlock, liveBase + liveBlocks.count)
         frame.blocks = Array(liveBlocks[(oldest - liveBase)...])
         for i in frame.pieces.indices { frame.pieces[i].block -= oldest }
-        frameOldestBlock = Int.max
-        framePiecesSeen = 0
         let count = frame.examples.count
         pool.submit(.compress(frame))
         enqueue(.frame)
@@ -274,7 +266,7 @@ public final class ShardBuilder {
     /// neither the open frame nor `planner`'s waiting sentences point into.
     func addLiveBlock(_ ids: [UInt32], planner: PackPlanner) -> Int {
         let serial = liveBase + liveBlocks.count
-        let keep = min(frameOldestBlock, planner.oldestBlock ?? serial, serial)
+        let keep = min(framePlan.oldestBlock, planner.oldestBlock ?? serial, serial)
         if keep > liveBase {
             liveBlocks.removeFirst(keep - liveBase)
             liveBase = keep

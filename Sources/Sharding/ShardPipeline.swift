@@ -192,20 +192,43 @@ extension ShardBuilder {
         state.record.damagedLines += block.damagedLines
         summary.textBytes += block.byteCount
         let serial = addLiveBlock(block.ids, planner: state.planner)
-        var start = 0
-        for (i, end) in block.lineEnds.enumerated() {
-            state.record.lines += 1
-            let length = block.lineLengths[i]
-            if length < 0 {
-                state.inDocument = false
-                if let n = state.planner.endDocument(into: &framePlan) { try emit(n, state) }
-            } else {
-                if !state.inDocument { state.inDocument = true; state.record.documents += 1 }
-                let ref = SentenceRef(block: serial, start: start, count: end - start)
-                if let n = state.planner.addSentence(ref, length: length, into: &framePlan) { try emit(n, state) }
-            }
-            start = end
+        var line = 0
+        while line < block.lineEnds.count {
+            let before = framePlan.examples.count
+            line = packLines(block, from: line, serial: serial, frameSize: options.sequencesPerFrame,
+                             planner: &state.planner, plan: &framePlan, record: &state.record, inDocument: &state.inDocument)
+            sequenceCount += framePlan.examples.count - before
+            if framePlan.examples.count >= options.sequencesPerFrame { try sendFrame() }
         }
+    }
+
+    /// Packs the lines of `block` (block serial `serial`) from `first` until its end or until the
+    /// frame holds `frameSize` examples; returns the next line. Everything per line is a plain
+    /// inout value (per-line accesses to class properties cost more than the planning itself).
+    private func packLines(_ block: TokenizedBlock, from first: Int, serial: Int, frameSize: Int,
+                           planner: inout PackPlanner, plan: inout FramePlan, record: inout SourceRecord,
+                           inDocument: inout Bool) -> Int {
+        var line = first
+        var start = line == 0 ? 0 : block.lineEnds[line - 1]
+        let count = block.lineEnds.count
+        while line < count && plan.examples.count < frameSize {
+            let end = block.lineEnds[line]
+            let length = block.lineLengths[line]
+            record.lines += 1
+            let tokens: Int?
+            if length < 0 {
+                inDocument = false
+                tokens = planner.endDocument(into: &plan)
+            } else {
+                if !inDocument { inDocument = true; record.documents += 1 }
+                tokens = planner.addSentence(SentenceRef(block: serial, start: start, count: end - start), length: length,
+                                             into: &plan)
+            }
+            if let tokens { record.sequences += 1; record.tokens += tokens }
+            start = end
+            line += 1
+        }
+        return line
     }
 
     private func finish(_ state: SourceInProgress) throws {
