@@ -98,14 +98,25 @@ extension ShardBuilder {
                 && (size ?? 0) >= backgroundHashMinimum
             reader.computesHash = !background
             var handedOut = false
+            func handOut(_ bytes: [UInt8], bytesRead: Int) throws {
+                handedOut = true
+                if background { hasher.add(bytes) }
+                pool.submit(.tokenize(bytes, state.jsonl))
+                enqueue(.block(state, bytesRead: bytesRead, totalBytes: totalBytes))
+                while pool.inFlight >= maxInFlight { _ = try consumeOne() }
+            }
             do {
-                try reader.forEachBlock { block in
-                    handedOut = true
-                    let bytes = Array(block)
-                    if background { hasher.add(bytes) }
-                    pool.submit(.tokenize(bytes, state.jsonl))
-                    enqueue(.block(state, bytesRead: reader.bytesRead, totalBytes: totalBytes))
-                    while pool.inFlight >= maxInFlight { _ = try consumeOne() }
+                if background {
+                    // A large plain file: read on a thread of its own, ahead of the packing.
+                    let ahead = BlockReadAhead(reader, limit: maxInFlight)
+                    do {
+                        while let (bytes, bytesRead) = try ahead.next() { try handOut(bytes, bytesRead: bytesRead) }
+                    } catch {
+                        ahead.cancel()
+                        throw error
+                    }
+                } else {
+                    try reader.forEachBlock { block in try handOut(Array(block), bytesRead: reader.bytesRead) }
                 }
             } catch let error as CorpusError where !handedOut {
                 refuse(source, size: size, error)   // binary: its beginning said so, nothing was handed out
