@@ -1,6 +1,7 @@
 // `electra-prep shard` as a library: streams corpus sources through the worker pool (tokenizing,
-// reading ahead across inputs so that many small files keep every thread busy), packs the lines
-// with ExampleBuilder in input order, has the pool compress the frames, writes zstd shards and
+// reading ahead across inputs so that many small files keep every thread busy), plans the packing
+// of the lines in input order (PackPlanner: ExampleBuilder's rules), has the pool assemble and
+// compress the frames, writes zstd shards and
 // commits them to the SQLite index at source boundaries, so that an interrupted run is finished
 // by running it again. The packing thread (ShardPipeline.swift) decides every byte, in order.
 import Corpus
@@ -37,8 +38,8 @@ public struct ShardingOptions: Sendable {
     public var maxSeqLength = 128
     /// Seeds every random draw of the packing.
     public var seed: UInt64 = 0
-    /// Worker threads: tokenization and frame compression (reading and packing run on the
-    /// calling thread, writing on one more).
+    /// Worker threads: tokenization, assembling and compressing frames (packing decisions run on
+    /// the calling thread; writing, hashing and reading a large input on one more each).
     public var threads = ProcessInfo.processInfo.activeProcessorCount
     /// Sequences per zstd frame (the unit a reader seeks to).
     public var sequencesPerFrame = 1024
