@@ -1,6 +1,7 @@
 // `electra-prep shard` as a library: streams corpus sources through the worker pool (tokenizing,
-// reading ahead across inputs so that many small files keep every thread busy), packs the lines
-// with ExampleBuilder in input order, has the pool compress the frames, writes zstd shards and
+// reading ahead across inputs so that many small files keep every thread busy), plans the packing
+// of the lines in input order (PackPlanner: ExampleBuilder's rules), has the pool assemble and
+// compress the frames, writes zstd shards and
 // commits them to the SQLite index at source boundaries, so that an interrupted run is finished
 // by running it again. The packing thread (ShardPipeline.swift) decides every byte, in order.
 import Corpus
@@ -37,8 +38,8 @@ public struct ShardingOptions: Sendable {
     public var maxSeqLength = 128
     /// Seeds every random draw of the packing.
     public var seed: UInt64 = 0
-    /// Worker threads: tokenization and frame compression (reading and packing run on the
-    /// calling thread, writing on one more).
+    /// Worker threads: tokenization, assembling and compressing frames (packing decisions run on
+    /// the calling thread; writing, hashing and reading a large input on one more each).
     public var threads = ProcessInfo.processInfo.activeProcessorCount
     /// Sequences per zstd frame (the unit a reader seeks to).
     public var sequencesPerFrame = 1024
@@ -147,7 +148,12 @@ public final class ShardBuilder {
     var hasher: BackgroundHasher!
     /// Plain files of at least this size are hashed on the BackgroundHasher's thread.
     var backgroundHashMinimum = 4 << 20
-    var frameBuffer: [PackedSequence] = []
+    /// The examples of the frame being filled (assembled by a worker when it is sent).
+    var framePlan = FramePlan()
+    /// The ids of the tokenized blocks that waiting sentences or the open frame may point into:
+    /// `liveBlocks[i]` is block serial `liveBase + i`.
+    var liveBlocks: [[UInt32]] = []
+    var liveBase = 0
     /// Frames and sequences sent to the sink since its last shard was closed.
     var framesInOpenShard = 0
     var sequencesInOpenShard = 0
@@ -183,7 +189,9 @@ public final class ShardBuilder {
         knownSizes = index.knownSizes
         sourceOrdinal = index.sourceCount
         sequenceCount = index.sequenceCount
-        frameBuffer = []; framesInOpenShard = 0; sequencesInOpenShard = 0; uncommittedSources = []
+        framePlan = FramePlan(clsID: vocabulary.clsID, sepID: vocabulary.sepID)
+        liveBlocks = []; liveBase = 0
+        framesInOpenShard = 0; sequencesInOpenShard = 0; uncommittedSources = []
         pending = []; pendingHead = 0
         sink = ShardSink(index: index, outputDirectory: outputDirectory,
                          header: ShardHeader(tokenBytes: meta.tokenBytes, maxSeqLength: meta.maxSeqLength,
@@ -231,23 +239,41 @@ public final class ShardBuilder {
         return max(4096, min(options.blockSize, size + 1))
     }
 
-    func add(_ sequence: PackedSequence) throws {
-        frameBuffer.append(sequence)
+    /// Counts the example just planned into `framePlan`; sends the frame when it is full.
+    func added() throws {
         sequenceCount += 1
-        if frameBuffer.count == options.sequencesPerFrame { try sendFrame() }
+        if framePlan.examples.count == options.sequencesPerFrame { try sendFrame() }
     }
 
-    /// Hands the buffered sequences to the pool for compression (the sink appends the frame in
-    /// this order); closes the shard when it is full.
+    /// Hands the planned frame to the pool to assemble and compress (the sink appends the frame
+    /// in this order); closes the shard when it is full.
     func sendFrame() throws {
-        guard !frameBuffer.isEmpty else { return }
-        let frame = frameBuffer
-        frameBuffer.removeAll(keepingCapacity: true)
+        guard !framePlan.isEmpty else { return }
+        var frame = framePlan
+        framePlan = FramePlan(clsID: vocabulary.clsID, sepID: vocabulary.sepID)
+        // The blocks the frame points into, from its oldest; pieces renumbered into them.
+        let oldest = min(frame.oldestBlock, liveBase + liveBlocks.count)
+        frame.blocks = Array(liveBlocks[(oldest - liveBase)...])
+        for i in frame.pieces.indices { frame.pieces[i].block -= oldest }
+        let count = frame.examples.count
         pool.submit(.compress(frame))
         enqueue(.frame)
         framesInOpenShard += 1
-        sequencesInOpenShard += frame.count
+        sequencesInOpenShard += count
         if framesInOpenShard >= options.framesPerShard { try closeShard() }
+    }
+
+    /// Makes `ids` the newest live block and returns its serial, first dropping the blocks that
+    /// neither the open frame nor `planner`'s waiting sentences point into.
+    func addLiveBlock(_ ids: [UInt32], planner: PackPlanner) -> Int {
+        let serial = liveBase + liveBlocks.count
+        let keep = min(framePlan.oldestBlock, planner.oldestBlock ?? serial, serial)
+        if keep > liveBase {
+            liveBlocks.removeFirst(keep - liveBase)
+            liveBase = keep
+        }
+        liveBlocks.append(ids)
+        return serial
     }
 
     func closeShard() throws {
@@ -261,7 +287,7 @@ public final class ShardBuilder {
     /// (closing it), so that small inputs share shards and a crash loses at most half a shard.
     func sourceDone(_ record: SourceRecord) throws {
         uncommittedSources.append(record)
-        let open = sequencesInOpenShard + frameBuffer.count
+        let open = sequencesInOpenShard + framePlan.examples.count
         if open == 0 || open * 2 >= options.sequencesPerFrame * options.framesPerShard {
             try sendFrame()
             try closeShard()

@@ -12,7 +12,7 @@ final class SourceInProgress {
     let source: CorpusSource
     let position: Int
     let jsonl: JSONLConverter?
-    var builder: ExampleBuilder
+    var planner: PackPlanner
     var record: SourceRecord
     var inDocument = false
     var started = false
@@ -23,10 +23,10 @@ final class SourceInProgress {
     /// The BackgroundHasher's ticket of this input's digest, when it hashes it.
     var hashTicket: Int?
 
-    init(source: CorpusSource, position: Int, builder: ExampleBuilder) {
+    init(source: CorpusSource, position: Int, planner: PackPlanner) {
         self.source = source
         self.position = position
-        self.builder = builder
+        self.planner = planner
         if case .jsonl(let field) = source.format { jsonl = JSONLConverter(field: field) } else { jsonl = nil }
         record = SourceRecord(path: source.description, bytes: 0, sha256: "", documents: 0, lines: 0, sequences: 0,
                               tokens: 0, invalidUTF8Bytes: 0, damagedLines: 0, badRecords: 0, firstSequence: 0)
@@ -90,22 +90,33 @@ extension ShardBuilder {
             }
             let state = SourceInProgress(
                 source: source, position: position,
-                builder: ExampleBuilder(maxSeqLength: options.maxSeqLength, clsID: vocabulary.clsID, sepID: vocabulary.sepID,
-                                        random: SeededRandom(seed: options.seed, stream: UInt64(sourceOrdinal))))
+                planner: PackPlanner(maxSeqLength: options.maxSeqLength,
+                                     random: SeededRandom(seed: options.seed, stream: UInt64(sourceOrdinal))))
             state.expectedHash = expectedHash
             // A large plain file is hashed on the hasher's thread, from the blocks themselves.
             let background = expectedHash == nil && source.compression == .none && !source.isStandardInput
                 && (size ?? 0) >= backgroundHashMinimum
             reader.computesHash = !background
             var handedOut = false
+            func handOut(_ bytes: [UInt8], bytesRead: Int) throws {
+                handedOut = true
+                if background { hasher.add(bytes) }
+                pool.submit(.tokenize(bytes, state.jsonl))
+                enqueue(.block(state, bytesRead: bytesRead, totalBytes: totalBytes))
+                while pool.inFlight >= maxInFlight { _ = try consumeOne() }
+            }
             do {
-                try reader.forEachBlock { block in
-                    handedOut = true
-                    let bytes = Array(block)
-                    if background { hasher.add(bytes) }
-                    pool.submit(.tokenize(bytes, state.jsonl))
-                    enqueue(.block(state, bytesRead: reader.bytesRead, totalBytes: totalBytes))
-                    while pool.inFlight >= maxInFlight { _ = try consumeOne() }
+                if background {
+                    // A large plain file: read on a thread of its own, ahead of the packing.
+                    let ahead = BlockReadAhead(reader, limit: maxInFlight)
+                    do {
+                        while let (bytes, bytesRead) = try ahead.next() { try handOut(bytes, bytesRead: bytesRead) }
+                    } catch {
+                        ahead.cancel()
+                        throw error
+                    }
+                } else {
+                    try reader.forEachBlock { block in try handOut(Array(block), bytesRead: reader.bytesRead) }
                 }
             } catch let error as CorpusError where !handedOut {
                 refuse(source, size: size, error)   // binary: its beginning said so, nothing was handed out
@@ -169,10 +180,11 @@ extension ShardBuilder {
         state.record.firstSequence = sequenceCount
     }
 
-    private func emit(_ sequence: PackedSequence, _ state: SourceInProgress) throws {
+    /// Counts an example of `tokens` tokens just planned into the frame.
+    private func emit(_ tokens: Int, _ state: SourceInProgress) throws {
         state.record.sequences += 1
-        state.record.tokens += sequence.tokens.count
-        try add(sequence)
+        state.record.tokens += tokens
+        try added()
     }
 
     private func consume(_ block: TokenizedBlock, of state: SourceInProgress) throws {
@@ -190,24 +202,49 @@ extension ShardBuilder {
         state.record.invalidUTF8Bytes += block.invalidUTF8Bytes
         state.record.damagedLines += block.damagedLines
         summary.textBytes += block.byteCount
-        var start = 0
-        for (i, end) in block.lineEnds.enumerated() {
-            state.record.lines += 1
-            let length = block.lineLengths[i]
-            if length < 0 {
-                state.inDocument = false
-                if let s = state.builder.endDocument() { try emit(s, state) }
-            } else {
-                if !state.inDocument { state.inDocument = true; state.record.documents += 1 }
-                if let s = state.builder.addSentence(block.ids[start..<end], length: length) { try emit(s, state) }
-            }
-            start = end
+        let serial = addLiveBlock(block.ids, planner: state.planner)
+        var line = 0
+        while line < block.lineEnds.count {
+            let before = framePlan.examples.count
+            line = packLines(block, from: line, serial: serial, frameSize: options.sequencesPerFrame,
+                             planner: &state.planner, plan: &framePlan, record: &state.record, inDocument: &state.inDocument)
+            sequenceCount += framePlan.examples.count - before
+            if framePlan.examples.count >= options.sequencesPerFrame { try sendFrame() }
         }
+    }
+
+    /// Packs the lines of `block` (block serial `serial`) from `first` until its end or until the
+    /// frame holds `frameSize` examples; returns the next line. Everything per line is a plain
+    /// inout value (per-line accesses to class properties cost more than the planning itself).
+    private func packLines(_ block: TokenizedBlock, from first: Int, serial: Int, frameSize: Int,
+                           planner: inout PackPlanner, plan: inout FramePlan, record: inout SourceRecord,
+                           inDocument: inout Bool) -> Int {
+        var line = first
+        var start = line == 0 ? 0 : block.lineEnds[line - 1]
+        let count = block.lineEnds.count
+        while line < count && plan.examples.count < frameSize {
+            let end = block.lineEnds[line]
+            let length = block.lineLengths[line]
+            record.lines += 1
+            let tokens: Int?
+            if length < 0 {
+                inDocument = false
+                tokens = planner.endDocument(into: &plan)
+            } else {
+                if !inDocument { inDocument = true; record.documents += 1 }
+                tokens = planner.addSentence(SentenceRef(block: serial, start: start, count: end - start), length: length,
+                                             into: &plan)
+            }
+            if let tokens { record.sequences += 1; record.tokens += tokens }
+            start = end
+            line += 1
+        }
+        return line
     }
 
     private func finish(_ state: SourceInProgress) throws {
         start(state)
-        if let s = state.builder.endDocument() { try emit(s, state) }
+        if let n = state.planner.endDocument(into: &framePlan) { try emit(n, state) }
         if let ticket = state.hashTicket {
             state.record.sha256 = hasher.digest(ticket)
             knownHashes[state.record.sha256] = state.record.path

@@ -24,7 +24,9 @@ final class ShardSink {
     private var abandonAtEnd = false
     private var done = false
     private var failure: Error?
-    private let maxQueued = 4
+    /// Commands queued at most (compressed frames of about 100 KB): enough that an fsync at the
+    /// end of a shard does not stall the packing thread.
+    private let maxQueued = 32
     private var thread: Thread?
 
     // Sink-thread state.

@@ -1,5 +1,5 @@
 // The sharder's worker threads: they tokenize blocks of whole lines (converting JSONL first) and
-// compress packed frames, and hand every result back in submission order, so that everything
+// assemble and compress packed frames, and hand every result back in submission order, so that everything
 // downstream (packing, random draws, shard bytes) is the same whatever the number of threads.
 import Corpus
 import Foundation
@@ -48,8 +48,8 @@ func compressFrame(_ sequences: ArraySlice<PackedSequence>, tokenBytes: Int, com
 enum PoolJob {
     /// Tokenize a block of whole lines (JSONL lines converted first when a converter is given).
     case tokenize([UInt8], JSONLConverter?)
-    /// Encode and compress one frame.
-    case compress([PackedSequence])
+    /// Assemble the examples of one frame, encode and compress them.
+    case compress(FramePlan)
 }
 
 /// A job's result, in submission order.
@@ -166,7 +166,7 @@ final class WorkPool {
                 return
             }
             let (id, job) = jobs[jobHead]
-            jobs[jobHead] = (id, .compress([]))   // release the block's memory
+            jobs[jobHead] = (id, .compress(FramePlan()))   // release the block's memory
             jobHead += 1
             if jobHead > 64 && jobHead * 2 > jobs.count { jobs.removeFirst(jobHead); jobHead = 0 }
             condition.unlock()
@@ -187,8 +187,9 @@ final class WorkPool {
                         tokenizeBlock($0, maxSeqLength: maxSeqLength, encoder: &encoder, scratch: &scratch)
                     })
                 }
-            case .compress(let sequences):
+            case .compress(let plan):
                 if compressor == nil { compressor = FrameCompressor(level: compressionLevel) }
+                let sequences = plan.assemble()
                 result = .compressed(compressFrame(sequences[...], tokenBytes: tokenBytes, compressor: compressor!,
                                                    payload: &payload))
             }

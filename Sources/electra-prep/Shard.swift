@@ -87,9 +87,11 @@ struct Shard: ParsableCommand {
         options.framesPerShard = framesPerShard
         options.compressionLevel = compressionLevel
         options.strict = input.strict
+        // One vocabulary trie for every worker thread (each builds only its own word cache).
+        let tokenizer = BertTokenizer(vocabulary: vocabulary, options: tokenizerOptions)
         let builder = try ShardBuilder(outputDirectory: URL(fileURLWithPath: out), vocabulary: shardVocabulary,
                                        options: options) {
-            BertTokenizer(vocabulary: vocabulary, options: tokenizerOptions)
+            tokenizer.copyForAnotherThread()
         }
         let reporter = ProgressLine()
         let start = Date()
