@@ -38,30 +38,9 @@ struct BenchModel: ParsableCommand {
             }
             return try runThreadSweep(preset: preset, batchSize: batchSize, seqLength: seqLength, vocabSize: vocabSize, steps: steps, counts: counts)
         }
-        guard var config = ElectraConfig.preset(preset, vocabSize: vocabSize) else { throw ValidationError("unknown preset") }
-        config.maxPositions = max(config.maxPositions, seqLength)
-        let N = Int((0.15 + 0.005) * Double(seqLength))
-        let model = try ElectraModel(config: config, batchSize: batchSize, seqLength: seqLength, maxPredictions: N, seed: 1)
-        var adam = AdamWOptions()
-        adam.warmupSteps = 0
-        let optimizer = AdamW(model: model, options: adam)
-        var rng = Xoshiro256(seed: 2)
-        let M = batchSize * seqLength
-        var ids = (0..<M).map { _ in Int32(5 + rng.uniform(below: vocabSize - 5)) }
-        let positions = (0..<(batchSize * N)).map { Int32(1 + ($0 % N) * (seqLength - 2) / N) }
-        let originals = (0..<(batchSize * N)).map { ids[($0 / N) * seqLength + Int(positions[$0])] }
-        for (slot, p) in positions.enumerated() { ids[(slot / N) * seqLength + Int(p)] = 4 }
-        var inputs = MaskedBatch(batchSize: batchSize, seqLength: seqLength, maxPredictions: N)
-        inputs.inputIDs = ids
-        inputs.attentionMask = [Int32](repeating: 1, count: M)
-        inputs.maskedPositions = positions
-        inputs.maskedOriginalIDs = originals
-        inputs.maskedWeights = [Float](repeating: 1, count: batchSize * N)
-        func step() {
-            model.zeroGradients()
-            _ = model.step(inputs, training: true, computeGradients: true, rng: &rng)
-            optimizer.update(model)
-        }
+        let bench = try BenchStepper(preset: preset, batchSize: batchSize, seqLength: seqLength, vocabSize: vocabSize)
+        let model = bench.model, M = bench.tokensPerStep
+        func step() { bench.step() }
         step()
         let profile = StepProfile()
         model.profile = profile

@@ -10,30 +10,9 @@ import Randomness
 /// the speed-up over the first count, the step's GFLOP/s against sgemm's at the same count, and
 /// (from one profiled step) the share of the step in the encoders' matrix products.
 func runThreadSweep(preset: String, batchSize: Int, seqLength: Int, vocabSize: Int, steps: Int, counts: [Int]) throws {
-    guard var config = ElectraConfig.preset(preset, vocabSize: vocabSize) else { throw SweepError.unknownPreset(preset) }
-    config.maxPositions = max(config.maxPositions, seqLength)
-    let N = Int((0.15 + 0.005) * Double(seqLength))
-    let model = try ElectraModel(config: config, batchSize: batchSize, seqLength: seqLength, maxPredictions: N, seed: 1)
-    var adam = AdamWOptions()
-    adam.warmupSteps = 0
-    let optimizer = AdamW(model: model, options: adam)
-    var rng = Xoshiro256(seed: 2)
-    let M = batchSize * seqLength
-    var ids = (0..<M).map { _ in Int32(5 + rng.uniform(below: vocabSize - 5)) }
-    let positions = (0..<(batchSize * N)).map { Int32(1 + ($0 % N) * (seqLength - 2) / N) }
-    let originals = (0..<(batchSize * N)).map { ids[($0 / N) * seqLength + Int(positions[$0])] }
-    for (slot, p) in positions.enumerated() { ids[(slot / N) * seqLength + Int(p)] = 4 }
-    var inputs = MaskedBatch(batchSize: batchSize, seqLength: seqLength, maxPredictions: N)
-    inputs.inputIDs = ids
-    inputs.attentionMask = [Int32](repeating: 1, count: M)
-    inputs.maskedPositions = positions
-    inputs.maskedOriginalIDs = originals
-    inputs.maskedWeights = [Float](repeating: 1, count: batchSize * N)
-    func step() {
-        model.zeroGradients()
-        _ = model.step(inputs, training: true, computeGradients: true, rng: &rng)
-        optimizer.update(model)
-    }
+    let bench = try BenchStepper(preset: preset, batchSize: batchSize, seqLength: seqLength, vocabSize: vocabSize)
+    let model = bench.model, M = bench.tokensPerStep
+    func step() { bench.step() }
     func seconds(_ body: () -> Void) -> Double {
         let t0 = DispatchTime.now().uptimeNanoseconds
         body()
@@ -59,12 +38,5 @@ func runThreadSweep(preset: String, batchSize: Int, seqLength: Int, vocabSize: I
         print(String(format: "%7d  %8.0f  %7.2fx  %12.1f  %13.1f  %13.0f%%  %15.0f%%",
                      threads, tokens, tokens / first!, achieved, sgemm, 100 * achieved / sgemm, 100 * products / profiled))
         fflush(stdout)
-    }
-}
-
-enum SweepError: Error, CustomStringConvertible {
-    case unknownPreset(String)
-    var description: String {
-        switch self { case .unknownPreset(let p): "unknown preset \(p): choose one of \(ElectraConfig.presetNames.joined(separator: ", "))" }
     }
 }
