@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
         .testTarget(name: "MaskingTests", dependencies: ["Masking", "Randomness"]),
         .testTarget(name: "InteropTests", dependencies: ["Interop", "Model", "Masking", "Randomness", "Tokenization", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Sharding", "Corpus", "ShardTestSupport", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Durability", "Sharding", "Corpus", "ShardTestSupport", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Randomness"]),
         .testTarget(name: "FineTuningTests", dependencies: ["FineTuning", "Model", "Interop", "Randomness", "TestSupport"]),

@@ -15,7 +15,8 @@ import Model
 /// A run directory held by this process (its lock is taken on opening and kept until release).
 public final class RunDirectory {
     public let url: URL
-    private let lockDescriptor: Int32
+    /// RUN/.lock, held while this object lives.
+    private let lock: DirectoryLock
 
     /// RUN/checkpoints.
     public var checkpoints: URL { url.appendingPathComponent("checkpoints") }
@@ -34,19 +35,15 @@ public final class RunDirectory {
             throw TrainingError.io(path: url.path, failure: "cannot create the run directory (\(error.localizedDescription))",
                                    remedy: "check the --out path and its permissions")
         }
-        let path = url.appendingPathComponent(".lock").path
-        lockDescriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard lockDescriptor >= 0 else {
-            throw TrainingError.io(path: path, failure: "cannot be created (\(systemError()))",
+        do {
+            lock = try DirectoryLock(url)
+        } catch DirectoryLockError.busy {
+            throw TrainingError.busy(url.path)
+        } catch DirectoryLockError.unavailable(let path, let reason) {
+            throw TrainingError.io(path: path, failure: "cannot be created (\(reason))",
                                    remedy: "check the --out directory and its permissions")
         }
-        guard flock(lockDescriptor, LOCK_EX | LOCK_NB) == 0 else {
-            close(lockDescriptor)
-            throw TrainingError.busy(url.path)
-        }
     }
-
-    deinit { close(lockDescriptor) }
 
     /// Creates RUN/checkpoints and removes the checkpoints a killed run left half-written (never
     /// renamed into place).

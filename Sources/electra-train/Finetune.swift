@@ -89,6 +89,14 @@ struct Finetune: ParsableCommand {
         var setup = FineTuneSetup(task: spec, options: options, config: source.config, seqLength: max(longest, 2),
                                   model: model, train: train, dev: dev.first, tokenizer: tokenizerRecord(source.tokenizer))
         try FileManager.default.createDirectory(at: runURL, withIntermediateDirectories: true)
+        // One process writes a run: RUN/.lock is held until this command ends.
+        let lock: DirectoryLock
+        do {
+            lock = try DirectoryLock(runURL)
+        } catch DirectoryLockError.busy {
+            throw ValidationError("\(outPath): another electra-train process is writing to this run directory; wait for it or choose another --out")
+        }
+        defer { withExtendedLifetime(lock) {} }
         let setupURL = runURL.appendingPathComponent("finetune.json")
         if resume {
             let previous = try readSetup(runURL)
