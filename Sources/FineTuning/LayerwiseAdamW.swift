@@ -73,15 +73,8 @@ public final class LayerwiseAdamW {
         let base = learningRate(at: step)
         let (b1, b2, eps) = (options.beta1, options.beta2, options.epsilon)
         for (t, info) in model.parameterTable.enumerated() {
-            let lr = base * factors[t], decay = info.decays ? options.weightDecay : 0
-            for i in info.offset..<(info.offset + info.count) {
-                let grad = g[i] * clip
-                let mi = b1 * m[i] + (1 - b1) * grad
-                let vi = b2 * v[i] + (1 - b2) * grad * grad
-                m[i] = mi
-                v[i] = vi
-                p[i] -= lr * (mi / (vi.squareRoot() + eps) + decay * p[i])
-            }
+            AdamW.updateRange(p, g, m, v, info.offset, info.offset + info.count, clip: clip, learningRate: base * factors[t],
+                              decay: info.decays ? options.weightDecay : 0, beta1: b1, beta2: b2, epsilon: eps)
         }
         step += 1
         return (norm, base)

@@ -81,6 +81,36 @@ public final class AdamW {
         return Float(sum.squareRoot())
     }
 
+    /// One AdamW update (ELECTRA's: no bias correction) of [lo, hi) of one tensor, in place:
+    /// parameters `p`, gradients `g` (scaled by `clip`), moments `m` and `v`. Eight lanes at a
+    /// time, the same operations in the same order as one lane does, so the result does not
+    /// depend on where a chunk starts. Shared by pre-training and fine-tuning (layer-wise rates).
+    public static func updateRange(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>,
+                                   _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
+                                   _ lo: Int, _ hi: Int, clip: Float, learningRate lr: Float, decay: Float,
+                                   beta1 b1: Float, beta2 b2: Float, epsilon eps: Float) {
+        @inline(__always) func update8(_ i: Int) {
+            let grad = load8(g + i) * clip
+            let mi = b1 * load8(m + i) + (1 - b1) * grad
+            let vi = b2 * load8(v + i) + (1 - b2) * grad * grad
+            store8(mi, m + i)
+            store8(vi, v + i)
+            let pi = load8(p + i)
+            store8(pi - lr * (mi / (vi.squareRoot() + eps) + decay * pi), p + i)
+        }
+        var i = lo
+        while i + 8 <= hi { update8(i); i += 8 }
+        while i < hi {
+            let grad = g[i] * clip
+            let mi = b1 * m[i] + (1 - b1) * grad
+            let vi = b2 * v[i] + (1 - b2) * grad * grad
+            m[i] = mi
+            v[i] = vi
+            p[i] -= lr * (mi / (vi.squareRoot() + eps) + decay * p[i])
+            i += 1
+        }
+    }
+
     /// Clips the gradients to the global norm, applies one AdamW update and advances `step`.
     /// - Returns: the gradient norm before clipping and the learning rate used.
     @discardableResult
@@ -91,30 +121,6 @@ public final class AdamW {
         let lr = options.learningRate(at: step)
         let (b1, b2, eps, wd) = (options.beta1, options.beta2, options.epsilon, options.weightDecay)
         let m = self.m, v = self.v, segments = self.segments
-        /// Updates [lo, hi) of one tensor: eight lanes at a time, the same operations in the same
-        /// order as one lane does (so the result does not depend on where a chunk starts).
-        @inline(__always) func update(_ lo: Int, _ hi: Int, _ decay: Float) {
-            @inline(__always) func update8(_ i: Int) {
-                let grad = load8(g + i) * clip
-                let mi = b1 * load8(m + i) + (1 - b1) * grad
-                let vi = b2 * load8(v + i) + (1 - b2) * grad * grad
-                store8(mi, m + i)
-                store8(vi, v + i)
-                let pi = load8(p + i)
-                store8(pi - lr * (mi / (vi.squareRoot() + eps) + decay * pi), p + i)
-            }
-            var i = lo
-            while i + 8 <= hi { update8(i); i += 8 }
-            while i < hi {
-                let grad = g[i] * clip
-                let mi = b1 * m[i] + (1 - b1) * grad
-                let vi = b2 * v[i] + (1 - b2) * grad * grad
-                m[i] = mi
-                v[i] = vi
-                p[i] -= lr * (mi / (vi.squareRoot() + eps) + decay * p[i])
-                i += 1
-            }
-        }
         // All tensors in one pass split over the threads (per tensor, most layer weights were too
         // small to use more than a few threads, and each tensor was a separate hand-off).
         parallelChunks(count, minimumPerThread: 65_536) { range in
@@ -123,7 +129,10 @@ public final class AdamW {
             var s = lo
             while s < segments.count && segments[s].offset < range.upperBound {
                 let a = max(range.lowerBound, segments[s].offset), b = min(range.upperBound, segments[s].end)
-                if a < b { update(a, b, segments[s].decays ? wd : 0) }
+                if a < b {
+                    AdamW.updateRange(p, g, m, v, a, b, clip: clip, learningRate: lr, decay: segments[s].decays ? wd : 0,
+                                      beta1: b1, beta2: b2, epsilon: eps)
+                }
                 s += 1
             }
         }
