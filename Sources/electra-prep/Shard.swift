@@ -133,5 +133,10 @@ struct Shard: ParsableCommand {
             printError("error: nothing was sharded: \(summary.sourcesRefused) input(s) refused (see the messages above)")
             throw ExitCode.failure
         }
+        if summary.sourcesSharded > 0 && summary.sequences == 0 {
+            // Inputs were read (not skipped as already sharded) and none held text to pack.
+            printError("error: nothing was sharded: the \(summary.sourcesSharded) input(s) read hold no text that tokenizes (blank or empty)")
+            throw ExitCode.failure
+        }
     }
 }
