@@ -23,6 +23,10 @@ public struct FineTuningOptions: Codable, Equatable, Sendable {
     public var beta2: Float = 0.999
     public var epsilon: Float = 1e-6
     public var clipNorm: Float = 1.0
+    /// configure_finetuning.py's double_unordered: the training pairs of a task whose pair order
+    /// carries no meaning (MRPC, STS-B) are trained in both orders. nil when off (a run recorded
+    /// before the option existed reads as off).
+    public var doubleUnordered: Bool?
     public init() {}
 }
 

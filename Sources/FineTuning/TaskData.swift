@@ -120,6 +120,15 @@ private func id(_ r: Record, _ column: Int?, _ row: Int) -> String {
     return "\(row)"
 }
 
+/// The training examples followed by each pair example again with its two texts swapped
+/// (configure_finetuning.py's double_unordered, as classification_tasks.py appends them for MRPC
+/// and STS-B). Single-text examples are not repeated.
+public func doublingUnorderedPairs(_ examples: [RawExample]) -> [RawExample] {
+    examples + examples.compactMap { e in
+        e.pair.map { RawExample(text: $0, pair: e.text, label: e.label, id: e.id, line: e.line) }
+    }
+}
+
 /// The class names of a training file, sorted so that the same labels always get the same indices (numbers numerically: "0" < "1" < "10").
 public func labelsOf(_ examples: [RawExample]) -> [String] {
     let names = Set(examples.compactMap(\.label))

@@ -67,6 +67,10 @@ public struct TaskSpec: Codable, Equatable, Sendable {
         self.label = label; self.labels = labels; self.regression = regression; self.metric = metric; self.epochs = epochs
     }
 
+    /// The GLUE tasks whose two sentences can be swapped without changing the label
+    /// (classification_tasks.py doubles these under double_unordered).
+    public static let unorderedPairTasks: Set<String> = ["mrpc", "sts-b"]
+
     public static let glueNames = ["cola", "sst-2", "mrpc", "sts-b", "qqp", "mnli", "qnli", "rte", "wnli"]
 
     /// A GLUE task by name (sst2, stsb and mnli-mm are accepted too).

@@ -31,6 +31,7 @@ struct Finetune: ParsableCommand {
     @Option(help: "Epochs (default: 10 for rte and sts-b, 3 otherwise).") var epochs: Int?
     @Option(help: "Maximum tokens per example, [CLS] and [SEP]s included.") var maxLength = 128
     @Option(help: "Dropout.") var dropout: Float = 0.1
+    @Flag(inversion: .prefixedNo, help: "Train the pairs in both orders (configure_finetuning.py's double_unordered; default: on for mrpc and sts-b, off otherwise).") var doubleUnordered: Bool?
     @Option(help: "Seed (initialization of the head, dropout, data order).") var seed: UInt64 = 0
     @Option(help: "Also write a checkpoint every N steps (always after each epoch).") var checkpointEvery = 0
     @Option(help: "Threads for matrix products.") var threads = ProcessInfo.processInfo.activeProcessorCount
@@ -59,6 +60,10 @@ struct Finetune: ParsableCommand {
         options.learningRate = learningRate; options.layerwiseDecay = layerwiseDecay; options.weightDecay = weightDecay
         options.warmupProportion = warmupProportion; options.batchSize = batchSize; options.epochs = epochs ?? spec.epochs
         options.maxLength = min(maxLength, source.config.maxPositions); options.dropout = dropout; options.seed = seed
+        if doubleUnordered ?? TaskSpec.unorderedPairTasks.contains(spec.name) {
+            guard spec.textPair != nil else { throw ValidationError("--double-unordered needs a pair task (--text-pair-column)") }
+            options.doubleUnordered = true
+        }
 
         let outPath = out ?? "runs/\(URL(fileURLWithPath: model).lastPathComponent)-\(spec.name)"
         let runURL = URL(fileURLWithPath: outPath)
@@ -82,7 +87,9 @@ struct Finetune: ParsableCommand {
         }
         let vocabulary = try Vocabulary(tokens: source.vocabulary)
         var encoder = FeatureEncoder(vocabulary: vocabulary, options: source.tokenizer, maxLength: options.maxLength)
-        let trainFeatures = trainFile.examples.map { encoder.encode($0, labels: spec.labels, regression: spec.regression) }
+        let rowsRead = trainFile.examples.count
+        let trainExamples = options.doubleUnordered == true ? doublingUnorderedPairs(trainFile.examples) : trainFile.examples
+        let trainFeatures = trainExamples.map { encoder.encode($0, labels: spec.labels, regression: spec.regression) }
         let devSets = devFiles.map { $0.examples.map { encoder.encode($0, labels: spec.labels, regression: spec.regression) } }
         let devFeatures = devSets.first ?? []
         let longest = (trainFeatures + devSets.flatMap { $0 }).map(\.ids.count).max() ?? 2
@@ -120,7 +127,7 @@ struct Finetune: ParsableCommand {
                                   specialIDs: (Int32(vocabulary.padID), Int32(vocabulary.clsID), Int32(vocabulary.sepID)), resume: resume)
         tuner.extraDev = zip(dev, devSets).dropFirst().map { (URL(fileURLWithPath: $0.0).deletingPathExtension().lastPathComponent, $0.1) }
         print("electra-train finetune: \(spec.name) from \(fromScratch ? "random initialization, the sizes of " : "")\(source.description)")
-        print("  \(trainFeatures.count) training rows, \(devFeatures.count) dev rows, \(spec.regression ? "regression" : "labels " + spec.labels.joined(separator: ","))")
+        print("  \(trainFeatures.count) training rows\(trainFeatures.count > rowsRead ? " (\(rowsRead) pairs in both orders)" : ""), \(devFeatures.count) dev rows, \(spec.regression ? "regression" : "labels " + spec.labels.joined(separator: ","))")
         print("  \(tuner.totalSteps) steps (\(options.epochs) epochs x \(tuner.stepsPerEpoch)), batch \(options.batchSize) x \(setup.seqLength) tokens, lr \(options.learningRate), layer-wise decay \(options.layerwiseDecay)")
         let progress = ProgressLine(enabled: isatty(1) != 0)
         let start = Date()

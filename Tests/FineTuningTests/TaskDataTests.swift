@@ -87,6 +87,27 @@ final class TaskDataTests: XCTestCase {
         let single = encoder.encode(RawExample(text: "a b c d e f a b", pair: nil, label: "x", id: "1", line: 2), labels: ["x", "y"], regression: false)
         XCTAssertEqual(single.ids.count, 8)
         XCTAssertEqual(single.ids.last, 3)
+
+    func testDoubleUnorderedAppendsEachPairSwapped() throws {
+        // classification_tasks.py (MRPC, STS-B under double_unordered): the file's examples, then
+        // each again as [CLS] B [SEP] A [SEP] with the same label, in the same order.
+        let path = try write("Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\ta b c\td\n0\t3\t4\te\tf a\n", "train.tsv")
+        let file = try readTaskFile(path, spec: TaskSpec.glue("mrpc")!)
+        let doubled = doublingUnorderedPairs(file.examples)
+        XCTAssertEqual(doubled.map(\.text), ["a b c", "e", "d", "f a"])
+        XCTAssertEqual(doubled.map(\.pair), ["d", "f a", "a b c", "e"])
+        XCTAssertEqual(doubled.map(\.label), ["1", "0", "1", "0"])
+        XCTAssertEqual(doubled.map(\.line), [2, 3, 2, 3], "a swapped pair still names its row")
+        let vocabulary = try Vocabulary(tokens: Vocabulary.specialTokens + ["a", "b", "c", "d", "e", "f"])
+        var encoder = FeatureEncoder(vocabulary: vocabulary, options: TokenizerOptions(), maxLength: 16)
+        let swapped = encoder.encode(doubled[2], labels: ["0", "1"], regression: false)
+        XCTAssertEqual(swapped.ids, [2, 8, 3, 5, 6, 7, 3])   // [CLS] d [SEP] a b c [SEP]
+        XCTAssertEqual(swapped.segments, [0, 0, 0, 1, 1, 1, 1])
+        XCTAssertEqual(TaskSpec.unorderedPairTasks, ["mrpc", "sts-b"])
+        // Single sentences are not repeated.
+        let single = RawExample(text: "a", pair: nil, label: "1", id: "0", line: 2)
+        XCTAssertEqual(doublingUnorderedPairs([single]), [single])
+    }
     }
 
     func testGLUEMetricsMatchSklearnAndScipy() {
