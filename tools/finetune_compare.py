@@ -1,12 +1,22 @@
 """Does pre-training help, and do we fine-tune as well as PyTorch? (tools/finetune-compare.sh runs it.)
 
-Task: word polarity from the VADER sentiment lexicon that PyPI's vaderSentiment 3.3.2 ships
-(vaderSentiment/vader_lexicon.txt, MIT license; each entry's mean valence from 10 human raters):
-the alphabetic entries, "pos" when the mean is > 0, "neg" otherwise; a seeded 1,000-row dev split.
+Tasks (data OUT [TASK]):
+  kjv (default): which part of the Bible a verse comes from, six classes (law: Genesis-Deuteronomy,
+    history: Joshua-Esther, wisdom: Job-Song of Solomon, prophets: Isaiah-Malachi, gospels:
+    Matthew-Acts, letters: Romans-Revelation), from Debian's bible-kjv package (the King James
+    Bible, public domain; the book of each verse is the package's own reference, not ours). The
+    task's verses come from held-out chapters (every 8th chapter, from the 4th: 149 of 1,189),
+    alternately train and dev by chapter; OUT/pretrain.txt is the rest of the Bible in the sample
+    corpus's format (a chapter per document), so pre-training never sees a task verse.
+  vader: word polarity from the VADER sentiment lexicon that PyPI's vaderSentiment 3.3.2 ships
+    (vaderSentiment/vader_lexicon.txt, MIT license; each entry's mean valence from 10 human
+    raters): the alphabetic entries, "pos" when the mean is > 0, "neg" otherwise; a seeded
+    1,000-row dev split.
 
-data OUT: writes OUT/train.tsv and OUT/dev.tsv (header text<TAB>label).
+data OUT [TASK]: writes OUT/train.tsv and OUT/dev.tsv (header text<TAB>label), and for kjv OUT/pretrain.txt.
 init DISC OUT SEED: OUT, an ElectraForSequenceClassification folder: the discriminator DISC with a
-  classification head drawn by transformers with torch seed SEED (both sides start from it).
+  classification head drawn by transformers with torch seed SEED (both sides start from it); the
+  labels are train.tsv's beside OUT, sorted (as electra-train finetune orders them).
 torch INIT OUT SEED [lr epochs batch]: fine-tunes INIT in PyTorch exactly as electra-train finetune
   does (same rows in the same order per epoch: the xoshiro256** Fisher-Yates shuffle of
   FineTuning/epochOrder; same layer-wise AdamW of google-research/electra; same schedule, batch,
@@ -65,7 +75,51 @@ def read_tsv(path):
         return list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]
 
 
-def data(out):
+DIVISIONS = [("law", "Genesis"), ("history", "Joshua"), ("wisdom", "Job"), ("prophets", "Isaiah"),
+             ("gospels", "Matthew"), ("letters", "Romans")]
+
+
+def kjv_chapters():
+    """[(book, [verse, ...])] for the 1,189 chapters, from the `bible` command of Debian's bible-kjv."""
+    import subprocess
+    out = subprocess.run(["bible", "-l100000", "gen1:1-rev22:21"], check=True, capture_output=True, text=True).stdout
+    chapters = []
+    for line in out.splitlines():
+        if m := re.fullmatch(r"\s+\d+ (.*)", line):
+            chapters[-1][1].append(m.group(1))
+        elif m := re.fullmatch(r"(\S.*) \d+", line):
+            chapters.append((m.group(1), []))
+    return chapters
+
+
+def data_kjv(out):
+    chapters = kjv_chapters()
+    assert len(chapters) == 1189, f"bible-kjv gave {len(chapters)} chapters, expected 1,189"
+    division, label = {}, None
+    for book, _ in chapters:
+        label = next((name for name, first in DIVISIONS if first == book), label)
+        division[book] = label
+    os.makedirs(out, exist_ok=True)
+    parts = {"train.tsv": [], "dev.tsv": []}
+    with open(os.path.join(out, "pretrain.txt"), "w") as f:
+        for i, (book, verses) in enumerate(chapters):
+            if i % 8 == 3:
+                parts["train.tsv" if i % 16 == 3 else "dev.tsv"] += [(v, division[book]) for v in verses]
+            else:
+                f.write("\n".join(verses) + "\n\n")
+    for name, rows in parts.items():
+        with open(os.path.join(out, name), "w") as f:
+            f.write("text\tlabel\n")
+            f.writelines(f"{v}\t{y}\n" for v, y in rows)
+    counts = {name: sum(y == name for _, y in parts["dev.tsv"]) for name, _ in DIVISIONS}
+    print(f"KJV divisions: {len(parts['train.tsv'])} train and {len(parts['dev.tsv'])} dev verses from 149 held-out chapters "
+          f"(dev: {counts}); the other 1,040 chapters in {out}/pretrain.txt")
+
+
+def data(out, task="kjv"):
+    if task == "kjv":
+        return data_kjv(out)
+    assert task == "vader", f"unknown task {task} (kjv or vader)"
     text = importlib.resources.files("vaderSentiment").joinpath("vader_lexicon.txt").read_text(encoding="utf-8", errors="replace")
     rows = []
     for line in text.splitlines():
@@ -86,8 +140,9 @@ def init(disc, out, seed):
     import torch
     from transformers import ElectraForSequenceClassification
     torch.manual_seed(int(seed))
-    model = ElectraForSequenceClassification.from_pretrained(disc, num_labels=2, id2label={0: "neg", 1: "pos"},
-                                                             label2id={"neg": 0, "pos": 1})
+    names = sorted({y for _, y in read_tsv(os.path.join(os.path.dirname(out), "train.tsv"))})
+    model = ElectraForSequenceClassification.from_pretrained(disc, num_labels=len(names), id2label=dict(enumerate(names)),
+                                                             label2id={y: i for i, y in enumerate(names)})
     model.save_pretrained(out)
     for name in ("vocab.txt", "tokenizer_config.json", "special_tokens_map.json"):
         shutil.copy(os.path.join(disc, name), os.path.join(out, name))
@@ -110,13 +165,13 @@ def finetune_torch(init_dir, out, seed, lr=1e-4, epochs=3, batch=32, decay=0.8, 
     train, dev = read_tsv(os.path.join(d, "train.tsv")), read_tsv(os.path.join(d, "dev.tsv"))
     tok = AutoTokenizer.from_pretrained(init_dir)
     model = ElectraForSequenceClassification.from_pretrained(init_dir)
-    labels = {"neg": 0, "pos": 1}
+    labels = model.config.label2id
     enc = lambda rows: [tok(w, truncation=True, max_length=max_length)["input_ids"] for w, _ in rows]
     xtrain, xdev = enc(train), enc(dev)
     ytrain, ydev = [labels[y] for _, y in train], [labels[y] for _, y in dev]
     L = max(len(x) for x in xtrain + xdev)
 
-    def tensors(xs):
+    def tensors(xs):   # padded to the longest example of the task, as electra-train finetune pads
         ids = torch.zeros(len(xs), L, dtype=torch.long)
         att = torch.zeros(len(xs), L, dtype=torch.long)
         for i, x in enumerate(xs):
@@ -161,9 +216,11 @@ def finetune_torch(init_dir, out, seed, lr=1e-4, epochs=3, batch=32, decay=0.8, 
             tokens += int(att.sum())
             step += 1
         model.eval()
-        ids, att = tensors(xdev)
+        pred = []
         with torch.no_grad():
-            pred = model(input_ids=ids, attention_mask=att, token_type_ids=torch.zeros_like(ids)).logits.argmax(-1).tolist()
+            for i in range(0, len(xdev), 128):
+                ids, att = tensors(xdev[i:i + 128])
+                pred += model(input_ids=ids, attention_mask=att, token_type_ids=torch.zeros_like(ids)).logits.argmax(-1).tolist()
         history.append(sum(int(p == y) for p, y in zip(pred, ydev)) / len(ydev))
         print(f"torch seed {seed} epoch {epoch + 1}: dev accuracy {history[-1]:.4f}")
     json.dump({"accuracy": history, "tokens_per_second": tokens / seconds, "steps": step, "seq_length": L}, open(out, "w"))
