@@ -87,6 +87,7 @@ final class TaskDataTests: XCTestCase {
         let single = encoder.encode(RawExample(text: "a b c d e f a b", pair: nil, label: "x", id: "1", line: 2), labels: ["x", "y"], regression: false)
         XCTAssertEqual(single.ids.count, 8)
         XCTAssertEqual(single.ids.last, 3)
+    }
 
     func testDoubleUnorderedAppendsEachPairSwapped() throws {
         // classification_tasks.py (MRPC, STS-B under double_unordered): the file's examples, then
@@ -107,7 +108,6 @@ final class TaskDataTests: XCTestCase {
         // Single sentences are not repeated.
         let single = RawExample(text: "a", pair: nil, label: "1", id: "0", line: 2)
         XCTAssertEqual(doublingUnorderedPairs([single]), [single])
-    }
     }
 
     func testGLUEMetricsMatchSklearnAndScipy() {
