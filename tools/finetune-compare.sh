@@ -11,6 +11,7 @@
 # and the table of dev accuracies (tools/finetune_compare.py table).
 # Usage: tools/finetune-compare.sh [DISCRIMINATOR] [OUT]
 #   SEEDS="1 2 3" LR=3e-4 EPOCHS=3 BATCH=32 THREADS=2   fine-tuning
+#   DROPOUT=0                                            both sides without dropout (default: the model's 0.1)
 #   PRETRAIN_STEPS=1000 PRETRAIN_LR=1e-4                 the pre-training run (no DISCRIMINATOR given)
 #   TASK=vader                                           VADER word polarity instead (PyPI vaderSentiment 3.3.2, MIT)
 set -euo pipefail
@@ -42,7 +43,7 @@ if [ -z "$disc" ]; then
   disc=$pre/hf/discriminator
 fi
 common=(--task custom --train "$out/train.tsv" --dev "$out/dev.tsv" --text-column text --label-column label
-        --learning-rate "$lr" --epochs "$epochs" --batch-size "$batch" --threads "$threads")
+        --learning-rate "$lr" --epochs "$epochs" --batch-size "$batch" --threads "$threads" ${DROPOUT:+--dropout "$DROPOUT"})
 for s in $seeds; do
   $PY tools/finetune_compare.py init "$disc" "$out/init-$s" "$s"
   rm -rf "$out/a-$s" "$out/b-$s"

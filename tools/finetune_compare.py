@@ -17,7 +17,7 @@ data OUT [TASK]: writes OUT/train.tsv and OUT/dev.tsv (header text<TAB>label), a
 init DISC OUT SEED: OUT, an ElectraForSequenceClassification folder: the discriminator DISC with a
   classification head drawn by transformers with torch seed SEED (both sides start from it); the
   labels are train.tsv's beside OUT, sorted (as electra-train finetune orders them).
-torch INIT OUT SEED [lr epochs batch]: fine-tunes INIT in PyTorch exactly as electra-train finetune
+torch INIT OUT SEED [lr epochs batch]: (DROPOUT=p in the environment: that dropout) fine-tunes INIT in PyTorch exactly as electra-train finetune
   does (same rows in the same order per epoch: the xoshiro256** Fisher-Yates shuffle of
   FineTuning/epochOrder; same layer-wise AdamW of google-research/electra; same schedule, batch,
   sequence length, dropout 0.1), evaluates dev accuracy after every epoch, writes OUT (JSON).
@@ -165,6 +165,10 @@ def finetune_torch(init_dir, out, seed, lr=1e-4, epochs=3, batch=32, decay=0.8, 
     train, dev = read_tsv(os.path.join(d, "train.tsv")), read_tsv(os.path.join(d, "dev.tsv"))
     tok = AutoTokenizer.from_pretrained(init_dir)
     model = ElectraForSequenceClassification.from_pretrained(init_dir)
+    if "DROPOUT" in os.environ:   # as electra-train finetune --dropout: every dropout of the model
+        for module in model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = float(os.environ["DROPOUT"])
     labels = model.config.label2id
     enc = lambda rows: [tok(w, truncation=True, max_length=max_length)["input_ids"] for w, _ in rows]
     xtrain, xdev = enc(train), enc(dev)
