@@ -59,10 +59,13 @@ public struct ExampleBuilder {
     public let clsID: UInt32
     public let sepID: UInt32
     /// The current target length (`maxSeqLength` unless the 5% draw picked a shorter one).
-    public private(set) var targetLength: Int
-    public var random: SeededRandom
+    public var targetLength: Int { rules.targetLength }
+    public var random: SeededRandom {
+        get { rules.random }
+        set { rules.random = newValue }
+    }
 
-    private var targetIsShort = false
+    private var rules: PackingDraws
     // The current sentences, tokens concatenated; each sentence keeps at most maxSeqLength
     // tokens (nothing past that can survive truncation) but its true length drives the rules.
     private var tokens: [UInt32] = []
@@ -72,12 +75,10 @@ public struct ExampleBuilder {
     public private(set) var currentLength = 0
 
     public init(maxSeqLength: Int, clsID: UInt32, sepID: UInt32, random: SeededRandom) {
-        precondition(maxSeqLength >= 5, "max sequence length must be at least 5")
         self.maxSeqLength = maxSeqLength
         self.clsID = clsID
         self.sepID = sepID
-        self.targetLength = maxSeqLength
-        self.random = random
+        rules = PackingDraws(maxSeqLength: maxSeqLength, random: random)
     }
 
     /// Adds one tokenized, non-blank line; returns an example when the target length is reached.
@@ -92,7 +93,7 @@ public struct ExampleBuilder {
         sentenceEnds.append(tokens.count)
         sentenceLengths.append(trueLength)
         currentLength += trueLength
-        if currentLength >= targetLength { return createExample() }
+        if currentLength >= rules.targetLength { return createExample() }
         return nil
     }
 
@@ -103,14 +104,7 @@ public struct ExampleBuilder {
     }
 
     private mutating func createExample() -> PackedSequence {
-        var draws: PackedSequence.Draws = targetIsShort ? [.shortTarget] : []
-        let firstTarget: Int
-        if random.nextUnitDouble() < 0.1 {
-            firstTarget = 100_000
-            draws.insert(.singleSegment)
-        } else {
-            firstTarget = (targetLength - 3) / 2   // -3 for the [CLS] and [SEP]s to come
-        }
+        let (firstTarget, draws) = rules.startExample()
         var first: [UInt32] = [], second: [UInt32] = []
         first.reserveCapacity(maxSeqLength)
         var firstLength = 0, secondLength = 0   // true lengths, as in the original
@@ -119,8 +113,7 @@ public struct ExampleBuilder {
             let length = sentenceLengths[i]
             let sentence = tokens[start..<end]
             start = end
-            if firstLength == 0 || firstLength + length < firstTarget
-                || (secondLength == 0 && firstLength < firstTarget && random.nextUnitDouble() < 0.5) {
+            if rules.goesToFirst(length, firstLength: firstLength, secondLength: secondLength, firstTarget: firstTarget) {
                 if first.count < maxSeqLength { first.append(contentsOf: sentence) }
                 firstLength += length
             } else {
@@ -128,21 +121,13 @@ public struct ExampleBuilder {
                 secondLength += length
             }
         }
-        // Truncate while accounting for the [CLS]/[SEP] tokens still to come.
-        let aCount = min(first.count, maxSeqLength - 2)
-        let bCount = min(second.count, max(0, maxSeqLength - aCount - 3))
+        let (aCount, bCount) = rules.keptCounts(first: first.count, second: second.count)
 
         tokens.removeAll(keepingCapacity: true)
         sentenceEnds.removeAll(keepingCapacity: true)
         sentenceLengths.removeAll(keepingCapacity: true)
         currentLength = 0
-        if random.nextUnitDouble() < 0.05 {
-            targetLength = random.nextInt(in: 5...maxSeqLength)
-            targetIsShort = true
-        } else {
-            targetLength = maxSeqLength
-            targetIsShort = false
-        }
+        rules.drawNextTarget()
 
         var out: [UInt32] = []
         out.reserveCapacity(aCount + bCount + 3)

@@ -63,9 +63,11 @@ struct FramePlan {
 /// example goes to a FramePlan as pieces of sentences instead of tokens.
 struct PackPlanner {
     let maxSeqLength: Int
-    var random: SeededRandom
-    private var targetLength: Int
-    private var targetIsShort = false
+    var random: SeededRandom {
+        get { rules.random }
+        set { rules.random = newValue }
+    }
+    private var rules: PackingDraws
     /// The current sentences: where their kept ids are (count <= maxSeqLength), true lengths.
     private var sentences: [SentenceRef] = []
     private var lengths: [Int] = []
@@ -73,10 +75,8 @@ struct PackPlanner {
     private var currentLength = 0
 
     init(maxSeqLength: Int, random: SeededRandom) {
-        precondition(maxSeqLength >= 5, "max sequence length must be at least 5")
         self.maxSeqLength = maxSeqLength
-        self.random = random
-        targetLength = maxSeqLength
+        rules = PackingDraws(maxSeqLength: maxSeqLength, random: random)
     }
 
     /// The block serial of the oldest sentence still waiting (nil when none waits).
@@ -90,7 +90,7 @@ struct PackPlanner {
         sentences.append(ref)
         lengths.append(length)
         currentLength += length
-        if currentLength >= targetLength { return createExample(into: &plan) }
+        if currentLength >= rules.targetLength { return createExample(into: &plan) }
         return nil
     }
 
@@ -100,21 +100,13 @@ struct PackPlanner {
     }
 
     private mutating func createExample(into plan: inout FramePlan) -> Int {
-        var draws: PackedSequence.Draws = targetIsShort ? [.shortTarget] : []
-        let firstTarget: Int
-        if random.nextUnitDouble() < 0.1 {
-            firstTarget = 100_000
-            draws.insert(.singleSegment)
-        } else {
-            firstTarget = (targetLength - 3) / 2
-        }
+        let (firstTarget, draws) = rules.startExample()
         var firstKept = 0, secondKept = 0   // ExampleBuilder's first.count / second.count
         var firstLength = 0, secondLength = 0
         inFirst.removeAll(keepingCapacity: true)
         for i in sentences.indices {
             let length = lengths[i]
-            if firstLength == 0 || firstLength + length < firstTarget
-                || (secondLength == 0 && firstLength < firstTarget && random.nextUnitDouble() < 0.5) {
+            if rules.goesToFirst(length, firstLength: firstLength, secondLength: secondLength, firstTarget: firstTarget) {
                 if firstKept < maxSeqLength { firstKept += sentences[i].count }
                 firstLength += length
                 inFirst.append(true)
@@ -124,8 +116,7 @@ struct PackPlanner {
                 inFirst.append(false)
             }
         }
-        let aCount = min(firstKept, maxSeqLength - 2)
-        let bCount = min(secondKept, max(0, maxSeqLength - aCount - 3))
+        let (aCount, bCount) = rules.keptCounts(first: firstKept, second: secondKept)
         take(aCount, segmentA: true, into: &plan)
         let aEnd = plan.pieces.count
         take(bCount, segmentA: false, into: &plan)
@@ -134,13 +125,7 @@ struct PackPlanner {
         sentences.removeAll(keepingCapacity: true)
         lengths.removeAll(keepingCapacity: true)
         currentLength = 0
-        if random.nextUnitDouble() < 0.05 {
-            targetLength = random.nextInt(in: 5...maxSeqLength)
-            targetIsShort = true
-        } else {
-            targetLength = maxSeqLength
-            targetIsShort = false
-        }
+        rules.drawNextTarget()
         return aCount + 2 + (bCount > 0 ? bCount + 1 : 0)
     }
 
