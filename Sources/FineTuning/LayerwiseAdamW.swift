@@ -31,42 +31,33 @@ public struct FineTuningOptions: Codable, Equatable, Sendable {
 }
 
 /// Adam moments for every parameter of a classifier, and the layer-wise update.
-public final class LayerwiseAdamW {
+public final class LayerwiseAdamW: AdamMoments {
     public let options: FineTuningOptions
     public let totalSteps: Int, warmupSteps: Int
     public var step = 0
-    public let m: UnsafeMutablePointer<Float>
-    public let v: UnsafeMutablePointer<Float>
     /// Per tensor of the model's table: learning-rate factor and whether it decays.
     public let factors: [Float]
-    private let count: Int
+    /// The base rate's schedule: pre-training's (warm-up times linear decay), at this run's peak and lengths.
+    private let schedule: AdamWOptions
 
     public init(model: SequenceClassifier, options: FineTuningOptions, totalSteps: Int) {
         self.options = options
         self.totalSteps = totalSteps
         warmupSteps = Int(Float(totalSteps) * options.warmupProportion)
-        count = model.parameterCount
         let top = model.config.numLayers + 2
         factors = model.parameterTable.map { p in
             options.layerwiseDecay > 0 ? Float(pow(Double(options.layerwiseDecay), Double(top - model.depth(of: p)))) : 1
         }
-        m = .allocate(capacity: count)
-        v = .allocate(capacity: count)
-        m.initialize(repeating: 0, count: count)
-        v.initialize(repeating: 0, count: count)
-    }
-
-    deinit {
-        m.deallocate()
-        v.deallocate()
+        var schedule = AdamWOptions()
+        schedule.learningRate = options.learningRate
+        schedule.warmupSteps = warmupSteps
+        schedule.totalSteps = totalSteps
+        self.schedule = schedule
+        super.init(count: model.parameterCount)
     }
 
     /// The base learning rate of update `step` (before the layer factors).
-    public func learningRate(at step: Int) -> Float {
-        let decay = 1 - Float(min(step, totalSteps)) / Float(max(totalSteps, 1))
-        let warmup = warmupSteps > 0 ? min(1, Float(step) / Float(warmupSteps)) : 1
-        return options.learningRate * decay * warmup
-    }
+    public func learningRate(at step: Int) -> Float { schedule.learningRate(at: step) }
 
     /// Clips, updates every parameter and advances `step`; returns the norm before clipping and the base rate.
     @discardableResult

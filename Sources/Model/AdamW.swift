@@ -26,23 +26,15 @@ public struct AdamWOptions: Codable, Equatable, Sendable {
     }
 }
 
-/// Adam moments for every parameter of a model, and the update.
-public final class AdamW {
-    public let options: AdamWOptions
-    /// Updates done so far (the global step).
-    public var step = 0
+/// Adam's first and second moments for `count` parameters, zeroed, one allocation each: what
+/// the pre-training and the fine-tuning optimizers keep (and checkpoint) alike.
+open class AdamMoments {
     public let count: Int
-    /// First and second moments, one allocation each.
     public let m: UnsafeMutablePointer<Float>
     public let v: UnsafeMutablePointer<Float>
-    /// The tensors' [offset, end) in the arena, by offset, and whether they decay.
-    private let segments: [(offset: Int, end: Int, decays: Bool)]
 
-    public init(model: ElectraModel, options: AdamWOptions) {
-        self.options = options
-        count = model.parameterCount
-        segments = model.parameterTable.map { (offset: $0.offset, end: $0.offset + $0.count, decays: $0.decays) }
-            .sorted { $0.offset < $1.offset }
+    public init(count: Int) {
+        self.count = count
         m = .allocate(capacity: count)
         v = .allocate(capacity: count)
         m.initialize(repeating: 0, count: count)
@@ -52,6 +44,22 @@ public final class AdamW {
     deinit {
         m.deallocate()
         v.deallocate()
+    }
+}
+
+/// Adam moments for every parameter of a model, and the update.
+public final class AdamW: AdamMoments {
+    public let options: AdamWOptions
+    /// Updates done so far (the global step).
+    public var step = 0
+    /// The tensors' [offset, end) in the arena, by offset, and whether they decay.
+    private let segments: [(offset: Int, end: Int, decays: Bool)]
+
+    public init(model: ElectraModel, options: AdamWOptions) {
+        self.options = options
+        segments = model.parameterTable.map { (offset: $0.offset, end: $0.offset + $0.count, decays: $0.decays) }
+            .sorted { $0.offset < $1.offset }
+        super.init(count: model.parameterCount)
     }
 
     /// The global L2 norm of the gradients: squares summed eight lanes at a time in blocks of
