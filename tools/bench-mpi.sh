@@ -8,6 +8,7 @@
 # Usage: tools/bench-mpi.sh [--steps S] [--batch-size B] [--corpus FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tools/fixture-lib.sh
 steps=12 batch=32 corpus=data/sample/kjv.txt
 while [ $# -gt 0 ]; do
   case $1 in
@@ -23,12 +24,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for product in electra-prep electra-train; do swift build -c release --product $product > /dev/null; done
 prep=.build/release/electra-prep train=$PWD/.build/release/electra-train
-{
-  printf '%s\n' '[PAD]' '[UNK]' '[CLS]' '[SEP]' '[MASK]'
-  for c in '!' '"' "'" '(' ')' ',' '-' '.' ':' ';' '?' {a..z} {0..9}; do echo "$c"; done
-  for c in {a..z} {0..9}; do echo "##$c"; done
-  printf "%s\n" the and of to in that he shall unto lord his for they be is him not them it
-} > "$tmp/vocab.txt"
+char_vocab > "$tmp/vocab.txt"
 head -n 20000 "$corpus" > "$tmp/corpus.txt"
 $prep shard "$tmp/corpus.txt" --vocab "$tmp/vocab.txt" --out "$tmp/data" --max-seq-length 128 --seed 1 > /dev/null
 args=(--shards "$tmp/data" --preset small --batch-size "$batch" --steps "$steps" --log-every 2 --eval-every 0

@@ -7,6 +7,7 @@
 # The namespaces and links are named after this run and always deleted (trap).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tools/fixture-lib.sh
 command -v mpirun > /dev/null || { echo "check-mpi-netns: mpirun not found: run tools/setup.sh" >&2; exit 1; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 id=$$
@@ -44,13 +45,8 @@ for product in electra-prep electra-train; do
   swift build -c release --product $product > "$tmp/build.log" 2>&1 || { tail -20 "$tmp/build.log"; fail "release build of $product failed"; }
 done
 prep=.build/release/electra-prep train=$PWD/.build/release/electra-train
-{
-  printf '%s\n' '[PAD]' '[UNK]' '[CLS]' '[SEP]' '[MASK]'
-  for c in '!' '"' "'" '(' ')' ',' '-' '.' ':' ';' '?' {a..z} {0..9}; do echo "$c"; done
-  for c in {a..z} {0..9}; do echo "##$c"; done
-  printf "%s\n" the and of to in that he shall unto lord his for they be is him not them it
-} > "$tmp/vocab.txt"
-if [ -f data/sample/kjv.txt ]; then head -n 2000 data/sample/kjv.txt > "$tmp/corpus.txt"; else cp Tests/Fixtures/sharding/tiny-corpus.txt "$tmp/corpus.txt"; fi
+char_vocab > "$tmp/vocab.txt"
+small_corpus "$tmp/corpus.txt"
 $prep shard "$tmp/corpus.txt" --vocab "$tmp/vocab.txt" --out "$tmp/data" --max-seq-length 64 --seed 1 \
   --sequences-per-frame 32 > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "shard failed"; }
 args=(--shards "$tmp/data" --embedding-size 16 --hidden-size 32 --layers 2 --heads 2 --generator-fraction 0.5
@@ -63,16 +59,7 @@ ip netns exec "$h1" mpirun --host 10.77.0.1,10.77.0.2 -np 2 --bind-to none \
   --mca btl_tcp_if_include 10.77.0.0/24 --mca oob_tcp_if_include 10.77.0.0/24 \
   "$train" "${args[@]}" --out "$tmp/two" > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "the 2-host run failed"; }
 bytes=$(ip netns exec "$h1" cat "/sys/class/net/$v1/statistics/tx_bytes")
-canonical() {
-  python3 -c '
-import json, sys
-for line in open(sys.argv[1]):
-    o = json.loads(line)
-    if o["kind"] == "system": continue  # one per session (BLAS kernel, sgemm rate), not a metric
-    for k in ("tokens_per_second", "elapsed_seconds", "communication_wait_seconds", "allreduce_seconds"): o.pop(k, None)
-    print(json.dumps(o, sort_keys=True))' "$1"
-}
-cmp -s <(canonical "$tmp/one/metrics.jsonl") <(canonical "$tmp/two/metrics.jsonl") || fail "metrics differ between 2 hosts and 1 process --accumulate 2"
+cmp -s <(canonical_metrics "$tmp/one/metrics.jsonl") <(canonical_metrics "$tmp/two/metrics.jsonl") || fail "metrics differ between 2 hosts and 1 process --accumulate 2"
 cmp -s "$tmp/one/checkpoints/step-20/weights.bin" "$tmp/two/checkpoints/step-20/weights.bin" || fail "final weights differ"
 echo "2 ranks on 2 network namespaces over a veth pair (TCP, $bytes bytes sent by host 1): identical to 1 process --accumulate 2"
 echo "check-mpi-netns: OK"

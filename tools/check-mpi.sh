@@ -15,6 +15,7 @@
 # Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tools/fixture-lib.sh
 command -v mpirun > /dev/null || { echo "check-mpi: mpirun not found: run tools/setup.sh (openmpi-bin libopenmpi-dev)" >&2; exit 1; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 prep=.build/release/electra-prep
@@ -28,15 +29,8 @@ for product in electra-prep electra-train electra-dev; do
 done
 mpi=(mpirun -np 2 --oversubscribe --bind-to none)
 
-vocab() {   # a small character-level vocabulary
-  printf '%s\n' '[PAD]' '[UNK]' '[CLS]' '[SEP]' '[MASK]'
-  for c in '!' '"' "'" '(' ')' ',' '-' '.' ':' ';' '?'; do echo "$c"; done
-  for c in {a..z} {0..9}; do echo "$c"; done
-  for c in {a..z} {0..9}; do echo "##$c"; done
-  printf "%s\n" the and of to in that he shall unto lord his for they be is him not them it
-}
-vocab > "$tmp/vocab.txt"
-if [ -f data/sample/kjv.txt ]; then head -n 2000 data/sample/kjv.txt > "$tmp/corpus.txt"; else cp Tests/Fixtures/sharding/tiny-corpus.txt "$tmp/corpus.txt"; fi
+char_vocab > "$tmp/vocab.txt"
+small_corpus "$tmp/corpus.txt"
 $prep shard "$tmp/corpus.txt" --vocab "$tmp/vocab.txt" --out "$tmp/data" --max-seq-length 64 --seed 1 \
   --sequences-per-frame 32 > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "shard failed"; }
 
@@ -45,18 +39,9 @@ args=(--shards "$tmp/data" --embedding-size 16 --hidden-size 32 --layers 2 --hea
       --batch-size 8 --steps $steps --warmup-steps 5 --learning-rate 1e-3 --seed 11 --log-every 4 --eval-every 10
       --eval-batches 2 --save-every 8 --keep-checkpoints 10 --threads 1 --checksum-every 5)
 final=checkpoints/step-$steps/weights.bin
-canonical() {   # metrics.jsonl without the timing fields, one canonical line per entry
-  python3 -c '
-import json, sys
-for line in open(sys.argv[1]):
-    o = json.loads(line)
-    if o["kind"] == "system": continue  # one per session (BLAS kernel, sgemm rate), not a metric
-    for k in ("tokens_per_second", "elapsed_seconds", "communication_wait_seconds", "allreduce_seconds"): o.pop(k, None)
-    print(json.dumps(o, sort_keys=True))' "$1"
-}
 identical() {   # run directory, reference run directory, what
-  canonical "$1/metrics.jsonl" > "$tmp/got.txt"
-  canonical "$2/metrics.jsonl" > "$tmp/expected.txt"
+  canonical_metrics "$1/metrics.jsonl" > "$tmp/got.txt"
+  canonical_metrics "$2/metrics.jsonl" > "$tmp/expected.txt"
   cmp -s "$tmp/got.txt" "$tmp/expected.txt" || { diff "$tmp/expected.txt" "$tmp/got.txt" | head -6; fail "$3: metrics differ"; }
   cmp -s "$1/$final" "$2/$final" || fail "$3: final weights differ"
 }
@@ -71,7 +56,7 @@ grep -q "split: 2 rank(s) x 1 micro-batch(es) of 4 rows" "$tmp/log" || { cat "$t
 [ "$(grep -c '^electra-train:' "$tmp/log")" = 1 ] || fail "more than one rank printed the run's header"
 run1 --accumulate 2 --out "$tmp/accumulate2"
 identical "$tmp/ranks2" "$tmp/accumulate2" "2 ranks vs 1 process --accumulate 2"
-[ "$(canonical "$tmp/ranks2/metrics.jsonl" | grep -c '"kind": "eval"')" = 4 ] || fail "expected 4 eval lines"
+[ "$(canonical_metrics "$tmp/ranks2/metrics.jsonl" | grep -c '"kind": "eval"')" = 4 ] || fail "expected 4 eval lines"
 grep -q '"communication_wait_seconds"' "$tmp/ranks2/metrics.jsonl" || fail "metrics.jsonl has no communication_wait_seconds"
 echo "2 ranks x 4 rows (${took}s) = 1 process --accumulate 2: identical metrics and final weights ($steps steps)"
 

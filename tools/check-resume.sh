@@ -10,6 +10,7 @@
 # Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tools/fixture-lib.sh
 PY=$(tools/venv.sh)
 prep=.build/release/electra-prep
 train=.build/release/electra-train
@@ -22,16 +23,9 @@ swift build -c release --product electra-train > "$tmp/build.log" 2>&1 || { tail
 swift build -c release --product electra-dev > "$tmp/build.log" 2>&1 || { tail -20 "$tmp/build.log"; fail "release build of electra-dev failed"; }
 
 # A small character-level vocabulary and a small corpus.
-vocab() {
-  printf '%s\n' '[PAD]' '[UNK]' '[CLS]' '[SEP]' '[MASK]'
-  for c in '!' '"' "'" '(' ')' ',' '-' '.' ':' ';' '?'; do echo "$c"; done
-  for c in {a..z} {0..9}; do echo "$c"; done
-  for c in {a..z} {0..9}; do echo "##$c"; done
-  printf "%s\n" the and of to in that he shall unto lord his for they be is him not them it
-}
-vocab > "$tmp/vocab.txt"
-{ vocab; echo "israel"; } > "$tmp/vocab2.txt"
-if [ -f data/sample/kjv.txt ]; then head -n 2000 data/sample/kjv.txt > "$tmp/corpus.txt"; else cp Tests/Fixtures/sharding/tiny-corpus.txt "$tmp/corpus.txt"; fi
+char_vocab > "$tmp/vocab.txt"
+{ char_vocab; echo "israel"; } > "$tmp/vocab2.txt"
+small_corpus "$tmp/corpus.txt"
 for v in vocab vocab2; do
   $prep shard "$tmp/corpus.txt" --vocab "$tmp/$v.txt" --out "$tmp/data-$v" --max-seq-length 64 --seed 1 \
     --sequences-per-frame 32 > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "shard failed"; }
@@ -40,18 +34,8 @@ done
 args=(--shards "$tmp/data-vocab" --embedding-size 16 --hidden-size 32 --layers 2 --heads 2 --generator-fraction 0.5
       --batch-size 8 --steps 36 --warmup-steps 5 --learning-rate 1e-3 --seed 11 --log-every 4 --eval-every 9
       --eval-batches 2 --save-every 6 --keep-checkpoints 2 --threads 2)
-# metrics.jsonl without the timing fields, one canonical line per entry
-canonical() {
-  $PY -c '
-import json, sys
-for line in open(sys.argv[1]):
-    o = json.loads(line)
-    for k in ("tokens_per_second", "elapsed_seconds", "communication_wait_seconds", "allreduce_seconds"): o.pop(k, None)
-    if o["kind"] == "system": continue  # one per session (BLAS kernel, sgemm rate), not a metric
-    print(json.dumps(o, sort_keys=True))' "$1"
-}
 same() {   # run directory, what happened to it
-  canonical "$1/metrics.jsonl" > "$tmp/got.txt"
+  canonical_metrics "$1/metrics.jsonl" > "$tmp/got.txt"
   cmp -s "$tmp/got.txt" "$tmp/expected.txt" || { diff "$tmp/expected.txt" "$tmp/got.txt" | head -6; fail "$2: metrics differ from the uninterrupted run"; }
   cmp -s "$1/checkpoints/step-36/weights.bin" "$tmp/whole/checkpoints/step-36/weights.bin" || fail "$2: final weights differ"
 }
@@ -72,7 +56,7 @@ resume_until_done() {   # run directory; resumes (or restarts when no checkpoint
 start=$(date +%s.%N)
 $train "${args[@]}" --out "$tmp/whole" > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "the uninterrupted run failed"; }
 took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')
-canonical "$tmp/whole/metrics.jsonl" > "$tmp/expected.txt"
+canonical_metrics "$tmp/whole/metrics.jsonl" > "$tmp/expected.txt"
 [ "$(grep -c '"kind": "train"' "$tmp/expected.txt")" = 9 ] || fail "expected 9 training lines in metrics.jsonl"
 [ "$(grep -c '"kind": "eval"' "$tmp/expected.txt")" = 4 ] || fail "expected 4 eval lines in metrics.jsonl"
 [ "$(ls "$tmp/whole/checkpoints")" = "$(printf 'step-30\nstep-36')" ] || fail "expected checkpoints step-30 and step-36 (keep 2)"
