@@ -129,6 +129,13 @@ public func doublingUnorderedPairs(_ examples: [RawExample]) -> [RawExample] {
     }
 }
 
+extension FineTuningOptions {
+    /// The examples a run trains on, from a training file's: doubled when `doubleUnordered` is on.
+    public func trainingExamples(_ examples: [RawExample]) -> [RawExample] {
+        doubleUnordered == true ? doublingUnorderedPairs(examples) : examples
+    }
+}
+
 /// The class names of a training file, sorted so that the same labels always get the same indices (numbers numerically: "0" < "1" < "10").
 public func labelsOf(_ examples: [RawExample]) -> [String] {
     let names = Set(examples.compactMap(\.label))

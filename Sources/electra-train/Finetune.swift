@@ -88,8 +88,7 @@ struct Finetune: ParsableCommand {
         let vocabulary = try Vocabulary(tokens: source.vocabulary)
         var encoder = FeatureEncoder(vocabulary: vocabulary, options: source.tokenizer, maxLength: options.maxLength)
         let rowsRead = trainFile.examples.count
-        let trainExamples = options.doubleUnordered == true ? doublingUnorderedPairs(trainFile.examples) : trainFile.examples
-        let trainFeatures = trainExamples.map { encoder.encode($0, labels: spec.labels, regression: spec.regression) }
+        let trainFeatures = options.trainingExamples(trainFile.examples).map { encoder.encode($0, labels: spec.labels, regression: spec.regression) }
         let devSets = devFiles.map { $0.examples.map { encoder.encode($0, labels: spec.labels, regression: spec.regression) } }
         let devFeatures = devSets.first ?? []
         let longest = (trainFeatures + devSets.flatMap { $0 }).map(\.ids.count).max() ?? 2
