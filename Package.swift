@@ -73,6 +73,7 @@ let package = Package(
 
         // Command-line tools. TrainCommandLine: the flags of a training run, shared by
         // electra-train (the product) and electra-dev crash-train (the same run, a fault injected).
+        .target(name: "CommandLineSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "TrainCommandLine",
                 dependencies: ["Training", "Interop", "Model", "Kernels", "Sharding", "Distributed",
                                .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -80,21 +81,21 @@ let package = Package(
         .executableTarget(
             name: "electra-prep",
             dependencies: [
-                "Tokenization", "Corpus", "VocabularyLearning", "Sharding", "CCPUFeatures",
+                "CommandLineSupport", "Tokenization", "Corpus", "VocabularyLearning", "Sharding", "CCPUFeatures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
         .executableTarget(
             name: "electra-train",
             dependencies: [
-                "TrainCommandLine", "Training", "Model", "Kernels", "Interop", "Sharding", "Tokenization", "Durability", "Distributed", "FineTuning",
+                "CommandLineSupport", "TrainCommandLine", "Training", "Model", "Kernels", "Interop", "Sharding", "Tokenization", "Durability", "Distributed", "FineTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
         .executableTarget(
             name: "electra-dev",
             dependencies: [
-                "TrainCommandLine", "Training", "Model", "Kernels", "Interop", "Batching", "Masking", "Sharding",
+                "CommandLineSupport", "TrainCommandLine", "Training", "Model", "Kernels", "Interop", "Batching", "Masking", "Sharding",
                 "Randomness", "Tokenization", "Corpus", "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

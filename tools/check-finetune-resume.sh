@@ -29,6 +29,13 @@ done
 args=(--model "$d/model" --from-scratch --task custom --train "$d/train.tsv" --dev "$d/dev.tsv" --text-column a
       --text-pair-column b --label-column label --epochs 3 --batch-size 16 --learning-rate 1e-3 --threads 1 --checkpoint-every 10)
 $bin finetune "${args[@]}" --out "$d/a" > /dev/null
+# Starting again into a finished run is refused: exit 64, the message, and finetune's own help named
+# (not the root command's usage line).
+set +e; again=$($bin finetune "${args[@]}" --out "$d/a" 2>&1); rc=$?; set -e
+if [ $rc != 64 ] || ! grep -q "already holds a fine-tuning run" <<<"$again" || ! grep -q "'electra-train finetune --help'" <<<"$again" \
+   || grep -q "<subcommand>" <<<"$again"; then
+  echo "check-finetune-resume: a second run into $d/a was not refused as expected (exit $rc):" >&2; echo "$again" >&2; exit 1
+fi
 $bin finetune "${args[@]}" --out "$d/b" > /dev/null &
 pid=$!
 until grep -q '"step":35,' "$d/b/metrics.jsonl" 2>/dev/null; do
@@ -40,5 +47,6 @@ $bin finetune "${args[@]}" --out "$d/b" --resume | grep resumed
 cmp "$d/a/best.bin" "$d/b/best.bin"
 cmp "$d/a/checkpoint.bin" "$d/b/checkpoint.bin"
 diff <(grep '"eval"' "$d/a/metrics.jsonl") <(grep '"eval"' "$d/b/metrics.jsonl")
+echo "check-finetune-resume: a second start into a finished run is refused (exit 64, names finetune's help)"
 echo "check-finetune-resume: killed after step 35 and resumed: best.bin, checkpoint.bin and the dev metrics equal the uninterrupted run's"
 grep '"eval"' "$d/a/metrics.jsonl" | tail -1

@@ -2,6 +2,7 @@
 // batch stream and the tokenizer, a forward step dumped for checks against transformers, and a
 // training run with a fault injected (a kill, or one rank's parameters changed).
 import ArgumentParser
+import CommandLineSupport
 import Kernels
 
 @main
@@ -14,6 +15,6 @@ struct ElectraDev: ParsableCommand {
     /// First of all, the OpenBLAS kernel for this CPU's features (may restart the process once).
     static func main() {
         selectBLASKernelAtStart()
-        main(nil)
+        mainReportingSubcommandErrors()
     }
 }

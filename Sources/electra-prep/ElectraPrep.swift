@@ -1,5 +1,6 @@
 // electra-prep: corpus -> vocabulary -> tokenized, packed pre-training shards.
 import ArgumentParser
+import CommandLineSupport
 
 @main
 struct ElectraPrep: ParsableCommand {
@@ -7,4 +8,8 @@ struct ElectraPrep: ParsableCommand {
         commandName: "electra-prep",
         abstract: "Prepare ELECTRA pre-training data: vocabulary, tokenization, shards.",
         subcommands: [BuildVocab.self, Tokenize.self, Shard.self, Verify.self, Inspect.self])
+
+    static func main() {
+        mainReportingSubcommandErrors()
+    }
 }

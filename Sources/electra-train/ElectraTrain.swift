@@ -1,5 +1,6 @@
 // electra-train: pre-train an ELECTRA discriminator on the CPU from electra-prep shards.
 import ArgumentParser
+import CommandLineSupport
 import Kernels
 
 @main
@@ -13,6 +14,6 @@ struct ElectraTrain: ParsableCommand {
     /// First of all, the OpenBLAS kernel for this CPU's features (may restart the process once).
     static func main() {
         selectBLASKernelAtStart()
-        main(nil)
+        mainReportingSubcommandErrors()
     }
 }
