@@ -7,12 +7,13 @@
 # Then, 3 seeds each:
 #   (a) electra-train finetune from that pre-trained discriminator,
 #   (b) the same with --from-scratch (random initialization, same sizes and vocabulary),
-#   (c) PyTorch/transformers from the same export, same hyperparameters, data order and initial head;
+#   (c) PyTorch/transformers from the same export, same hyperparameters, data order, initial head
+#       and dropout masks (SAME_DROPOUT=0: PyTorch's own masks);
 # and the table of dev accuracies (tools/finetune_compare.py table).
 # Usage: tools/finetune-compare.sh [DISCRIMINATOR] [OUT]
 #   SEEDS="1 2 3" LR=3e-4 EPOCHS=3 BATCH=32 THREADS=2   fine-tuning
 #   DROPOUT=0                                            both sides without dropout (default: the model's 0.1)
-#   PRETRAIN_STEPS=1000 PRETRAIN_LR=1e-4                 the pre-training run (no DISCRIMINATOR given)
+#   PRETRAIN_STEPS=4000 PRETRAIN_LR=1e-3                 the pre-training run (no DISCRIMINATOR given; about 15 minutes on 2 cores)
 #   TASK=vader                                           VADER word polarity instead (PyPI vaderSentiment 3.3.2, MIT)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +30,7 @@ mkdir -p "$out"
 $PY tools/finetune_compare.py data "$out" "$task"
 if [ -z "$disc" ]; then
   [ "$task" = kjv ] || { echo "finetune-compare: TASK=$task needs a DISCRIMINATOR folder" >&2; exit 1; }
-  steps=${PRETRAIN_STEPS:-1000}; plr=${PRETRAIN_LR:-1e-4}
+  steps=${PRETRAIN_STEPS:-4000}; plr=${PRETRAIN_LR:-1e-3}
   pre=$out/pretrain
   if [ ! -f "$pre/hf/discriminator/model.safetensors" ]; then
     rm -rf "$pre"

@@ -20,7 +20,9 @@ init DISC OUT SEED: OUT, an ElectraForSequenceClassification folder: the discrim
 torch INIT OUT SEED [lr epochs batch]: (DROPOUT=p in the environment: that dropout) fine-tunes INIT in PyTorch exactly as electra-train finetune
   does (same rows in the same order per epoch: the xoshiro256** Fisher-Yates shuffle of
   FineTuning/epochOrder; same layer-wise AdamW of google-research/electra; same schedule, batch,
-  sequence length, dropout 0.1), evaluates dev accuracy after every epoch, writes OUT (JSON).
+  sequence length, dropout 0.1, and the very dropout masks ours draws: SharedDropoutMasks;
+  SAME_DROPOUT=0 in the environment leaves PyTorch its own), evaluates dev accuracy after every
+  epoch, writes OUT (JSON).
 table DIR: the table of the three arms (a: ours from the pre-trained discriminator, b: ours from
   random initialization, c: PyTorch from the same export), per seed and mean, with tokens/s.
 """
@@ -148,6 +150,105 @@ def init(disc, out, seed):
         shutil.copy(os.path.join(disc, name), os.path.join(out, name))
 
 
+GAMMA = 0x9E3779B97F4A7C15
+
+
+def splitmix64(x):
+    z = (x + GAMMA) & M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def derived_key(*parts):
+    """Randomness/derivedKey."""
+    key = 0x6B657973
+    for part in parts:
+        key = splitmix64(key ^ splitmix64(part))
+    return key
+
+
+class SharedDropoutMasks:
+    """electra-train finetune's dropout masks, so that the PyTorch side drops exactly the elements ours
+    drops. Kernels/Dropout: element i of a site's tensor is dropped when its 16 bits of
+    SplitMix64(seed + (i / 4) * gamma) fall below round(p * 65536), kept ones scaled by 1/(1-p). The
+    step's key is one draw of Xoshiro256(seed, stream "drop"); the sites (SequenceClassifier and
+    Encoder): the encoder's key derived_key(key, 1), its embeddings (site 0), each layer l's attention
+    probabilities (3l+1), attention output (3l+2) and feed-forward output (3l+3); the head's two
+    dropouts derived_key(key, 2) and derived_key(key, 3). Element indices are those of the row-major
+    [B, L, E], [B, heads, L, L], [B, L, H] and [B, H] tensors, so a last batch with fewer rows (ours pads
+    it with dummy rows) sees the same mask rows."""
+
+    def __init__(self, seed, p):
+        import numpy as np
+        self.np, self.p = np, p
+        self.rng = Xoshiro256(seed, 0x64726F70)
+        self.threshold = round(p * 65536)
+        self.keep = np.float32(1) / (np.float32(1) - np.float32(p))
+        self.key, self.head_calls = 0, 0
+
+    def next_step(self):
+        self.key = self.rng.next()
+        self.head_calls = 0
+
+    def scale(self, seed, shape):
+        import torch
+        np = self.np
+        n = 1
+        for d in shape:
+            n *= d
+        g = np.arange((n + 3) // 4, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            z = np.uint64(seed) + g * np.uint64(GAMMA) + np.uint64(GAMMA)
+            z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            z = z ^ (z >> np.uint64(31))
+        lanes = np.stack([(z >> np.uint64(16 * k)) & np.uint64(0xFFFF) for k in range(4)], axis=1).reshape(-1)[:n]
+        return torch.from_numpy(np.where(lanes >= self.threshold, self.keep, np.float32(0)).astype(np.float32).reshape(shape))
+
+    def encoder_seed(self, site):
+        return derived_key(derived_key(self.key, 1), site)
+
+    def install(self, model):
+        """Replaces every dropout of an ElectraForSequenceClassification (eager attention) by these masks."""
+        import torch
+        from transformers.models.electra import modeling_electra
+        masks = self
+
+        class Site(torch.nn.Module):
+            def __init__(self, seed_of):
+                super().__init__()
+                self.seed_of = seed_of
+
+            def forward(self, x):
+                return x * masks.scale(self.seed_of(), tuple(x.shape)) if self.training else x
+
+        def head_seed():
+            masks.head_calls += 1   # the head calls its dropout twice: before dense, after GELU
+            return derived_key(masks.key, 2 if masks.head_calls == 1 else 3)
+
+        model.electra.embeddings.dropout = Site(lambda: masks.encoder_seed(0))
+        for l, layer in enumerate(model.electra.encoder.layer):
+            layer.attention.output.dropout = Site(lambda l=l: masks.encoder_seed(3 * l + 2))
+            layer.output.dropout = Site(lambda l=l: masks.encoder_seed(3 * l + 3))
+        model.classifier.dropout = Site(head_seed)
+        plain = modeling_electra.eager_attention_forward
+
+        def attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
+            if scaling is None:
+                scaling = query.size(-1) ** -0.5
+            weights = torch.matmul(query, key.transpose(2, 3)) * scaling
+            if attention_mask is not None:
+                weights = weights + attention_mask
+            weights = torch.nn.functional.softmax(weights, dim=-1)
+            if module.training and dropout > 0:
+                weights = weights * masks.scale(masks.encoder_seed(3 * module.layer_idx + 1), tuple(weights.shape))
+            return torch.matmul(weights, value).transpose(1, 2).contiguous(), weights
+
+        assert plain is not None
+        modeling_electra.eager_attention_forward = attention
+
+
 def depth(name, layers):
     if name.startswith("classifier."):
         return layers + 2
@@ -164,11 +265,16 @@ def finetune_torch(init_dir, out, seed, lr=1e-4, epochs=3, batch=32, decay=0.8, 
     d = os.path.dirname(out)
     train, dev = read_tsv(os.path.join(d, "train.tsv")), read_tsv(os.path.join(d, "dev.tsv"))
     tok = AutoTokenizer.from_pretrained(init_dir)
-    model = ElectraForSequenceClassification.from_pretrained(init_dir)
+    model = ElectraForSequenceClassification.from_pretrained(init_dir, attn_implementation="eager")
     if "DROPOUT" in os.environ:   # as electra-train finetune --dropout: every dropout of the model
         for module in model.modules():
             if isinstance(module, torch.nn.Dropout):
                 module.p = float(os.environ["DROPOUT"])
+    p = model.config.hidden_dropout_prob if "DROPOUT" not in os.environ else float(os.environ["DROPOUT"])
+    masks = None
+    if p > 0 and os.environ.get("SAME_DROPOUT", "1") != "0":   # ours' masks; SAME_DROPOUT=0: torch's own
+        masks = SharedDropoutMasks(seed, p)
+        masks.install(model)
     labels = model.config.label2id
     enc = lambda rows: [tok(w, truncation=True, max_length=max_length)["input_ids"] for w, _ in rows]
     xtrain, xdev = enc(train), enc(dev)
@@ -202,6 +308,8 @@ def finetune_torch(init_dir, out, seed, lr=1e-4, epochs=3, batch=32, decay=0.8, 
             ids, att = tensors([xtrain[r] for r in rows])
             y = torch.tensor([ytrain[r] for r in rows])
             model.zero_grad()
+            if masks:
+                masks.next_step()
             loss = model(input_ids=ids, attention_mask=att, token_type_ids=torch.zeros_like(ids), labels=y).loss
             loss.backward()
             with torch.no_grad():
