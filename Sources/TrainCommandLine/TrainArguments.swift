@@ -152,7 +152,7 @@ public func runJob(_ communicator: Communicator, _ body: () throws -> Void) thro
     mpi.finalize()
 }
 
-/// "1e-4 for tiny, 5e-4 for small, 2e-4 for base and large".
+/// "1e-3 for tiny, 5e-4 for small, 2e-4 for base and large".
 private var presetRates: String {
     var groups: [(Float, [String])] = []
     for name in ElectraConfig.presetNames {
