@@ -232,7 +232,6 @@ class SharedDropoutMasks:
             layer.attention.output.dropout = Site(lambda l=l: masks.encoder_seed(3 * l + 2))
             layer.output.dropout = Site(lambda l=l: masks.encoder_seed(3 * l + 3))
         model.classifier.dropout = Site(head_seed)
-        plain = modeling_electra.eager_attention_forward
 
         def attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
             if scaling is None:
@@ -245,7 +244,7 @@ class SharedDropoutMasks:
                 weights = weights * masks.scale(masks.encoder_seed(3 * module.layer_idx + 1), tuple(weights.shape))
             return torch.matmul(weights, value).transpose(1, 2).contiguous(), weights
 
-        assert plain is not None
+        # ElectraSelfAttention looks the eager function up in its module at each call.
         modeling_electra.eager_attention_forward = attention
 
 
