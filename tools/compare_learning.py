@@ -35,25 +35,15 @@ from transformers import ElectraConfig, ElectraForMaskedLM, ElectraForPreTrainin
 from transformers.utils import logging as hf_logging
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ports import auc, splitmix64  # noqa: E402
 from shard_reader import ShardError, ShardReader  # noqa: E402
-
-M64 = (1 << 64) - 1
-
-
-def mix(x):
-    """SplitMix64's finalizer, as Batching's held-out rule uses it."""
-    z = (x + 0x9E3779B97F4A7C15) & M64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
-    return z ^ (z >> 31)
-
 
 def held_out_frames(reader, fraction):
     n = len(reader.frames)
     if fraction <= 0 or n < 2:
         return set()
     count = min(n - 1, max(1, math.ceil(fraction * n)))
-    ranked = sorted(range(n), key=lambda i: (mix(reader.frames[i][4]), i))
+    ranked = sorted(range(n), key=lambda i: (splitmix64(reader.frames[i][4]), i))  # Batching's held-out rule
     return set(ranked[:count])
 
 
@@ -176,26 +166,6 @@ def training_batches(reader, train_frames, B, masker, rng, window=8):
             while len(pending) >= B:
                 yield masker.batch(pending[:B])
                 pending = pending[B:]
-
-
-def auc(scores, labels):
-    """Mann-Whitney U with ties counted half, as Training.areaUnderROC."""
-    pos = labels.sum()
-    neg = len(labels) - pos
-    if pos == 0 or neg == 0:
-        return 0.5
-    order = np.argsort(scores, kind="mergesort")
-    s = scores[order]
-    ranks = np.empty(len(s))
-    i = 0
-    while i < len(s):
-        j = i
-        while j + 1 < len(s) and s[j + 1] == s[i]:
-            j += 1
-        ranks[i:j + 1] = (i + j) / 2 + 1
-        i = j + 1
-    rank_sum = ranks[labels[order] > 0.5].sum()
-    return (rank_sum - pos * (pos + 1) / 2) / (pos * neg)
 
 
 @torch.no_grad()

@@ -14,24 +14,14 @@ Usage: PY=$(tools/venv.sh torch transformers); $PY tools/discriminator_plateau.p
          [--hidden 128 --layers 4 --embedding 64 --seq-length 128 --batch 32 --lr 1e-3 --steps 1000]
 TOKENIZER_DIR: a folder transformers' BertTokenizerFast loads (an export's discriminator/).
 """
-import argparse, time
+import argparse, os, sys, time
 
 import numpy as np
 import torch
 from transformers import BertTokenizerFast, ElectraConfig, ElectraForPreTraining
 
-
-def auc(labels, scores):
-    """Area under the ROC curve (Mann-Whitney), ties counted half."""
-    order = torch.argsort(scores)
-    ranks = torch.empty_like(scores)
-    ranks[order] = torch.arange(1, len(scores) + 1, dtype=scores.dtype)
-    for value in torch.unique(scores[order][1:][scores[order][1:] == scores[order][:-1]]):
-        tied = scores == value
-        ranks[tied] = ranks[tied].mean()
-    positives = labels.sum()
-    negatives = len(labels) - positives
-    return float((ranks[labels == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ports import auc  # noqa: E402
 
 
 def main():
@@ -104,7 +94,7 @@ def main():
             model.eval()
             with torch.no_grad():
                 logits = model(input_ids=held_x).logits[:, 1:-1].flatten()
-            print(f"step {step}: training loss {loss.item():.4f}, held-out AUC {auc(held_y, logits):.3f} "
+            print(f"step {step}: training loss {loss.item():.4f}, held-out AUC {auc(logits.numpy(), held_y.numpy()):.3f} "
                   f"({time.time() - start:.0f} s)", flush=True)
 
 

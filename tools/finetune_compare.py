@@ -28,40 +28,8 @@ table DIR: the table of the three arms (a: ours from the pre-trained discriminat
 """
 import csv, importlib.resources, json, os, random, re, shutil, sys, time
 
-M64 = (1 << 64) - 1
-
-
-class Xoshiro256:
-    """The Swift Randomness/Xoshiro256 (SplitMix64 seeding, xoshiro256**, Lemire's bounded ints)."""
-
-    def __init__(self, seed, stream=None):
-        if stream is not None:
-            seed ^= (stream * 0xD1B54A32D192ED03 + 0x632BE59BD9B4E019) & M64
-        x, s = seed & M64, []
-        for _ in range(4):
-            x = (x + 0x9E3779B97F4A7C15) & M64
-            z = x
-            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
-            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
-            s.append(z ^ (z >> 31))
-        self.s = s
-
-    def next(self):
-        s0, s1, s2, s3 = self.s
-        rotl = lambda x, k: ((x << k) | (x >> (64 - k))) & M64
-        result = (rotl((s1 * 5) & M64, 7) * 9) & M64
-        t = (s1 << 17) & M64
-        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t
-        self.s = [s0, s1, s2, rotl(s3, 45)]
-        return result
-
-    def uniform(self, bound):
-        m = self.next() * bound
-        if (m & M64) < bound:
-            threshold = ((1 << 64) - bound) % bound
-            while (m & M64) < threshold:
-                m = self.next() * bound
-        return m >> 64
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ports import GAMMA, Xoshiro256, derived_key, splitmix64  # noqa: E402
 
 
 def epoch_order(n, seed, epoch):
@@ -150,24 +118,6 @@ def init(disc, out, seed):
         shutil.copy(os.path.join(disc, name), os.path.join(out, name))
 
 
-GAMMA = 0x9E3779B97F4A7C15
-
-
-def splitmix64(x):
-    z = (x + GAMMA) & M64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
-    return z ^ (z >> 31)
-
-
-def derived_key(*parts):
-    """Randomness/derivedKey."""
-    key = 0x6B657973
-    for part in parts:
-        key = splitmix64(key ^ splitmix64(part))
-    return key
-
-
 class SharedDropoutMasks:
     """electra-train finetune's dropout masks, so that the PyTorch side drops exactly the elements ours
     drops. Kernels/Dropout: element i of a site's tensor is dropped when its 16 bits of
@@ -199,10 +149,7 @@ class SharedDropoutMasks:
             n *= d
         g = np.arange((n + 3) // 4, dtype=np.uint64)
         with np.errstate(over="ignore"):
-            z = np.uint64(seed) + g * np.uint64(GAMMA) + np.uint64(GAMMA)
-            z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-            z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-            z = z ^ (z >> np.uint64(31))
+            z = splitmix64(np.uint64(seed) + g * np.uint64(GAMMA))
         lanes = np.stack([(z >> np.uint64(16 * k)) & np.uint64(0xFFFF) for k in range(4)], axis=1).reshape(-1)[:n]
         return torch.from_numpy(np.where(lanes >= self.threshold, self.keep, np.float32(0)).astype(np.float32).reshape(shape))
 
