@@ -31,7 +31,7 @@ $PY tools/finetune_compare.py data "$out" "$task"
 if [ -z "$disc" ]; then
   [ "$task" = kjv ] || { echo "finetune-compare: TASK=$task needs a DISCRIMINATOR folder" >&2; exit 1; }
   steps=${PRETRAIN_STEPS:-4000}; plr=${PRETRAIN_LR:-1e-3}
-  pre=$out/pretrain
+  pre=$out/pretrain-$steps-$plr   # one folder per setting, so a changed setting never reuses another's discriminator
   if [ ! -f "$pre/hf/discriminator/model.safetensors" ]; then
     rm -rf "$pre"
     echo "== pre-training on $out/pretrain.txt: $steps steps, learning rate $plr"
