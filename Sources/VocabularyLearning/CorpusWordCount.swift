@@ -18,6 +18,9 @@ public struct CorpusWordCounts {
     public var badRecords: [BadRecord]
     public var badRecordCount: Int
     public var bytesRead: Int
+    /// Inputs refused before any of their text was counted (unreadable, or binary by their
+    /// beginning), as `shard` refuses them; each was also reported as `.refused`.
+    public var refused: [CorpusError]
 }
 
 /// Blocks are dealt to this many counters ("lanes") and words to this many partitions whatever
@@ -108,13 +111,24 @@ public func countWords(
         }
     }
 
+    var refused: [CorpusError] = []
     for source in sources {
-        let reader = try TextReader(source, bufferSize: blockSize)
-        reader.strict = strict
-        try reader.forEachBlock { block in
-            pending.append(Array(block))
-            if pending.count == lanes { drain() }
-            progress(.reading(bytesRead: bytesBefore + reader.bytesRead, totalBytes: totalBytes, source: source.description))
+        var counting = false
+        let reader: TextReader
+        do {
+            reader = try TextReader(source, bufferSize: blockSize)
+            reader.strict = strict
+            try reader.forEachBlock { block in
+                counting = true
+                pending.append(Array(block))
+                if pending.count == lanes { drain() }
+                progress(.reading(bytesRead: bytesBefore + reader.bytesRead, totalBytes: totalBytes, source: source.description))
+            }
+        } catch let error as CorpusError where !counting && !isBadRecord(error) {
+            // Nothing of it was counted: refused whole, the others go on (as `shard` does).
+            refused.append(error)
+            progress(.refused(error))
+            continue
         }
         bytesBefore += reader.bytesRead
         hashes += (reader.contentSHA256 ?? "") + "\n"
@@ -122,6 +136,11 @@ public func countWords(
         badRecordCount += reader.badRecordCount
     }
     drain()
+    if refused.count == sources.count, let first = refused.first {
+        // Every input refused: a lone input's own error, else the count and the first.
+        if refused.count == 1 { throw first }
+        throw VocabularyLearningError.everyInputRefused(count: refused.count, first: first.description)
+    }
     counters = []
     var total = partitions[0]
     for p in 1..<lanes {
@@ -132,7 +151,12 @@ public func countWords(
     let corpusHash = Array(hashes.utf8).withUnsafeBytes { sha256Hex(of: $0) }
     return CorpusWordCounts(counter: total, corpusSHA256: corpusHash, invalidUTF8Bytes: invalid.reduce(0, +),
                             damagedLines: damaged.reduce(0, +), badRecords: badRecords, badRecordCount: badRecordCount,
-                            bytesRead: bytesBefore)
+                            bytesRead: bytesBefore, refused: refused)
+}
+
+private func isBadRecord(_ error: CorpusError) -> Bool {
+    if case .badRecord = error { return true }
+    return false
 }
 
 @inline(__always)

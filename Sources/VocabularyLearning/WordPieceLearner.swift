@@ -14,6 +14,8 @@
 // thread count (HF's is not); the alphabet is capped at `limitAlphabet` most frequent characters
 // and words with other characters are left out of the merges.
 
+import Corpus
+
 /// Settings of the learner (the `build-vocab` options).
 public struct VocabularyLearnerOptions: Codable, Equatable, Sendable {
     public var vocabSize = 30_522
@@ -26,6 +28,8 @@ public struct VocabularyLearnerOptions: Codable, Equatable, Sendable {
 public enum VocabularyLearningEvent: Sendable {
     /// Corpus bytes read so far (all sources), and their total when known.
     case reading(bytesRead: Int, totalBytes: Int?, source: String)
+    /// An input refused before any of it was counted (unreadable, or binary by its beginning).
+    case refused(CorpusError)
     /// Word counting finished.
     case counted(totalWords: Int, distinctWords: Int)
     /// Merges done so far, out of at most `target`.
@@ -35,6 +39,8 @@ public enum VocabularyLearningEvent: Sendable {
 /// Problems that stop the learner, each saying what to do.
 public enum VocabularyLearningError: Error, CustomStringConvertible, Equatable {
     case emptyCorpus(String)
+    /// Several inputs, every one refused (unreadable or binary); `first` is the first refusal.
+    case everyInputRefused(count: Int, first: String)
     case vocabularyTooSmall(requested: Int, needed: Int)
     case badOption(String)
 
@@ -42,6 +48,8 @@ public enum VocabularyLearningError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .emptyCorpus(let what):
             return "\(what): the corpus holds no words (is it empty or only blank lines?); pass a text corpus, one sentence per line"
+        case .everyInputRefused(let count, let first):
+            return "all \(count) inputs were refused, nothing was counted (the first: \(first)); pass UTF-8 text files"
         case .vocabularyTooSmall(let requested, let needed):
             return "--vocab-size \(requested) is smaller than the 5 special tokens plus the alphabet as `c` and `##c` (\(needed)); raise --vocab-size or lower --limit-alphabet"
         case .badOption(let why):

@@ -70,8 +70,13 @@ struct BuildVocab: ParsableCommand {
         let progress = ProgressLine()
         let counts = try countWords(sources: sources, tokenizer: tokenizer.options, threads: threads, strict: input.strict,
                                     maxWords: maxWords == 0 ? nil : maxWords) { event in
-            if case .reading(let read, let total, let source) = event {
+            switch event {
+            case .reading(let read, let total, let source):
                 progress.progress(rateLine(bytes: read, total: total, start: start, label: "counting words in \(source)"))
+            case .refused(let error):
+                progress.message("skip: \(error); not counted")
+            default:
+                break
             }
         }
         progress.finish()
@@ -104,7 +109,7 @@ struct BuildVocab: ParsableCommand {
         let seconds = Date().timeIntervalSince(start)
         print("""
             wrote \(out) (\(learned.tokens.count) tokens) and \(url.deletingLastPathComponent().appendingPathComponent("tokenizer_config.json").path)
-              corpus: \(counts.bytesRead) bytes, \(counts.counter.totalWords) words, \(counts.counter.distinctWords) distinct\(counts.counter.prunedWords > 0 ? " kept (--max-words \(maxWords); rarest dropped \(counts.counter.prunedWords) times)" : "")
+              corpus: \(counts.bytesRead) bytes\(counts.refused.isEmpty ? "" : " (\(sources.count - counts.refused.count) inputs; \(counts.refused.count) refused, named above)"), \(counts.counter.totalWords) words, \(counts.counter.distinctWords) distinct\(counts.counter.prunedWords > 0 ? " kept (--max-words \(maxWords); rarest dropped \(counts.counter.prunedWords) times)" : "")
               alphabet: \(learned.alphabetSize) characters (each as c and ##c), merges: \(learned.merges)
               time: \(String(format: "%.2f", seconds)) s
             """)

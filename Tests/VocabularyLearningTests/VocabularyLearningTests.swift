@@ -96,6 +96,36 @@ final class VocabularyLearningTests: XCTestCase {
         }
     }
 
+    func testBinaryInputsAreRefusedAndTheOthersCounted() throws {
+        // As `shard` does: a binary file among text files is skipped whole, named, and the rest counted.
+        let dir = try makeTemporaryDirectory(in: self)
+        let text = dir.appendingPathComponent("a.txt"), pdf = dir.appendingPathComponent("b.pdf")
+        let elf = dir.appendingPathComponent("c.bin")
+        try "hello world\nhello there\n".write(to: text, atomically: true, encoding: .utf8)
+        try Data("%PDF-1.5\nhello pdf\n".utf8).write(to: pdf)
+        try Data([0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0]).write(to: elf)
+        var events: [CorpusError] = []
+        let counts = try countWords(sources: try expandCorpusArguments([dir.path]), tokenizer: TokenizerOptions(),
+                                    threads: 2) { if case .refused(let error) = $0 { events.append(error) } }
+        XCTAssertEqual(counts.refused.map(\.description), events.map(\.description))
+        XCTAssertEqual(counts.refused.count, 2)
+        XCTAssertTrue(counts.refused[0].description.hasPrefix(pdf.path + ": looks like a binary file"), "\(counts.refused[0])")
+        XCTAssertEqual(counts.counter.distinctWords, 3)   // hello, world, there
+        XCTAssertEqual(counts.counter.totalWords, 4)
+        // Only refused inputs: a lone one's own error; several, how many and the first.
+        XCTAssertThrowsError(try countWords(sources: [CorpusSource(path: pdf.path)], tokenizer: TokenizerOptions(),
+                                            threads: 1)) {
+            guard case .binary(let path, _)? = $0 as? CorpusError else { return XCTFail("\($0)") }
+            XCTAssertEqual(path, pdf.path)
+        }
+        XCTAssertThrowsError(try countWords(sources: [CorpusSource(path: pdf.path), CorpusSource(path: elf.path)],
+                                            tokenizer: TokenizerOptions(), threads: 1)) {
+            guard case .everyInputRefused(let count, let first)? = $0 as? VocabularyLearningError else { return XCTFail("\($0)") }
+            XCTAssertEqual(count, 2)
+            XCTAssertTrue(first.hasPrefix(pdf.path), first)
+        }
+    }
+
     func testPruneKeepsTheMostFrequentWordsUpToTheLimit() {
         var counter = WordCounter()
         func add(_ word: String, _ n: Int) { Array(word.utf8).withUnsafeBytes { counter.add($0, count: n) } }
