@@ -9,7 +9,7 @@ import Randomness
 /// The mask of one dropout call: element i's scale is 0 (dropped) or 1/(1-p), from 16 bits of
 /// SplitMix64(seed, i / 4).
 struct DropoutMask {
-    let seed: UInt64, threshold: UInt64, keep: Float
+    let seed: UInt64, threshold: SIMD4<UInt32>, keep: Float
     /// The group of local element 0 in the whole tensor (offset / 4).
     let base: Int
 
@@ -19,15 +19,16 @@ struct DropoutMask {
         precondition(offset % 4 == 0, "a dropout offset must be a multiple of 4 elements (got \(offset))")
         self.seed = seed
         base = offset / 4
-        threshold = UInt64((p * 65_536).rounded())
+        threshold = SIMD4(repeating: UInt32((p * 65_536).rounded()))
         keep = 1 / (1 - p)
     }
 
-    /// The scales of elements 4g ..< 4g + 4.
+    /// The scales of elements 4g ..< 4g + 4: element 4g + k uses bits 16k ..< 16k + 16 (the
+    /// 16-bit lanes of the little-endian word, compared as vectors, not one by one).
     @inline(__always) func group(_ g: Int) -> SIMD4<Float> {
         let bits = splitMix64(seed &+ UInt64(g + base) &* 0x9E37_79B9_7F4A_7C15)
-        return SIMD4(bits & 0xFFFF >= threshold ? keep : 0, (bits >> 16) & 0xFFFF >= threshold ? keep : 0,
-                     (bits >> 32) & 0xFFFF >= threshold ? keep : 0, bits >> 48 >= threshold ? keep : 0)
+        let lanes = SIMD4<UInt32>(truncatingIfNeeded: unsafeBitCast(bits.littleEndian, to: SIMD4<UInt16>.self))
+        return SIMD4<Float>().replacing(with: keep, where: lanes .>= threshold)
     }
 
     /// The scale of element i.

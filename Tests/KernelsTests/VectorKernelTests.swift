@@ -42,6 +42,26 @@ final class VectorKernelTests: XCTestCase {
         XCTAssertNotEqual(a, c, "another seed gives another mask")
     }
 
+    func testDropoutMaskIsTheDocumentedRule() {
+        // Element i is dropped when 16 bits of SplitMix64(seed + (i / 4)·γ) fall below round(p·65536):
+        // bits 16(i % 4) and up. tools/ports.py ports this rule (the PyTorch arm of finetune-compare
+        // draws the same masks), so a change here changes every dropout mask.
+        for (p, seed) in [(Float(0.1), UInt64(99)), (0.5, 0xDEAD_BEEF_0123_4567), (0.013, 7)] {
+            let n = 4_099
+            var scales = [Float](repeating: -1, count: n)
+            dropoutScales(&scales, start: 0, count: n, p: p, seed: seed)
+            let threshold = UInt64((p * 65_536).rounded())
+            for i in 0..<n {
+                var z = seed &+ UInt64(i / 4) &* 0x9E37_79B9_7F4A_7C15 &+ 0x9E37_79B9_7F4A_7C15
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                z ^= z >> 31
+                let kept = (z >> (16 * UInt64(i % 4))) & 0xFFFF >= threshold
+                XCTAssertEqual(scales[i], kept ? 1 / (1 - p) : 0, "element \(i), p \(p)")
+            }
+        }
+    }
+
     func testSplitProductsMatchOneThread() {
         var rng = Xoshiro256(seed: 5)
         for (M, N, K) in [(300, 70, 129), (37, 900, 64), (1000, 257, 33)] {
