@@ -7,6 +7,8 @@
 public func attentionScratchCount(_ L: Int) -> Int { scratchPerThread(L) * maxComputeThreads }
 
 /// One thread's scratch: three L x L blocks (dP, mask, dropped probabilities) and two key rows.
+/// (The mask block is used only where the mask cannot be computed in the passes themselves: an
+/// item that does not start on a multiple of 4 elements, or rows not a multiple of 4 long.)
 @inline(__always) func scratchPerThread(_ L: Int) -> Int { 3 * L * L + 2 * L }
 
 /// ctx[B*L, H] from q, k, v with NH heads of size D = H/NH; the softmax probabilities (before
@@ -34,8 +36,15 @@ public func attentionForward(_ ctx: FloatPointer, _ probs: FloatPointer,
         var used = UnsafePointer(P)
         if p > 0 {
             let mask = work, dropped = work + L * L
-            dropoutScales(mask, start: dropoutOffset + item * L * L, count: L * L, p: p, seed: seed)
-            for i in 0..<L { softmaxRow(P + i * L, keys, keyBias, L, mask: mask + i * L, dropped: dropped + i * L) }
+            let start = dropoutOffset + item * L * L
+            if start % 4 == 0 && L % 4 == 0 {
+                // The mask's scales are computed where they are used (same values as dropoutScales).
+                let rule = DropoutMask(p: p, seed: seed, offset: start)
+                for i in 0..<L { softmaxRow(P + i * L, keys, keyBias, L, rule: rule, ruleIndex: i * L, dropped: dropped + i * L) }
+            } else {
+                dropoutScales(mask, start: start, count: L * L, p: p, seed: seed)
+                for i in 0..<L { softmaxRow(P + i * L, keys, keyBias, L, mask: mask + i * L, dropped: dropped + i * L) }
+            }
             used = UnsafePointer(dropped)
         } else {
             for i in 0..<L { softmaxRow(P + i * L, keys, keyBias, L, mask: nil, dropped: nil) }
@@ -63,9 +72,23 @@ public func attentionBackward(_ dq: FloatPointer, _ dk: FloatPointer, _ dv: Floa
         gemmSingle(transA: false, transB: true, L, L, D, dctx + ctxOff, H, v + off, ld, beta: 0, dP, L)
         var used = P
         if p > 0 {
-            dropoutScales(mask, start: dropoutOffset + item * L * L, count: L * L, p: p, seed: seed)
-            multiply(dropped, P, mask, L * L)
-            multiply(dP, dP, mask, L * L)
+            let start = dropoutOffset + item * L * L
+            if start % 4 == 0 {
+                // dropped = P · mask and dP = dP · mask in one pass, the mask computed in it.
+                let rule = DropoutMask(p: p, seed: seed, offset: start)
+                var e = 0
+                while e + 8 <= L * L {
+                    let s = rule.scales8(e)
+                    store8(load8(P + e) * s, dropped + e)
+                    store8(load8(dP + e) * s, dP + e)
+                    e += 8
+                }
+                while e < L * L { let s = rule.scale(e); dropped[e] = P[e] * s; dP[e] *= s; e += 1 }
+            } else {
+                dropoutScales(mask, start: start, count: L * L, p: p, seed: seed)
+                multiply(dropped, P, mask, L * L)
+                multiply(dP, dP, mask, L * L)
+            }
             used = UnsafePointer(dropped)
         }
         gemmSingle(transA: true, transB: false, L, D, L, used, L, dctx + ctxOff, H, beta: 0, dv + off, ld)
@@ -87,7 +110,8 @@ public func attentionBackward(_ dq: FloatPointer, _ dk: FloatPointer, _ dv: Floa
 /// In place: row = softmax(row) over the keys with keys[j] == 1 (keyBias[j] 0, else -inf); the
 /// others get 0. With a dropout mask, dropped = row · mask is written in the same pass.
 @inline(__always) func softmaxRow(_ row: FloatPointer, _ keys: UnsafePointer<Float>, _ keyBias: UnsafePointer<Float>,
-                                  _ L: Int, mask: UnsafePointer<Float>?, dropped: FloatPointer?) {
+                                  _ L: Int, mask: UnsafePointer<Float>? = nil, rule: DropoutMask? = nil, ruleIndex: Int = 0,
+                                  dropped: FloatPointer?) {
     var mv = Vector8(repeating: -.infinity)
     var j = 0
     while j + 8 <= L { mv = max8(mv, load8(row + j) + load8(keyBias + j)); j += 8 }
@@ -111,7 +135,16 @@ public func attentionBackward(_ dq: FloatPointer, _ dk: FloatPointer, _ dv: Floa
     while j < L { let e = keys[j] != 0 ? expf1(row[j] - m) : 0; row[j] = e; sum += e; j += 1 }
     let inv = Vector8(repeating: 1 / sum)
     j = 0
-    if let mask, let dropped {
+    if let rule, let dropped {
+        // The mask of `rule` at elements ruleIndex + j (ruleIndex a multiple of 4).
+        while j + 8 <= L {
+            let p = load8(row + j) * inv
+            store8(p, row + j)
+            store8(p * rule.scales8(ruleIndex + j), dropped + j)
+            j += 8
+        }
+        while j < L { row[j] *= inv[0]; dropped[j] = row[j] * rule.scale(ruleIndex + j); j += 1 }
+    } else if let mask, let dropped {
         while j + 8 <= L {
             let p = load8(row + j) * inv
             store8(p, row + j)

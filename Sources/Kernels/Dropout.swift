@@ -33,6 +33,9 @@ struct DropoutMask {
 
     /// The scale of element i.
     @inline(__always) func scale(_ i: Int) -> Float { group(i >> 2)[i & 3] }
+
+    /// The scales of elements e ..< e + 8, for e a multiple of 4.
+    @inline(__always) func scales8(_ e: Int) -> Vector8 { Vector8(lowHalf: group(e >> 2), highHalf: group((e >> 2) + 1)) }
 }
 
 @inline(__always) func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self) }

@@ -109,6 +109,43 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    func testAttentionDropoutUsesTheMaskOfDropoutScales() {
+        // ctx = (P · mask) v and dv = (P · mask)ᵀ dctx, with P the saved probabilities and the mask
+        // dropoutScales gives over the [B, NH, L, L] tensor: L 8 computes the mask inside the
+        // passes, L 6 (rows not a multiple of 4) and L 5 (items not on a multiple of 4) take it
+        // from a mask block.
+        for L in [8, 6, 5] {
+            let (B, H, NH, p, seed) = (2, 4, 2, Float(0.3), UInt64(11))
+            let D = H / NH
+            let q = random(B * L * H), k = random(B * L * H), v = random(B * L * H), dctx = random(B * L * H)
+            let attention = [Int32](repeating: 1, count: B * L)
+            var scratch = [Float](repeating: 0, count: attentionScratchCount(L))
+            var ctx = [Float](repeating: 0, count: B * L * H), probs = [Float](repeating: 0, count: B * NH * L * L)
+            attentionForward(&ctx, &probs, q, k, v, ld: H, attention, B, L, H, NH, dropout: p, seed: seed, scratch: &scratch)
+            var dq = [Float](repeating: 0, count: B * L * H), dk = dq, dv = dq
+            attentionBackward(&dq, &dk, &dv, dctx, probs, q, k, v, ld: H, B, L, H, NH, dropout: p, seed: seed, scratch: &scratch)
+            var mask = [Float](repeating: 0, count: B * NH * L * L)
+            dropoutScales(&mask, start: 0, count: mask.count, p: p, seed: seed)
+            XCTAssertTrue(mask.contains(0), "L \(L): some element dropped")
+            for b in 0..<B {
+                for h in 0..<NH {
+                    let item = (b * NH + h) * L * L
+                    for i in 0..<L {
+                        for d in 0..<D {
+                            var c: Float = 0, g: Float = 0
+                            for j in 0..<L {
+                                c += probs[item + i * L + j] * mask[item + i * L + j] * v[(b * L + j) * H + h * D + d]
+                                g += probs[item + j * L + i] * mask[item + j * L + i] * dctx[(b * L + j) * H + h * D + d]
+                            }
+                            XCTAssertEqual(ctx[(b * L + i) * H + h * D + d], c, accuracy: 1e-5, "L \(L) ctx")
+                            XCTAssertEqual(dv[(b * L + i) * H + h * D + d], g, accuracy: 1e-5, "L \(L) dv")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     func testLossesAndEmbeddings() {
         let (P, V) = (3, 7)
         var logits = random(P * V, scale: 2)
