@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # How `electra-prep shard` scales with threads (issue 15, item 6; not run by CI): MB/s of text to
 # finished shards + index for each thread count, best of RUNS, and whether every thread count
-# wrote the same shard bytes. Needs only Python 3 and a binary: no Swift when ELECTRA_PREP is set.
+# wrote the same shard bytes, then (from the last run of each count) `shard --timings`: each
+# thread's CPU seconds against the wall time, so that a thread busy all along (what stops the
+# scaling) shows. Needs only Python 3 and a binary: no Swift when ELECTRA_PREP is set.
 # Usage: tools/bench-shard-threads.sh [THREADS...]          (default: 1 2 4 8 16)
 #   ELECTRA_PREP=$B/electra-prep   the binary (default: a release build of this checkout)
 #   CORPUS=file                    the text (default: data/sample/kjv.txt x 50 when present, else
@@ -39,7 +41,7 @@ for t in "${counts[@]}"; do
   for _ in $(seq "${RUNS:-2}"); do
     rm -rf "$work/out"
     start=$(date +%s.%N)
-    "$prep" shard "$corpus" --vocab "$vocab" --out "$work/out" --threads "$t" > "$work/log" 2>&1 || { cat "$work/log" >&2; exit 1; }
+    "$prep" shard "$corpus" --vocab "$vocab" --out "$work/out" --threads "$t" --timings > "$work/log" 2>&1 || { cat "$work/log" >&2; exit 1; }
     end=$(date +%s.%N)
     best=$(awk -v a="$start" -v b="$end" -v best="$best" 'BEGIN {s = b - a; print (s < best ? s : best)}')
   done
@@ -47,5 +49,6 @@ for t in "${counts[@]}"; do
   [ -n "$reference" ] || reference=$sums
   same=$([ "$sums" = "$reference" ] && echo "same bytes" || echo "DIFFERENT BYTES")
   printf "threads %3d: %7.2f s = %7.1f MB/s  (shards %s: %s)\n" "$t" "$best" "$(awk -v m="$mb" -v s="$best" 'BEGIN {print m / s}')" "$sums" "$same"
+  sed -n '/^timings:/,/^  writing/p' "$work/log" | sed 's/^/    /'
   [ "$sums" = "$reference" ] || exit 1
 done

@@ -6,7 +6,10 @@
 # Prints: the CPU and its flags, OpenBLAS's own kernel pick and ours with sgemm rates, our
 # ELECTRA-Small training step (batch 32 x 128) at 1, 2, 4, 8, 16 threads (tokens/s, share of
 # sgemm), the per-kernel breakdown at 16 threads, PyTorch's faithful step (tools/bench_model.py)
-# at 1 and 16 threads, and our step with OPENBLAS_CORETYPE forced to OpenBLAS's fallback kernel.
+# at 1 and 16 threads, our step with OPENBLAS_CORETYPE forced to OpenBLAS's fallback kernel, and
+# (when data/sample is carried too) `electra-prep shard` of 207 MB at 1 to 16 threads with each
+# thread's CPU seconds (issue 15: what stops the sharder scaling).
+# With the shard part: run(command: "tools/device-bench.sh", carry: [".device", "data/sample"], timeout_s: 480)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x /tmp/bundle/bin/electra-dev ]; then
@@ -47,4 +50,9 @@ export OPENBLAS_CORETYPE=Cooperlake
 timeout 30 $T bench-model --blas-only --threads $top
 timeout 100 $T bench-model --thread-sweep --sweep-threads "1,$top" --preset small --batch-size $BATCH --steps 1
 unset OPENBLAS_CORETYPE
+
+if [ -s data/sample/kjv.txt ]; then
+  section "electra-prep shard: 207 MB (kjv x 50) at 1 to $top threads, same bytes checked, with each thread's CPU"
+  ELECTRA_PREP=$B/electra-prep RUNS=1 timeout 120 tools/bench-shard-threads.sh $(echo "$counts" | tr , ' ')
+fi
 section "done"

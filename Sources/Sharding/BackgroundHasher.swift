@@ -14,6 +14,10 @@ final class BackgroundHasher {
     private var inputs = 0
     private var stopping = false
     private var running = true
+    private var cpu = 0.0
+
+    /// The thread's CPU seconds, once `stop()` returned.
+    var cpuSeconds: Double { condition.lock(); defer { condition.unlock() }; return cpu }
 
     init() {
         let thread = Thread { [unowned self] in self.loop() }
@@ -65,6 +69,7 @@ final class BackgroundHasher {
             condition.lock()
             while head == queue.count && !stopping { condition.wait() }
             if head == queue.count {
+                cpu = threadCPUSeconds()
                 running = false
                 condition.broadcast()
                 condition.unlock()

@@ -13,6 +13,7 @@ final class BlockReadAhead {
     private var cancelled = false
     private var failure: Error?
     private let limit: Int
+    private var cpu = 0.0
     private struct Cancelled: Error {}
 
     /// Starts reading; at most `limit` blocks wait unread by `next()`.
@@ -33,7 +34,9 @@ final class BlockReadAhead {
             } catch {
                 condition.lock(); failure = error; condition.unlock()
             }
+            let used = threadCPUSeconds()
             condition.lock()
+            cpu = used
             finished = true
             condition.broadcast()
             condition.unlock()
@@ -60,6 +63,9 @@ final class BlockReadAhead {
         if let failure { throw failure }
         return nil
     }
+
+    /// The reading thread's CPU seconds, once `next()` returned nil.
+    var cpuSeconds: Double { condition.lock(); defer { condition.unlock() }; return cpu }
 
     /// Stops the thread (the packing thread gave up on this input) and waits for it.
     func cancel() {

@@ -102,6 +102,44 @@ public struct ShardingSummary: Sendable {
     /// Bytes of text tokenized (after decompression).
     public var textBytes = 0
     public var shardBytes = 0
+    /// Where the run's time went, thread by thread (see `ShardTimings`).
+    public var timings = ShardTimings()
+}
+
+/// The CPU seconds each thread of a sharding run used, against the run's wall seconds: a thread
+/// busy nearly all the wall time is what limits the run (the workers scale with --threads, the
+/// others do not).
+public struct ShardTimings: Sendable {
+    /// Seconds from the start of `run` to its end, and to the first block handed to the workers
+    /// (opening the index, statting and pre-hashing inputs).
+    public var wallSeconds = 0.0
+    public var firstBlockSeconds = 0.0
+    /// The calling thread: reading small inputs, packing, handing out work.
+    public var packingCPU = 0.0
+    /// The read-ahead threads of large plain inputs, summed.
+    public var readingCPU = 0.0
+    /// SHA-256 of large plain inputs.
+    public var hashingCPU = 0.0
+    /// Appending frames, finishing shard files, committing the index.
+    public var writingCPU = 0.0
+    /// Each worker: tokenizing blocks, assembling and compressing frames.
+    public var workerCPU: [Double] = []
+
+    public init() {}
+}
+
+/// CPU seconds used so far by the calling thread.
+func threadCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
+/// Seconds on a monotonic clock.
+func monotonicSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
 /// Shards a corpus into an output directory (see data/FORMAT.md).
@@ -172,6 +210,8 @@ public final class ShardBuilder {
     var pending: [PendingWork] = []
     var pendingHead = 0
     var report: (ShardingEvent) -> Void = { _ in }
+    /// `monotonicSeconds()` at the start of `run`.
+    var runStart = 0.0
 
     /// Shards `sources` (in order), skipping those whose content is already indexed.
     /// - Throws: `ShardingError` (options differ from the index, I/O), `CorpusError` (a JSONL
@@ -180,6 +220,8 @@ public final class ShardBuilder {
     public func run(sources: [CorpusSource], progress: @escaping (ShardingEvent) -> Void = { _ in }) throws -> ShardingSummary {
         report = progress
         summary = ShardingSummary()
+        runStart = monotonicSeconds()
+        let cpuStart = threadCPUSeconds()
         index = try IndexWriter(directory: outputDirectory, meta: meta, vocabularyTokens: vocabulary.tokens)
         // The writer thread may hold the index a moment longer than this call: unlock explicitly
         // (the sink has finished by then, on every path).
@@ -213,6 +255,8 @@ public final class ShardBuilder {
             while try consumeOne() {}
             try sink.finish()
             index.checkpoint()
+            pool.shutdown()
+            hasher.stop()
         } catch {
             // Stop the writer thread; the open shard's temporary file is deleted unless the
             // writer itself failed (it cleans up after itself) or simulated a crash.
@@ -221,6 +265,11 @@ public final class ShardBuilder {
         }
         summary.shardsWritten = sink.shardsWritten
         summary.shardBytes = sink.shardBytes
+        summary.timings.wallSeconds = monotonicSeconds() - runStart
+        summary.timings.packingCPU = threadCPUSeconds() - cpuStart
+        summary.timings.writingCPU = sink.cpuSeconds
+        summary.timings.hashingCPU = hasher.cpuSeconds
+        summary.timings.workerCPU = pool.workerCPU
         return summary
     }
 

@@ -99,6 +99,7 @@ extension ShardBuilder {
             reader.computesHash = !background
             var handedOut = false
             func handOut(_ bytes: [UInt8], bytesRead: Int) throws {
+                if summary.timings.firstBlockSeconds == 0 { summary.timings.firstBlockSeconds = monotonicSeconds() - runStart }
                 handedOut = true
                 if background { hasher.add(bytes) }
                 pool.submit(.tokenize(bytes, state.jsonl))
@@ -115,6 +116,7 @@ extension ShardBuilder {
                         ahead.cancel()
                         throw error
                     }
+                    summary.timings.readingCPU += ahead.cpuSeconds
                 } else {
                     try reader.forEachBlock { block in try handOut(Array(block), bytesRead: reader.bytesRead) }
                 }

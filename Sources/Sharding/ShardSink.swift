@@ -39,6 +39,8 @@ final class ShardSink {
     // Read by the packing thread under the lock.
     private(set) var shardsWritten = 0
     private(set) var shardBytes = 0
+    /// The writer thread's CPU seconds, set when it stops.
+    private(set) var cpuSeconds = 0.0
 
     init(index: IndexWriter, outputDirectory: URL, header: ShardHeader, crashAfterShardFiles: Int?) {
         self.index = index
@@ -81,6 +83,7 @@ final class ShardSink {
             while queue.isEmpty && !finishing { condition.wait() }
             if queue.isEmpty || failure != nil {
                 if abandonAtEnd { openShard?.writer.abandon(); openShard = nil }
+                cpuSeconds = threadCPUSeconds()
                 done = true
                 condition.broadcast()
                 condition.unlock()

@@ -93,6 +93,10 @@ final class WorkPool {
     private var nextDeliver = 0
     private var stopping = false
     private var threads: [Thread] = []
+    private var workerSeconds: [Double] = []
+
+    /// Each worker's CPU seconds, once `shutdown()` returned (in the order they stopped).
+    var workerCPU: [Double] { condition.lock(); defer { condition.unlock() }; return workerSeconds }
     private var running = 0
     let maxSeqLength: Int
     let tokenBytes: Int
@@ -160,6 +164,7 @@ final class WorkPool {
             condition.lock()
             while jobHead == jobs.count && !stopping { condition.wait() }
             if jobHead == jobs.count && stopping {
+                workerSeconds.append(threadCPUSeconds())
                 running -= 1
                 condition.broadcast()
                 condition.unlock()

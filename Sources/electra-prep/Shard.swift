@@ -55,6 +55,9 @@ struct Shard: ParsableCommand {
     @Option(help: "zstd compression level (1-19).")
     var compressionLevel: Int32 = 3
 
+    @Flag(help: "Print where the time went: start-up, and each thread's CPU seconds against the wall time (a thread busy all along is what limits the run).")
+    var timings = false
+
     func validate() throws {
         guard (5...65_535).contains(maxSeqLength) else { throw ValidationError("--max-seq-length must be between 5 and 65535") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
@@ -95,6 +98,7 @@ struct Shard: ParsableCommand {
         }
         let reporter = ProgressLine()
         let start = Date()
+        let setupSeconds = start.timeIntervalSince(processStart)
         let summary = try builder.run(sources: sources) { event in
             switch event {
             case .removedIncompleteShards(let files):
@@ -126,6 +130,7 @@ struct Shard: ParsableCommand {
         print(String(format: "%@: %d sequences, %d tokens from %d input(s) (%d skipped) in %d new shard(s); %@ in %.2f s = %.1f MB/s",
                      out, summary.sequences, summary.tokens, summary.sourcesSharded, summary.sourcesSkipped,
                      summary.shardsWritten, read, elapsed, Double(rateBytes) / 1e6 / max(elapsed, 1e-9)))
+        if timings { printTimings(summary.timings, setupSeconds: setupSeconds) }
         if summary.damagedLines > 0 || summary.badRecords > 0 {
             print("  \(summary.damagedLines) line(s) held NUL bytes or invalid UTF-8 (sharded, those characters dropped by clean-text); \(summary.badRecords) bad JSONL line(s) skipped")
         }
@@ -140,3 +145,23 @@ struct Shard: ParsableCommand {
         }
     }
 }
+
+/// When `main` started (it touches this global first).
+nonisolated(unsafe) let processStart = Date()
+
+/// The `--timings` lines: start-up, then each thread's CPU seconds and share of the run's wall time.
+func printTimings(_ t: ShardTimings, setupSeconds: Double) {
+    func busy(_ cpu: Double) -> String {
+        String(format: "%.2f s CPU = %3.0f%% of the run", cpu, 100 * cpu / max(t.wallSeconds, 1e-9))
+    }
+    let workers = t.workerCPU
+    let mean = workers.isEmpty ? 0 : workers.reduce(0, +) / Double(workers.count)
+    print(String(format: "timings: %.2f s before the run (arguments, vocabulary, tokenizer); run %.2f s wall, first block handed out after %.3f s",
+                 setupSeconds, t.wallSeconds, t.firstBlockSeconds))
+    print("  workers (\(workers.count))  \(busy(mean)) each on average, busiest \(String(format: "%.2f", workers.max() ?? 0)) s")
+    print("  packing thread  \(busy(t.packingCPU))")
+    print("  read-ahead      \(busy(t.readingCPU))")
+    print("  hashing         \(busy(t.hashingCPU))")
+    print("  writing         \(busy(t.writingCPU))")
+}
+

@@ -91,6 +91,13 @@ final class ShardRoundTripTests: XCTestCase {
                 let builder = try makeBuilder(out, options: options)
                 builder.backgroundHashMinimum = threads == 2 ? 0 : 1 << 30   // hashed on its own thread or not: same
                 summaries.append(try builder.run(sources: try expandCorpusArguments([input])))
+                // Every thread reports its CPU seconds (shard --timings).
+                let t = summaries.last!.timings
+                XCTAssertEqual(t.workerCPU.count, threads)
+                XCTAssertTrue(t.workerCPU.allSatisfy { $0 > 0 && $0 < t.wallSeconds + 1 }, "\(t.workerCPU)")
+                XCTAssertTrue(t.packingCPU > 0 && t.writingCPU > 0 && t.firstBlockSeconds > 0, "\(t)")
+                XCTAssertLessThanOrEqual(t.firstBlockSeconds, t.wallSeconds)
+                if threads == 2 { XCTAssertTrue(t.hashingCPU > 0 && t.readingCPU > 0, "\(t)") }
                 let index = try ShardIndex(directory: out)
                 for source in index.sources { XCTAssertEqual(source.sha256, try sha256Hex(ofFileAt: source.path)) }
                 outputs.append(try shardBytes(out))
