@@ -6,10 +6,9 @@
 /// Floats of scratch the attention kernels need for sequence length L.
 public func attentionScratchCount(_ L: Int) -> Int { scratchPerThread(L) * maxComputeThreads }
 
-/// One thread's scratch: three L x L blocks (dP, mask, dropped probabilities) and two key rows.
-/// (The mask block is used only where the mask cannot be computed in the passes themselves: an
-/// item that does not start on a multiple of 4 elements, or rows not a multiple of 4 long.)
-@inline(__always) func scratchPerThread(_ L: Int) -> Int { 3 * L * L + 2 * L }
+/// One thread's scratch: two L x L blocks (dP, dropped probabilities) and two key rows. The
+/// dropout mask is never stored: its scales are computed in the passes that use them.
+@inline(__always) func scratchPerThread(_ L: Int) -> Int { 2 * L * L + 2 * L }
 
 /// ctx[B*L, H] from q, k, v with NH heads of size D = H/NH; the softmax probabilities (before
 /// dropout) are saved in probs[B,NH,L,L]. Keys where `attention[b*L + j] == 0` (padding) get
@@ -26,7 +25,7 @@ public func attentionForward(_ ctx: FloatPointer, _ probs: FloatPointer,
         let b = item / NH, h = item % NH
         let P = probs + item * L * L
         let work = scratch + thread * scratchPerThread(L)
-        let keys = work + 3 * L * L, keyBias = keys + L
+        let keys = work + 2 * L * L, keyBias = keys + L
         for j in 0..<L {
             keys[j] = attention[b * L + j] != 0 ? 1 : 0
             keyBias[j] = attention[b * L + j] != 0 ? 0 : -.infinity
@@ -35,19 +34,12 @@ public func attentionForward(_ ctx: FloatPointer, _ probs: FloatPointer,
         gemmSingle(transA: false, transB: true, L, L, D, alpha: scale, q + off, ld, k + off, ld, beta: 0, P, L)
         var used = UnsafePointer(P)
         if p > 0 {
-            let mask = work, dropped = work + L * L
-            let start = dropoutOffset + item * L * L
-            if start % 4 == 0 && L % 4 == 0 {
-                // The mask's scales are computed where they are used (same values as dropoutScales).
-                let rule = DropoutMask(p: p, seed: seed, offset: start)
-                for i in 0..<L { softmaxRow(P + i * L, keys, keyBias, L, rule: rule, ruleIndex: i * L, dropped: dropped + i * L) }
-            } else {
-                dropoutScales(mask, start: start, count: L * L, p: p, seed: seed)
-                for i in 0..<L { softmaxRow(P + i * L, keys, keyBias, L, mask: mask + i * L, dropped: dropped + i * L) }
-            }
+            let dropped = work
+            let rule = DropoutMask(p: p, seed: seed), start = dropoutOffset + item * L * L
+            for i in 0..<L { softmaxRow(P + i * L, keys, keyBias, L, dropout: (rule, start + i * L), dropped: dropped + i * L) }
             used = UnsafePointer(dropped)
         } else {
-            for i in 0..<L { softmaxRow(P + i * L, keys, keyBias, L, mask: nil, dropped: nil) }
+            for i in 0..<L { softmaxRow(P + i * L, keys, keyBias, L, dropout: nil, dropped: nil) }
         }
         gemmSingle(transA: false, transB: false, L, D, L, used, L, v + off, ld, beta: 0, ctx + b * L * H + h * D, H)
     }
@@ -66,29 +58,24 @@ public func attentionBackward(_ dq: FloatPointer, _ dk: FloatPointer, _ dv: Floa
         let b = item / NH, h = item % NH
         let P = probs + item * L * L
         let work = scratch + thread * scratchPerThread(L)
-        let dP = work, mask = work + L * L, dropped = work + 2 * L * L
+        let dP = work, dropped = work + L * L
         let off = b * L * ld + h * D, ctxOff = b * L * H + h * D
         // dP = dctx · vᵀ ; dv = P_usedᵀ · dctx
         gemmSingle(transA: false, transB: true, L, L, D, dctx + ctxOff, H, v + off, ld, beta: 0, dP, L)
         var used = P
         if p > 0 {
-            let start = dropoutOffset + item * L * L
-            if start % 4 == 0 {
-                // dropped = P · mask and dP = dP · mask in one pass, the mask computed in it.
-                let rule = DropoutMask(p: p, seed: seed, offset: start)
-                var e = 0
-                while e + 8 <= L * L {
-                    let s = rule.scales8(e)
-                    store8(load8(P + e) * s, dropped + e)
-                    store8(load8(dP + e) * s, dP + e)
-                    e += 8
-                }
-                while e < L * L { let s = rule.scale(e); dropped[e] = P[e] * s; dP[e] *= s; e += 1 }
-            } else {
-                dropoutScales(mask, start: start, count: L * L, p: p, seed: seed)
-                multiply(dropped, P, mask, L * L)
-                multiply(dP, dP, mask, L * L)
+            // dropped = P · mask and dP = dP · mask in one pass, the mask computed in it.
+            let rule = DropoutMask(p: p, seed: seed), start = dropoutOffset + item * L * L
+            let head = min(rule.unalignedHead(start), L * L)
+            for e in 0..<head { let s = rule.scale(start + e); dropped[e] = P[e] * s; dP[e] *= s }
+            var e = head
+            while e + 8 <= L * L {
+                let s = rule.scales8(start + e)
+                store8(load8(P + e) * s, dropped + e)
+                store8(load8(dP + e) * s, dP + e)
+                e += 8
             }
+            while e < L * L { let s = rule.scale(start + e); dropped[e] = P[e] * s; dP[e] *= s; e += 1 }
             used = UnsafePointer(dropped)
         }
         gemmSingle(transA: true, transB: false, L, D, L, used, L, dctx + ctxOff, H, beta: 0, dv + off, ld)
@@ -108,10 +95,10 @@ public func attentionBackward(_ dq: FloatPointer, _ dk: FloatPointer, _ dv: Floa
 }
 
 /// In place: row = softmax(row) over the keys with keys[j] == 1 (keyBias[j] 0, else -inf); the
-/// others get 0. With a dropout mask, dropped = row · mask is written in the same pass.
+/// others get 0. With `dropout` (the mask and the index of the row's first element in it),
+/// dropped = row · mask is written in the same pass.
 @inline(__always) func softmaxRow(_ row: FloatPointer, _ keys: UnsafePointer<Float>, _ keyBias: UnsafePointer<Float>,
-                                  _ L: Int, mask: UnsafePointer<Float>? = nil, rule: DropoutMask? = nil, ruleIndex: Int = 0,
-                                  dropped: FloatPointer?) {
+                                  _ L: Int, dropout: (rule: DropoutMask, first: Int)?, dropped: FloatPointer?) {
     var mv = Vector8(repeating: -.infinity)
     var j = 0
     while j + 8 <= L { mv = max8(mv, load8(row + j) + load8(keyBias + j)); j += 8 }
@@ -135,23 +122,16 @@ public func attentionBackward(_ dq: FloatPointer, _ dk: FloatPointer, _ dv: Floa
     while j < L { let e = keys[j] != 0 ? expf1(row[j] - m) : 0; row[j] = e; sum += e; j += 1 }
     let inv = Vector8(repeating: 1 / sum)
     j = 0
-    if let rule, let dropped {
-        // The mask of `rule` at elements ruleIndex + j (ruleIndex a multiple of 4).
+    if let (rule, first) = dropout, let dropped {
+        let head = min(rule.unalignedHead(first), L)
+        while j < head { row[j] *= inv[0]; dropped[j] = row[j] * rule.scale(first + j); j += 1 }
         while j + 8 <= L {
             let p = load8(row + j) * inv
             store8(p, row + j)
-            store8(p * rule.scales8(ruleIndex + j), dropped + j)
+            store8(p * rule.scales8(first + j), dropped + j)
             j += 8
         }
-        while j < L { row[j] *= inv[0]; dropped[j] = row[j] * rule.scale(ruleIndex + j); j += 1 }
-    } else if let mask, let dropped {
-        while j + 8 <= L {
-            let p = load8(row + j) * inv
-            store8(p, row + j)
-            store8(p * load8(mask + j), dropped + j)
-            j += 8
-        }
-        while j < L { row[j] *= inv[0]; dropped[j] = row[j] * mask[j]; j += 1 }
+        while j < L { row[j] *= inv[0]; dropped[j] = row[j] * rule.scale(first + j); j += 1 }
     } else {
         while j + 8 <= L { store8(load8(row + j) * inv, row + j); j += 8 }
         while j < L { row[j] *= inv[0]; j += 1 }
@@ -160,10 +140,3 @@ public func attentionBackward(_ dq: FloatPointer, _ dk: FloatPointer, _ dv: Floa
 
 /// e^x of one float through the eight-lane routine (the same values as the vector body).
 @inline(__always) func expf1(_ x: Float) -> Float { exp8(Vector8(repeating: x))[0] }
-
-/// out = a * b element-wise (out may alias a or b).
-@inline(__always) func multiply(_ out: FloatPointer, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) {
-    var i = 0
-    while i + 8 <= count { store8(load8(a + i) * load8(b + i), out + i); i += 8 }
-    while i < count { out[i] = a[i] * b[i]; i += 1 }
-}

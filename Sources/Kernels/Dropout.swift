@@ -36,6 +36,9 @@ struct DropoutMask {
 
     /// The scales of elements e ..< e + 8, for e a multiple of 4.
     @inline(__always) func scales8(_ e: Int) -> Vector8 { Vector8(lowHalf: group(e >> 2), highHalf: group((e >> 2) + 1)) }
+
+    /// How many elements from element i to the next multiple of 4 (where `scales8` can start).
+    @inline(__always) func unalignedHead(_ i: Int) -> Int { (4 - (i & 3)) & 3 }
 }
 
 @inline(__always) func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self) }

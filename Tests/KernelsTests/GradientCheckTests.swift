@@ -111,9 +111,8 @@ final class GradientCheckTests: XCTestCase {
 
     func testAttentionDropoutUsesTheMaskOfDropoutScales() {
         // ctx = (P · mask) v and dv = (P · mask)ᵀ dctx, with P the saved probabilities and the mask
-        // dropoutScales gives over the [B, NH, L, L] tensor: L 8 computes the mask inside the
-        // passes, L 6 (rows not a multiple of 4) and L 5 (items not on a multiple of 4) take it
-        // from a mask block.
+        // dropoutScales gives over the [B, NH, L, L] tensor: with L 8 every row starts on a multiple
+        // of 4 elements, with L 6 every other row does not, with L 5 neither rows nor items do.
         for L in [8, 6, 5] {
             let (B, H, NH, p, seed) = (2, 4, 2, Float(0.3), UInt64(11))
             let D = H / NH
