@@ -49,7 +49,7 @@ public enum VocabularyLearningError: Error, CustomStringConvertible, Equatable {
         case .emptyCorpus(let what):
             return "\(what): the corpus holds no words (is it empty or only blank lines?); pass a text corpus, one sentence per line"
         case .everyInputRefused(let count, let first):
-            return "all \(count) inputs were refused, nothing was counted (the first: \(first)); pass UTF-8 text files"
+            return "all \(count) inputs were refused, nothing was counted; the first: \(first)"
         case .vocabularyTooSmall(let requested, let needed):
             return "--vocab-size \(requested) is smaller than the 5 special tokens plus the alphabet as `c` and `##c` (\(needed)); raise --vocab-size or lower --limit-alphabet"
         case .badOption(let why):

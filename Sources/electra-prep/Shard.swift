@@ -123,7 +123,7 @@ struct Shard: ParsableCommand {
             }
         }
         reporter.finish()
-        let elapsed = Date().timeIntervalSince(start)
+        let elapsed = summary.timings.wallSeconds
         let rateBytes = max(summary.textBytes, summary.bytesRead)
         var read = String(format: "%.1f MB of text", Double(summary.textBytes) / 1e6)
         if summary.bytesRead != summary.textBytes { read += String(format: " (%.1f MB read)", Double(summary.bytesRead) / 1e6) }
@@ -147,7 +147,7 @@ struct Shard: ParsableCommand {
 }
 
 /// When `main` started (it touches this global first).
-nonisolated(unsafe) let processStart = Date()
+let processStart = Date()
 
 /// The `--timings` lines: start-up, then each thread's CPU seconds and share of the run's wall time.
 func printTimings(_ t: ShardTimings, setupSeconds: Double) {
