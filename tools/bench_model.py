@@ -6,7 +6,8 @@ discriminator (ElectraForPreTraining) sharing the embeddings, loss = gen + 50 x 
 Prints tokens/s for both, the ratio, our GFLOP/s and the sgemm figure with the OpenBLAS kernel
 (from electra-dev bench-model), and our peak RSS at batch 32 and 128. Environment: THREADS
 (default 2), BATCH, STEPS, ROUNDS, BIN (our binary, default .build/release/electra-dev);
-TORCH_ONLY=1 times PyTorch's step alone (tools/device-bench.sh, where ours is timed by
+BASELINE=path/to/another/electra-dev times that binary too, in the same rounds (a change's
+ratio before and after, in one run); TORCH_ONLY=1 times PyTorch's step alone (tools/device-bench.sh, where ours is timed by
 bench-model --thread-sweep). This machine's speed drifts by tens of percent
 from minute to minute (a shared host), so the two are timed in alternating rounds (ROUNDS, default
 3) and the best round of each is compared; the median ratio is printed too.
@@ -17,6 +18,7 @@ from transformers import ElectraConfig, ElectraForMaskedLM, ElectraForPreTrainin
 
 B, L, V, THREADS, STEPS = int(os.environ.get("BATCH", 32)), 128, 30522, int(os.environ.get("THREADS", 2)), int(os.environ.get("STEPS", 2))
 BIN = os.environ.get("BIN", ".build/release/electra-dev")
+BASELINE = os.environ.get("BASELINE")
 ROUNDS = int(os.environ.get("ROUNDS", 3))
 N = int((0.15 + 0.005) * L)
 
@@ -63,8 +65,8 @@ def torch_stepper():
     return rate
 
 
-def ours(batch, steps):
-    proc = subprocess.Popen([BIN, "bench-model", "--preset", "small", "--batch-size", str(batch),
+def ours(batch, steps, binary=BIN):
+    proc = subprocess.Popen([binary, "bench-model", "--preset", "small", "--batch-size", str(batch),
                              "--steps", str(steps), "--threads", str(THREADS)], stdout=subprocess.PIPE, text=True)
     out = proc.stdout.read()
     if proc.wait() != 0:
@@ -85,9 +87,11 @@ if os.environ.get("TORCH_ONLY"):
     print(f"PyTorch {torch.__version__}, {THREADS} threads, batch {B} x {L}: best of {ROUNDS} rounds of {STEPS} steps "
           f"{max(rates):.0f} tokens/s (rounds: {', '.join(f'{r:.0f}' for r in rates)})")
     sys.exit(0)
-rounds = []
+rounds, baseline = [], []
 for _ in range(ROUNDS):
     out, rss = ours(B, STEPS)
+    if BASELINE:
+        baseline.append(our_rate(ours(B, STEPS, BASELINE)[0]))
     rounds.append((our_rate(out), torch_rate_of_round(), out, rss))
 best_ours = max(rounds, key=lambda r: r[0])
 best_torch = max(r[1] for r in rounds)
@@ -98,4 +102,8 @@ print(f"PyTorch {torch.__version__}, {THREADS} threads, same step, best round: {
 ratios = sorted(r[0] / r[1] for r in rounds)
 print(f"ratio ours / PyTorch: best rounds {best_ours[0] / best_torch:.2f}x, median of rounds {ratios[len(ratios) // 2]:.2f}x"
       "   (target >= 2x)")
+if BASELINE:
+    base_ratios = sorted(b / r[1] for b, r in zip(baseline, rounds))
+    print(f"baseline {BASELINE}, same rounds: " + ", ".join(f"{b:.0f}" for b in baseline) + " tokens/s; ratio / PyTorch: "
+          f"best rounds {max(baseline) / best_torch:.2f}x, median of rounds {base_ratios[len(base_ratios) // 2]:.2f}x")
 print(f"peak RSS: batch {B}: {max(r[3] for r in rounds):.0f} MB, batch 128: {rss128:.0f} MB")
