@@ -65,6 +65,7 @@ public struct JSONLConverter: Sendable {
             let mark = out.count
             do {
                 try scanner.record(field: field, into: &out)
+                dropBlankLines(in: &out, from: mark)
                 out.append(0x0A)
                 out.append(0x0A)
             } catch let error as JSONLineError {
@@ -77,6 +78,31 @@ public struct JSONLConverter: Sendable {
         }
         return (lines, bad)
     }
+}
+
+/// Removes the blank lines (as `isBlankLine` defines them) of `out[from...]`, so that a record's
+/// text stays one document: only the blank line written after it ends the document.
+func dropBlankLines(in out: inout [UInt8], from start: Int) {
+    guard out[start...].contains(0x0A) else { return }
+    var write = start
+    var lineStart = start
+    let end = out.count
+    out.withUnsafeMutableBytes { buffer in
+        while lineStart < end {
+            var lineEnd = lineStart
+            while lineEnd < end && buffer[lineEnd] != 0x0A { lineEnd += 1 }
+            let line = UnsafeRawBufferPointer(rebasing: buffer[lineStart..<lineEnd])
+            if !isBlankLine(line) {
+                if write > start { buffer[write] = 0x0A; write += 1 }
+                if write != lineStart, let base = buffer.baseAddress {
+                    memmove(base + write, base + lineStart, line.count)
+                }
+                write += line.count
+            }
+            lineStart = lineEnd + 1
+        }
+    }
+    out.removeSubrange(write..<end)
 }
 
 struct JSONLineError: Error {
@@ -287,4 +313,29 @@ func appendUTF8(_ c: UInt32, _ out: inout [UInt8]) {
         out.append(UInt8(0xF0 | c >> 18)); out.append(UInt8(0x80 | (c >> 12) & 0x3F))
         out.append(UInt8(0x80 | (c >> 6) & 0x3F)); out.append(UInt8(0x80 | c & 0x3F))
     }
+}
+
+/// True when the line is empty after Python's `str.strip()` (the original's blank-line test).
+@inlinable
+public func isBlankLine(_ line: UnsafeRawBufferPointer) -> Bool {
+    var i = 0
+    let n = line.count
+    while i < n {
+        let b = line[i]
+        if b < 0x80 {
+            if b == 0x20 || (b >= 0x09 && b <= 0x0D) || (b >= 0x1C && b <= 0x1F) { i += 1; continue }
+            return false
+        }
+        // Non-ASCII whitespace (U+0085, U+00A0, U+1680, U+2000-200A, U+2028/9, U+202F, U+205F, U+3000).
+        if b == 0xC2, i + 1 < n, line[i + 1] == 0x85 || line[i + 1] == 0xA0 { i += 2; continue }
+        if b == 0xE1, i + 2 < n, line[i + 1] == 0x9A, line[i + 2] == 0x80 { i += 3; continue }
+        if b == 0xE2, i + 2 < n {
+            let c1 = line[i + 1], c2 = line[i + 2]
+            if c1 == 0x80 && (c2 <= 0x8A || c2 == 0xA8 || c2 == 0xA9 || c2 == 0xAF) { i += 3; continue }
+            if c1 == 0x81 && c2 == 0x9F { i += 3; continue }
+        }
+        if b == 0xE3, i + 2 < n, line[i + 1] == 0x80, line[i + 2] == 0x80 { i += 3; continue }
+        return false
+    }
+    return true
 }

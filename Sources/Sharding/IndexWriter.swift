@@ -138,8 +138,8 @@ final class IndexWriter {
                 """)
             let insertSource = try database.prepare("""
                 INSERT INTO sources(path, bytes, sha256, documents, lines, sequences, tokens, invalid_utf8_bytes, first_sequence,
-                                    damaged_lines, bad_records)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                    damaged_lines, bad_records, input_tokens, dropped_long_line_tokens, dropped_overflow_tokens)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             var next = sequenceCount
             for (number, shard) in shards {
@@ -156,7 +156,9 @@ final class IndexWriter {
                 try insertSource.run([.text(s.path), .int(Int64(s.bytes)), .text(s.sha256), .int(Int64(s.documents)),
                                       .int(Int64(s.lines)), .int(Int64(s.sequences)), .int(Int64(s.tokens)),
                                       .int(Int64(s.invalidUTF8Bytes)), .int(Int64(s.firstSequence)),
-                                      .int(Int64(s.damagedLines)), .int(Int64(s.badRecords))])
+                                      .int(Int64(s.damagedLines)), .int(Int64(s.badRecords)),
+                                      .int(Int64(s.inputTokens ?? 0)), .int(Int64(s.droppedLongLineTokens)),
+                                      .int(Int64(s.droppedOverflowTokens))])
             }
             return next
         }

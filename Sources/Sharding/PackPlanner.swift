@@ -60,9 +60,19 @@ struct FramePlan {
 }
 
 /// ExampleBuilder on lengths: the same rules, the same random draws in the same order; each
-/// example goes to a FramePlan as pieces of sentences instead of tokens.
+/// example goes to a FramePlan as pieces of sentences instead of tokens. With `lossless`
+/// packing no token is dropped: an example takes at most what it holds of the sentences
+/// gathered, the sentence crossing its end split there, and the rest starts the document's next
+/// example; segment B then starts at a sentence and runs to the example's end (contiguous text).
+///
+/// Feed it with `addSentence` and `endDocument`, and after each take the examples that are ready:
+/// ```swift
+/// planner.addSentence(ref, length: n)
+/// while let tokens = planner.takeReady(into: &plan) { count(tokens) }
+/// ```
 struct PackPlanner {
     let maxSeqLength: Int
+    let packing: Packing
     var random: SeededRandom {
         get { rules.random }
         set { rules.random = newValue }
@@ -73,30 +83,50 @@ struct PackPlanner {
     private var lengths: [Int] = []
     private var inFirst: [Bool] = []
     private var currentLength = 0
+    /// The document ended: what waits is packed whatever its length.
+    private var flushing = false
+    /// Content tokens (no [CLS]/[SEP]) put into examples, and (`original`) the tokens dropped from
+    /// lines longer than `maxSeqLength` and from the overflow of examples.
+    private(set) var keptTokens = 0
+    private(set) var droppedLongLineTokens = 0
+    private(set) var droppedOverflowTokens = 0
 
-    init(maxSeqLength: Int, random: SeededRandom) {
+    init(maxSeqLength: Int, random: SeededRandom, packing: Packing = .original) {
         self.maxSeqLength = maxSeqLength
+        self.packing = packing
         rules = PackingDraws(maxSeqLength: maxSeqLength, random: random)
     }
 
     /// The block serial of the oldest sentence still waiting (nil when none waits).
     var oldestBlock: Int? { sentences.first?.block }
 
-    /// Adds one non-blank line (`ref.count` = its kept ids, at most maxSeqLength; `length` its
-    /// true token count); when the target is reached, plans an example into `plan` and returns
-    /// its token count.
-    mutating func addSentence(_ ref: SentenceRef, length: Int, into plan: inout FramePlan) -> Int? {
-        if length == 0 { return nil }
+    /// Adds one non-blank line or sentence (`ref.count` = its kept ids; `length` its true token
+    /// count: `original` may keep fewer ids, at most maxSeqLength; `lossless` keeps them all, at
+    /// most `maxSeqLength - 3`).
+    mutating func addSentence(_ ref: SentenceRef, length: Int) {
+        precondition(!flushing, "addSentence before the ended document was taken")
+        if length == 0 { return }
+        precondition(packing == .original || (ref.count == length && length <= maxSeqLength - 3),
+                     "lossless packing takes whole sentences that fit an example")
+        droppedLongLineTokens += length - ref.count
         sentences.append(ref)
         lengths.append(length)
         currentLength += length
-        if currentLength >= rules.targetLength { return createExample(into: &plan) }
-        return nil
     }
 
-    /// Ends the current document: plans the example of the sentences gathered, if any.
-    mutating func endDocument(into plan: inout FramePlan) -> Int? {
-        currentLength != 0 ? createExample(into: &plan) : nil
+    /// Ends the current document: what waits is packed by the next `takeReady` calls.
+    mutating func endDocument() {
+        if currentLength != 0 { flushing = true }
+    }
+
+    /// Plans the next example into `plan` when one is due (the target length reached, or the
+    /// document ended with sentences waiting) and returns its token count; nil otherwise.
+    mutating func takeReady(into plan: inout FramePlan) -> Int? {
+        guard currentLength != 0, flushing || currentLength >= rules.targetLength else {
+            flushing = false
+            return nil
+        }
+        return packing == .original ? createExample(into: &plan) : createLosslessExample(into: &plan)
     }
 
     private mutating func createExample(into plan: inout FramePlan) -> Int {
@@ -121,10 +151,13 @@ struct PackPlanner {
         let aEnd = plan.pieces.count
         take(bCount, segmentA: false, into: &plan)
         plan.examples.append((aEnd, plan.pieces.count, draws))
+        keptTokens += aCount + bCount
+        droppedOverflowTokens += sentences.reduce(0) { $0 + $1.count } - aCount - bCount
 
         sentences.removeAll(keepingCapacity: true)
         lengths.removeAll(keepingCapacity: true)
         currentLength = 0
+        flushing = false
         rules.drawNextTarget()
         return aCount + 2 + (bCount > 0 ? bCount + 1 : 0)
     }
@@ -143,5 +176,52 @@ struct PackPlanner {
             }
             i += 1
         }
+    }
+
+    /// A lossless example: the same draws as `createExample`, then the longest prefix of the
+    /// waiting sentences that fits (`maxSeqLength - 2` content tokens for a single segment,
+    /// `- 3` for two), the sentence crossing the end split there; A takes sentences by the
+    /// original's rule until one goes to B, B the rest. What does not fit waits for the next.
+    private mutating func createLosslessExample(into plan: inout FramePlan) -> Int {
+        let (firstTarget, draws) = rules.startExample()
+        let capacity = maxSeqLength - (draws.contains(.singleSegment) ? 2 : 3)
+        // The kept prefix: `whole` sentences, then `head` ids of the next one.
+        var used = 0, whole = 0, head = 0
+        while whole < sentences.count {
+            let count = sentences[whole].count
+            if used + count > capacity { head = capacity - used; break }
+            used += count
+            whole += 1
+        }
+        var firstLength = 0, secondLength = 0
+        var aEnd = plan.pieces.count
+        var inSecond = false
+        for i in 0..<(head > 0 ? whole + 1 : whole) {
+            var piece = sentences[i]
+            if i == whole { piece.count = head }
+            if !inSecond && rules.goesToFirst(piece.count, firstLength: firstLength, secondLength: secondLength,
+                                              firstTarget: firstTarget) {
+                firstLength += piece.count
+            } else {
+                if !inSecond { inSecond = true; aEnd = plan.pieces.count }
+                secondLength += piece.count
+            }
+            plan.pieces.append(piece)
+            plan.oldestBlock = min(plan.oldestBlock, piece.block)
+        }
+        if !inSecond { aEnd = plan.pieces.count }
+        plan.examples.append((aEnd, plan.pieces.count, draws))
+        keptTokens += firstLength + secondLength
+
+        sentences.removeFirst(whole)
+        lengths.removeFirst(whole)
+        if head > 0 {
+            sentences[0].start += head
+            sentences[0].count -= head
+            lengths[0] -= head
+        }
+        currentLength -= firstLength + secondLength
+        rules.drawNextTarget()
+        return firstLength + 2 + (secondLength > 0 ? secondLength + 1 : 0)
     }
 }

@@ -51,6 +51,8 @@ public struct ShardingOptions: Sendable {
     public var blockSize = 1 << 20
     /// Refuse a JSONL input with a bad line (else bad lines are skipped, counted and named).
     public var strict = false
+    /// Lossless (every token kept) or the original's rules (overflow dropped).
+    public var packing = Packing.lossless
 
     public init() {}
 }
@@ -95,7 +97,13 @@ public struct ShardingSummary: Sendable {
     /// JSONL lines skipped as bad.
     public var badRecords = 0
     public var sequences = 0
+    /// Tokens of the sequences written, [CLS] and [SEP] included.
     public var tokens = 0
+    /// Tokens of the inputs' text, and those of them that reached no sequence (`original`
+    /// packing: cut from lines longer than an example, or from the overflow of examples).
+    public var inputTokens = 0
+    public var droppedLongLineTokens = 0
+    public var droppedOverflowTokens = 0
     public var shardsWritten = 0
     /// Bytes read from the inputs (compressed bytes for .zst/.gz, skipped inputs included).
     public var bytesRead = 0
@@ -148,7 +156,7 @@ public final class ShardBuilder {
     public let outputDirectory: URL
     public let vocabulary: ShardVocabulary
     public let options: ShardingOptions
-    public let meta: ShardMeta
+    public private(set) var meta: ShardMeta
     let makeEncoder: () -> any LineEncoder
 
     /// Test hook: throw `SimulatedCrash` right after this many shard files were renamed into
@@ -173,7 +181,12 @@ public final class ShardBuilder {
                          unkID: vocabulary.unkID, clsID: vocabulary.clsID, sepID: vocabulary.sepID,
                          maskID: vocabulary.maskID, tokenizerOptions: vocabulary.tokenizerOptions,
                          maxSeqLength: options.maxSeqLength, seed: options.seed)
+        meta.packing = options.packing
+        continuation = vocabulary.tokens.map { $0.hasPrefix("##") }
     }
+
+    /// Per id: true for a word's continuation piece ("##..."), where a long sentence is not cut.
+    let continuation: [Bool]
 
     // MARK: run state (the packing thread's; the sink owns the files and the index)
     var index: IndexWriter!
@@ -237,7 +250,8 @@ public final class ShardBuilder {
                          crashAfterShardFiles: crashAfterShardFiles)
         defer { sink = nil }
         pool = WorkPool(count: options.threads, maxSeqLength: options.maxSeqLength, tokenBytes: meta.tokenBytes,
-                        compressionLevel: options.compressionLevel, makeEncoder: makeEncoder)
+                        compressionLevel: options.compressionLevel, packing: options.packing, continuation: continuation,
+                        makeEncoder: makeEncoder)
         defer { pool.shutdown(); pool = nil }
         hasher = BackgroundHasher()
         defer { hasher.stop(); hasher = nil }

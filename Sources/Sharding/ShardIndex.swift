@@ -7,8 +7,10 @@ import Foundation
 public let electraSwiftVersion = "electra-swift 0.1.0"
 
 /// Version of the SQLite schema (`PRAGMA user_version`). Version 2 added `sources.damaged_lines`
-/// and `sources.bad_records`; version 1 indexes are still read (those counts read as 0).
-public let shardIndexSchemaVersion = 2
+/// and `sources.bad_records`; version 3 `sources.input_tokens`, `dropped_long_line_tokens` and
+/// `dropped_overflow_tokens`, and the `packing` meta key. Versions 1 and 2 are still read (the
+/// counts they lack read as unknown or 0, their packing as `original`).
+public let shardIndexSchemaVersion = 3
 
 let indexSchemaSQL = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -25,7 +27,8 @@ CREATE TABLE sources(
   id INTEGER PRIMARY KEY, path TEXT NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL,
   documents INTEGER NOT NULL, lines INTEGER NOT NULL, sequences INTEGER NOT NULL, tokens INTEGER NOT NULL,
   invalid_utf8_bytes INTEGER NOT NULL, first_sequence INTEGER NOT NULL,
-  damaged_lines INTEGER NOT NULL, bad_records INTEGER NOT NULL);
+  damaged_lines INTEGER NOT NULL, bad_records INTEGER NOT NULL, input_tokens INTEGER NOT NULL,
+  dropped_long_line_tokens INTEGER NOT NULL, dropped_overflow_tokens INTEGER NOT NULL);
 """
 
 /// What every shard of a directory shares: format, vocabulary, tokenizer options, packing options.
@@ -40,6 +43,8 @@ public struct ShardMeta: Equatable, Sendable {
     public var tokenizerOptions: String
     public var maxSeqLength: Int
     public var seed: UInt64
+    /// How sentences were packed into examples (indexes before schema 3: `original`).
+    public var packing: Packing = .lossless
     /// Bytes per stored token: 2 (uint16) when the vocabulary fits, else 4.
     public var tokenBytes: Int
     public var toolVersion = electraSwiftVersion
@@ -62,7 +67,7 @@ public struct ShardMeta: Equatable, Sendable {
          ("pad_id", "\(padID)"), ("unk_id", "\(unkID)"), ("cls_id", "\(clsID)"), ("sep_id", "\(sepID)"),
          ("mask_id", "\(maskID)"), ("tokenizer_options", tokenizerOptions),
          ("max_seq_length", "\(maxSeqLength)"), ("seed", "\(seed)"), ("token_bytes", "\(tokenBytes)"),
-         ("tool_version", toolVersion)]
+         ("packing", packing.rawValue), ("tool_version", toolVersion)]
     }
 
     init(keyValues: [String: String], path: String) throws {
@@ -86,6 +91,12 @@ public struct ShardMeta: Equatable, Sendable {
         schemaVersion = try int("schema_version")
         tokenBytes = try int("token_bytes")
         toolVersion = try value("tool_version")
+        if let name = keyValues["packing"] {
+            guard let p = Packing(rawValue: name) else { throw ShardingError.badIndex(path, "meta packing is \(name), this tool knows lossless and original") }
+            packing = p
+        } else {
+            packing = .original   // written before packing was a choice
+        }
     }
 
     /// The settings that must agree for new shards to join an index, as "name: index X vs given Y".
@@ -100,6 +111,7 @@ public struct ShardMeta: Equatable, Sendable {
         check("tokenizer options", tokenizerOptions, given.tokenizerOptions)
         check("--max-seq-length", "\(maxSeqLength)", "\(given.maxSeqLength)")
         check("--seed", "\(seed)", "\(given.seed)")
+        check("--packing", packing.rawValue, given.packing.rawValue)
         return out
     }
 }
@@ -147,13 +159,36 @@ public struct SourceRecord: Hashable, Sendable {
     public var badRecords: Int
     /// Dataset-wide index of the source's first sequence (a source's sequences are contiguous).
     public var firstSequence: Int
+    /// Tokens of the input's text, before packing (nil in indexes before schema 3).
+    public var inputTokens: Int?
+    /// `original` packing only: tokens dropped from lines longer than `max_seq_length`, and
+    /// from the overflow of examples (0 with `lossless`).
+    public var droppedLongLineTokens: Int
+    public var droppedOverflowTokens: Int
 
     public init(path: String, bytes: Int, sha256: String, documents: Int, lines: Int, sequences: Int, tokens: Int,
-                invalidUTF8Bytes: Int, damagedLines: Int = 0, badRecords: Int = 0, firstSequence: Int) {
+                invalidUTF8Bytes: Int, damagedLines: Int = 0, badRecords: Int = 0, firstSequence: Int,
+                inputTokens: Int? = nil, droppedLongLineTokens: Int = 0, droppedOverflowTokens: Int = 0) {
         self.path = path; self.bytes = bytes; self.sha256 = sha256; self.documents = documents; self.lines = lines
         self.sequences = sequences; self.tokens = tokens; self.invalidUTF8Bytes = invalidUTF8Bytes
         self.damagedLines = damagedLines; self.badRecords = badRecords; self.firstSequence = firstSequence
+        self.inputTokens = inputTokens
+        self.droppedLongLineTokens = droppedLongLineTokens; self.droppedOverflowTokens = droppedOverflowTokens
     }
+
+    /// Tokens of the input that reached no sequence.
+    public var droppedTokens: Int { droppedLongLineTokens + droppedOverflowTokens }
+}
+
+/// How sentences become examples.
+public enum Packing: String, Sendable, CaseIterable {
+    /// Every token of every document lands in exactly one sequence: lines longer than an
+    /// example are split at sentence boundaries (then at the token limit), and the sentence that
+    /// crosses an example's end is split there, its tail starting the document's next example.
+    case lossless
+    /// google-research/electra's build_pretraining_dataset.py: a line is cut to
+    /// `max_seq_length` tokens and the overflow of each example is dropped.
+    case original
 }
 
 /// A read-only view of a shard directory: its metadata, shards, frames and sources.
@@ -188,8 +223,8 @@ public final class ShardIndex {
         guard FileManager.default.fileExists(atPath: path) else { throw ShardingError.noIndex(directory.path) }
         database = try SQLiteDatabase(path: path, readOnly: true)
         let version = try database.rows("PRAGMA user_version").first?.first?.int ?? 0
-        guard version == 1 || version == shardIndexSchemaVersion else {
-            throw ShardingError.badIndex(path, "schema version \(version), this tool reads versions 1 and \(shardIndexSchemaVersion) (a newer electra-prep wrote it?)")
+        guard (1...shardIndexSchemaVersion).contains(version) else {
+            throw ShardingError.badIndex(path, "schema version \(version), this tool reads versions 1 to \(shardIndexSchemaVersion) (a newer electra-prep wrote it?)")
         }
         schemaVersion = version
         var kv: [String: String] = [:]
@@ -208,13 +243,17 @@ public final class ShardIndex {
                      crc32: UInt32(truncatingIfNeeded: $0[7].int))
         }
         let counts = version >= 2 ? "damaged_lines, bad_records" : "0, 0"
+        let loss = version >= 3 ? "input_tokens, dropped_long_line_tokens, dropped_overflow_tokens" : "-1, 0, 0"
         sources = try database.rows("""
-            SELECT path, bytes, sha256, documents, lines, sequences, tokens, invalid_utf8_bytes, first_sequence, \(counts)
+            SELECT path, bytes, sha256, documents, lines, sequences, tokens, invalid_utf8_bytes, first_sequence, \(counts),
+                   \(loss)
             FROM sources ORDER BY id
             """).map {
             SourceRecord(path: $0[0].text, bytes: $0[1].int, sha256: $0[2].text, documents: $0[3].int,
                          lines: $0[4].int, sequences: $0[5].int, tokens: $0[6].int, invalidUTF8Bytes: $0[7].int,
-                         damagedLines: $0[9].int, badRecords: $0[10].int, firstSequence: $0[8].int)
+                         damagedLines: $0[9].int, badRecords: $0[10].int, firstSequence: $0[8].int,
+                         inputTokens: $0[11].int < 0 ? nil : $0[11].int, droppedLongLineTokens: $0[12].int,
+                         droppedOverflowTokens: $0[13].int)
         }
     }
 

@@ -91,7 +91,8 @@ extension ShardBuilder {
             let state = SourceInProgress(
                 source: source, position: position,
                 planner: PackPlanner(maxSeqLength: options.maxSeqLength,
-                                     random: SeededRandom(seed: options.seed, stream: UInt64(sourceOrdinal))))
+                                     random: SeededRandom(seed: options.seed, stream: UInt64(sourceOrdinal)),
+                                     packing: options.packing))
             state.expectedHash = expectedHash
             // A large plain file is hashed on the hasher's thread, from the blocks themselves.
             let background = expectedHash == nil && source.compression == .none && !source.isStandardInput
@@ -203,50 +204,60 @@ extension ShardBuilder {
         state.rawLines += block.rawLines
         state.record.invalidUTF8Bytes += block.invalidUTF8Bytes
         state.record.damagedLines += block.damagedLines
+        state.record.lines += block.lines
+        state.record.inputTokens = (state.record.inputTokens ?? 0) + block.inputTokens
         summary.textBytes += block.byteCount
         let serial = addLiveBlock(block.ids, planner: state.planner)
         var line = 0
-        while line < block.lineEnds.count {
+        while true {
             let before = framePlan.examples.count
             line = packLines(block, from: line, serial: serial, frameSize: options.sequencesPerFrame,
                              planner: &state.planner, plan: &framePlan, record: &state.record, inDocument: &state.inDocument)
             sequenceCount += framePlan.examples.count - before
-            if framePlan.examples.count >= options.sequencesPerFrame { try sendFrame() }
+            guard framePlan.examples.count >= options.sequencesPerFrame else { break }
+            try sendFrame()
         }
     }
 
-    /// Packs the lines of `block` (block serial `serial`) from `first` until its end or until the
-    /// frame holds `frameSize` examples; returns the next line. Everything per line is a plain
-    /// inout value (per-line accesses to class properties cost more than the planning itself).
+    /// Packs the sentences of `block` (block serial `serial`) from `first` until its end, every
+    /// example they make taken, or until the frame holds `frameSize` examples; returns the next
+    /// sentence. Everything per sentence is a plain inout value (per-line accesses to class
+    /// properties cost more than the planning itself).
     private func packLines(_ block: TokenizedBlock, from first: Int, serial: Int, frameSize: Int,
                            planner: inout PackPlanner, plan: inout FramePlan, record: inout SourceRecord,
                            inDocument: inout Bool) -> Int {
         var line = first
         var start = line == 0 ? 0 : block.lineEnds[line - 1]
         let count = block.lineEnds.count
-        while line < count && plan.examples.count < frameSize {
+        while true {
+            while plan.examples.count < frameSize, let tokens = planner.takeReady(into: &plan) {
+                record.sequences += 1
+                record.tokens += tokens
+            }
+            guard line < count && plan.examples.count < frameSize else { return line }
             let end = block.lineEnds[line]
             let length = block.lineLengths[line]
-            record.lines += 1
-            let tokens: Int?
             if length < 0 {
                 inDocument = false
-                tokens = planner.endDocument(into: &plan)
+                planner.endDocument()
             } else {
                 if !inDocument { inDocument = true; record.documents += 1 }
-                tokens = planner.addSentence(SentenceRef(block: serial, start: start, count: end - start), length: length,
-                                             into: &plan)
+                planner.addSentence(SentenceRef(block: serial, start: start, count: end - start), length: length)
             }
-            if let tokens { record.sequences += 1; record.tokens += tokens }
             start = end
             line += 1
         }
-        return line
     }
 
     private func finish(_ state: SourceInProgress) throws {
         start(state)
-        if let n = state.planner.endDocument(into: &framePlan) { try emit(n, state) }
+        state.planner.endDocument()
+        while let n = state.planner.takeReady(into: &framePlan) { try emit(n, state) }
+        state.record.droppedLongLineTokens = state.planner.droppedLongLineTokens
+        state.record.droppedOverflowTokens = state.planner.droppedOverflowTokens
+        if state.record.inputTokens == nil { state.record.inputTokens = 0 }
+        assert(state.record.inputTokens == state.planner.keptTokens + state.record.droppedTokens,
+               "tokens in = tokens kept + tokens dropped")
         if let ticket = state.hashTicket {
             state.record.sha256 = hasher.digest(ticket)
             knownHashes[state.record.sha256] = state.record.path
@@ -256,6 +267,9 @@ extension ShardBuilder {
         summary.bytesRead += record.bytes
         summary.sequences += record.sequences
         summary.tokens += record.tokens
+        summary.inputTokens += record.inputTokens ?? 0
+        summary.droppedLongLineTokens += record.droppedLongLineTokens
+        summary.droppedOverflowTokens += record.droppedOverflowTokens
         summary.damagedLines += record.damagedLines
         summary.badRecords += record.badRecords
         summary.sourcesSharded += 1

@@ -56,3 +56,51 @@ public func shardStatistics(_ index: ShardIndex, sampleCount: Int = 0, seed: UIn
     }
     return stats
 }
+
+/// Tokens of the inputs' text against the tokens that reached the sequences, for the summary
+/// of a sharding run and for `inspect`.
+public struct TokenAccount: Sendable, Equatable {
+    /// Tokens of the inputs' text (nil when an index before schema 3 did not count them).
+    public var inputTokens: Int?
+    public var droppedLongLineTokens = 0
+    public var droppedOverflowTokens = 0
+
+    public init(inputTokens: Int?, droppedLongLineTokens: Int = 0, droppedOverflowTokens: Int = 0) {
+        self.inputTokens = inputTokens
+        self.droppedLongLineTokens = droppedLongLineTokens
+        self.droppedOverflowTokens = droppedOverflowTokens
+    }
+
+    /// The account of `sources` (unknown when any of them was not counted).
+    public init(sources: [SourceRecord]) {
+        let counted = sources.allSatisfy { $0.inputTokens != nil }
+        self.init(inputTokens: counted ? sources.reduce(0) { $0 + ($1.inputTokens ?? 0) } : nil,
+                  droppedLongLineTokens: sources.reduce(0) { $0 + $1.droppedLongLineTokens },
+                  droppedOverflowTokens: sources.reduce(0) { $0 + $1.droppedOverflowTokens })
+    }
+
+    public var droppedTokens: Int { droppedLongLineTokens + droppedOverflowTokens }
+    /// Tokens of the text that are in the sequences.
+    public var keptTokens: Int? { inputTokens.map { $0 - droppedTokens } }
+    /// The share of the input's tokens in the sequences (1 when there were none).
+    public var keptFraction: Double? {
+        guard let inputTokens, let kept = keptTokens else { return nil }
+        return inputTokens == 0 ? 1 : Double(kept) / Double(inputTokens)
+    }
+
+    /// Under 90% of the input's tokens kept: worth one line of warning.
+    public var isLossy: Bool { (keptFraction ?? 1) < 0.9 }
+
+    /// "tokens: N of the input's text, K in the sequences (P%)" and, when tokens were dropped,
+    /// where they went; `maxSeqLength` names the limit of `original` packing.
+    public func describe(maxSeqLength: Int) -> [String] {
+        guard let inputTokens, let kept = keptTokens, let fraction = keptFraction else {
+            return ["tokens of the input's text: not counted (an index written before electra-prep counted them)"]
+        }
+        var lines = [String(format: "text tokens: %d in the input, %d in the sequences (%.1f%%)", inputTokens, kept, 100 * fraction)]
+        if droppedTokens > 0 {
+            lines.append("dropped \(droppedTokens) (--packing original): \(droppedLongLineTokens) past \(maxSeqLength) tokens in long lines, \(droppedOverflowTokens) in the overflow of examples")
+        }
+        return lines
+    }
+}

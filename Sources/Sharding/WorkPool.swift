@@ -12,11 +12,16 @@ public protocol LineEncoder {
 
 /// The tokenized lines of one block.
 struct TokenizedBlock {
-    /// Ids of every non-blank line, each cut to at most `maxSeqLength` ids.
+    /// Ids of every non-blank line: `original` packing, each cut to at most `maxSeqLength` ids;
+    /// `lossless`, every id, a long line as its sentences (see `tokenizeBlockLossless`).
     var ids: [UInt32] = []
-    /// Per line: the end of its ids in `ids`, and its true token count (-1 for a blank line).
+    /// Per sentence (`original`: per line): the end of its ids in `ids`, and its true token
+    /// count (-1 for a blank line).
     var lineEnds: [Int] = []
     var lineLengths: [Int] = []
+    /// Lines of the block (blank ones included), and the tokens of their text.
+    var lines = 0
+    var inputTokens = 0
     var invalidUTF8Bytes = 0
     /// Lines that held a NUL byte or invalid UTF-8.
     var damagedLines = 0
@@ -58,31 +63,6 @@ enum PoolResult {
     case compressed(CompressedFrame)
 }
 
-/// True when the line is empty after Python's `str.strip()` (the original's blank-line test).
-@inline(__always)
-func isBlankLine(_ line: UnsafeRawBufferPointer) -> Bool {
-    var i = 0
-    let n = line.count
-    while i < n {
-        let b = line[i]
-        if b < 0x80 {
-            if b == 0x20 || (b >= 0x09 && b <= 0x0D) || (b >= 0x1C && b <= 0x1F) { i += 1; continue }
-            return false
-        }
-        // Non-ASCII whitespace (U+0085, U+00A0, U+1680, U+2000-200A, U+2028/9, U+202F, U+205F, U+3000).
-        if b == 0xC2, i + 1 < n, line[i + 1] == 0x85 || line[i + 1] == 0xA0 { i += 2; continue }
-        if b == 0xE1, i + 2 < n, line[i + 1] == 0x9A, line[i + 2] == 0x80 { i += 3; continue }
-        if b == 0xE2, i + 2 < n {
-            let c1 = line[i + 1], c2 = line[i + 2]
-            if c1 == 0x80 && (c2 <= 0x8A || c2 == 0xA8 || c2 == 0xA9 || c2 == 0xAF) { i += 3; continue }
-            if c1 == 0x81 && c2 == 0x9F { i += 3; continue }
-        }
-        if b == 0xE3, i + 2 < n, line[i + 1] == 0x80, line[i + 2] == 0x80 { i += 3; continue }
-        return false
-    }
-    return true
-}
-
 /// Worker threads that tokenize blocks and compress frames; results come back in submission order.
 final class WorkPool {
     private let condition = NSCondition()
@@ -101,13 +81,18 @@ final class WorkPool {
     let maxSeqLength: Int
     let tokenBytes: Int
     let compressionLevel: Int32
+    let packing: Packing
+    /// Per id: a word's continuation piece (lossless packing does not cut a sentence before one).
+    let continuation: [Bool]
 
     /// Starts `count` worker threads, each with its own encoder from `makeEncoder`.
-    init(count: Int, maxSeqLength: Int, tokenBytes: Int, compressionLevel: Int32,
-         makeEncoder: @escaping () -> any LineEncoder) {
+    init(count: Int, maxSeqLength: Int, tokenBytes: Int, compressionLevel: Int32, packing: Packing = .original,
+         continuation: [Bool] = [], makeEncoder: @escaping () -> any LineEncoder) {
         self.maxSeqLength = maxSeqLength
         self.tokenBytes = tokenBytes
         self.compressionLevel = compressionLevel
+        self.packing = packing
+        self.continuation = continuation
         for i in 0..<max(1, count) {
             let thread = Thread { [unowned self] in
                 var encoder = makeEncoder()
@@ -155,6 +140,17 @@ final class WorkPool {
 
     deinit { if running > 0 { shutdown() } }
 
+    private func tokenize(_ block: UnsafeRawBufferPointer, _ encoder: inout any LineEncoder,
+                          _ scratch: inout [UInt32]) -> TokenizedBlock {
+        switch packing {
+        case .original:
+            return tokenizeBlock(block, maxSeqLength: maxSeqLength, encoder: &encoder, scratch: &scratch)
+        case .lossless:
+            return tokenizeBlockLossless(block, maxSeqLength: maxSeqLength, continuation: continuation,
+                                         encoder: &encoder, scratch: &scratch)
+        }
+    }
+
     private func work(_ encoder: inout any LineEncoder) {
         var scratch: [UInt32] = []
         var text: [UInt8] = []
@@ -181,16 +177,12 @@ final class WorkPool {
                 if let converter {
                     text.removeAll(keepingCapacity: true)
                     let converted = block.withUnsafeBytes { converter.convert($0, into: &text) }
-                    var out = text.withUnsafeBytes {
-                        tokenizeBlock($0, maxSeqLength: maxSeqLength, encoder: &encoder, scratch: &scratch)
-                    }
+                    var out = text.withUnsafeBytes { tokenize($0, &encoder, &scratch) }
                     out.rawLines = converted.lines
                     out.badRecords = converted.bad
                     result = .tokenized(out)
                 } else {
-                    result = .tokenized(block.withUnsafeBytes {
-                        tokenizeBlock($0, maxSeqLength: maxSeqLength, encoder: &encoder, scratch: &scratch)
-                    })
+                    result = .tokenized(block.withUnsafeBytes { tokenize($0, &encoder, &scratch) })
                 }
             case .compress(let plan):
                 if compressor == nil { compressor = FrameCompressor(level: compressionLevel) }
@@ -215,6 +207,7 @@ func tokenizeBlock(_ block: UnsafeRawBufferPointer, maxSeqLength: Int, encoder: 
     out.byteCount = block.count
     out.ids.reserveCapacity(block.count / 4)
     splitLines(block) { line in
+        out.lines += 1
         if isBlankLine(line) {
             out.lineEnds.append(out.ids.count)
             out.lineLengths.append(-1)
@@ -224,9 +217,81 @@ func tokenizeBlock(_ block: UnsafeRawBufferPointer, maxSeqLength: Int, encoder: 
         let invalid = encoder.encode(line, into: &scratch)
         out.invalidUTF8Bytes += invalid
         if invalid > 0 || containsNUL(line) { out.damagedLines += 1 }
+        out.inputTokens += scratch.count
         out.ids.append(contentsOf: scratch.prefix(maxSeqLength))
         out.lineEnds.append(out.ids.count)
         out.lineLengths.append(scratch.count)
+    }
+    return out
+}
+
+/// Tokenizes the lines of `block` for lossless packing: every id is kept, and a line of more
+/// than `maxSeqLength - 3` tokens (what one example holds besides [CLS] and two [SEP]s) becomes
+/// its sentences (`sentenceStarts`), a sentence still too long becoming pieces of at most that
+/// many tokens, cut before a word's first piece where one lies in the second half of the piece.
+/// Each sentence or piece is one entry of `lineEnds`/`lineLengths`, in order.
+/// - Complexity: O(block size).
+func tokenizeBlockLossless(_ block: UnsafeRawBufferPointer, maxSeqLength: Int, continuation: [Bool],
+                           encoder: inout any LineEncoder, scratch: inout [UInt32]) -> TokenizedBlock {
+    let capacity = maxSeqLength - 3
+    var out = TokenizedBlock()
+    out.byteCount = block.count
+    out.ids.reserveCapacity(block.count / 4)
+    var sentenceEnds: [Int] = []
+    func emit(_ range: Range<Int>) {
+        guard !range.isEmpty else { return }
+        out.ids.append(contentsOf: scratch[range])
+        out.lineEnds.append(out.ids.count)
+        out.lineLengths.append(range.count)
+    }
+    func isContinuation(_ id: UInt32) -> Bool { Int(id) < continuation.count && continuation[Int(id)] }
+    splitLines(block) { line in
+        out.lines += 1
+        if isBlankLine(line) {
+            out.lineEnds.append(out.ids.count)
+            out.lineLengths.append(-1)
+            return
+        }
+        scratch.removeAll(keepingCapacity: true)
+        var invalid = 0
+        sentenceEnds.removeAll(keepingCapacity: true)
+        if line.count <= capacity {   // a token covers at least one byte: it fits whole
+            invalid = encoder.encode(line, into: &scratch)
+            sentenceEnds.append(scratch.count)
+        } else {
+            let starts = sentenceStarts(line)
+            for (k, start) in starts.enumerated() {
+                let end = k + 1 < starts.count ? starts[k + 1] : line.count
+                invalid += encoder.encode(UnsafeRawBufferPointer(rebasing: line[start..<end]), into: &scratch)
+                sentenceEnds.append(scratch.count)
+            }
+        }
+        out.invalidUTF8Bytes += invalid
+        if invalid > 0 || containsNUL(line) { out.damagedLines += 1 }
+        out.inputTokens += scratch.count
+        if scratch.count <= capacity {
+            if scratch.isEmpty {   // nothing that tokenizes: still a line of the document
+                out.lineEnds.append(out.ids.count)
+                out.lineLengths.append(0)
+            } else {
+                emit(0..<scratch.count)
+            }
+            return
+        }
+        var start = 0
+        for end in sentenceEnds {
+            var a = start
+            while end - a > capacity {
+                var cut = a + capacity
+                var back = cut
+                while back > a + capacity / 2 && isContinuation(scratch[back]) { back -= 1 }
+                if !isContinuation(scratch[back]) { cut = back }
+                emit(a..<cut)
+                a = cut
+            }
+            emit(a..<end)
+            start = end
+        }
     }
     return out
 }

@@ -50,6 +50,7 @@ struct Inspect: ParsableCommand {
             var extra = ""
             if source.damagedLines > 0 { extra += ", \(source.damagedLines) damaged lines" }
             if source.badRecords > 0 { extra += ", \(source.badRecords) bad JSONL lines" }
+            if let input = source.inputTokens { extra += ", \(input) text tokens in" + (source.droppedTokens > 0 ? " (\(source.droppedTokens) dropped)" : "") }
             print("  \(source.path): \(source.documents) documents, \(source.sequences) sequences from #\(source.firstSequence)\(extra), sha256 \(source.sha256.prefix(12))...")
         }
         let damagedSources = index.sources.filter { $0.damagedLines > 0 }
@@ -57,6 +58,12 @@ struct Inspect: ParsableCommand {
             print("  with damaged lines: " + damagedSources.prefix(10).map { "\($0.path) (\($0.damagedLines))" }.joined(separator: ", "))
         }
         if index.sources.count > 10 { print("  ... and \(index.sources.count - 10) more") }
+        print("packing: \(meta.packing.rawValue)")
+        let account = TokenAccount(sources: index.sources)
+        account.describe(maxSeqLength: meta.maxSeqLength).forEach { print($0) }
+        if account.isLossy {
+            print(String(format: "warning: only %.1f%% of the input's tokens are in the sequences; shard again without --packing original to keep them all", 100 * (account.keptFraction ?? 1)))
+        }
         print("single-segment draws: \(pct(stats.singleSegmentDraws)) (expected ~10%), short-target draws: \(pct(stats.shortTargetDraws)) (expected ~5%), no segment B: \(pct(stats.withoutSegmentB))")
         print("length histogram:")
         let peak = max(1, stats.histogram.max() ?? 1)

@@ -12,9 +12,16 @@ struct Shard: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Tokenize and pack a corpus into ELECTRA pre-training shards (zstd + SQLite index).",
         discussion: """
-        One line = one sentence, a blank line ends a document. Examples are packed as ELECTRA's \
-        build_pretraining_dataset.py does, every random draw seeded by --seed: the same inputs, \
-        options and seed give the same bytes whatever --threads is.
+        A blank line ends a document. Examples are packed as ELECTRA's \
+        build_pretraining_dataset.py does (segments A and B, its 10% single-segment and 5% \
+        short-target draws), every random draw seeded by --seed: the same inputs, options and seed \
+        give the same bytes whatever --threads is. By default no token is lost (--packing lossless): \
+        a line longer than an example is split into its sentences (then at the token limit), and the \
+        sentence that crosses an example's end continues in the document's next example. \
+        --packing original keeps build_pretraining_dataset.py's rules, which cut every line to \
+        --max-seq-length tokens and drop the overflow of every example (fine for one short \
+        sentence per line; most of a corpus with a paragraph or a document per line is lost); the \
+        summary and `inspect` count the tokens in and the tokens kept.
         Running it again with more inputs adds only what is new (inputs are recognised by content \
         hash); after an interruption it finishes the job. Binary inputs (a NUL in the first 8 KB, or \
         a binary signature) and damaged compressed inputs are skipped with a warning; NUL bytes and \
@@ -38,6 +45,9 @@ struct Shard: ParsableCommand {
 
     @Option(help: "Seed of every random draw of the packing.")
     var seed: UInt64 = 0
+
+    @Option(help: "lossless: every token of every document in exactly one sequence; original: build_pretraining_dataset.py's rules, which drop what overflows.")
+    var packing: PackingChoice = .lossless
 
     @Option(help: "Tokenizer threads (default: all cores).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
@@ -90,6 +100,7 @@ struct Shard: ParsableCommand {
         options.framesPerShard = framesPerShard
         options.compressionLevel = compressionLevel
         options.strict = input.strict
+        options.packing = packing.packing
         // One vocabulary trie for every worker thread (each builds only its own word cache).
         let tokenizer = BertTokenizer(vocabulary: vocabulary, options: tokenizerOptions)
         let builder = try ShardBuilder(outputDirectory: URL(fileURLWithPath: out), vocabulary: shardVocabulary,
@@ -116,6 +127,9 @@ struct Shard: ParsableCommand {
                 }
                 line += String(format: " %.1f MB, %.1f MB/s, %d sequences", Double(p.bytesRead) / 1e6,
                                Double(p.bytesRead) / 1e6 / max(elapsed, 1e-9), p.sequences)
+                if let total = p.totalBytes, total > p.bytesRead, p.bytesRead > 0 {
+                    line += String(format: ", ETA %.0f s", Double(total - p.bytesRead) * elapsed / Double(p.bytesRead))
+                }
                 reporter.progress(line)
             case .finishedSource(let s):
                 guard sources.count <= 20 else { break }   // many inputs: the summary says it
@@ -131,6 +145,14 @@ struct Shard: ParsableCommand {
                      out, summary.sequences, summary.tokens, summary.sourcesSharded, summary.sourcesSkipped,
                      summary.shardsWritten, read, elapsed, Double(rateBytes) / 1e6 / max(elapsed, 1e-9)))
         if timings { printTimings(summary.timings, setupSeconds: setupSeconds) }
+        let account = TokenAccount(inputTokens: summary.inputTokens, droppedLongLineTokens: summary.droppedLongLineTokens,
+                                   droppedOverflowTokens: summary.droppedOverflowTokens)
+        if summary.sourcesSharded > 0 {
+            account.describe(maxSeqLength: maxSeqLength).forEach { print("  " + $0) }
+        }
+        if account.isLossy {
+            print(String(format: "warning: only %.1f%% of the input's tokens reached the shards; without --packing original every token is kept", 100 * (account.keptFraction ?? 1)))
+        }
         if summary.damagedLines > 0 || summary.badRecords > 0 {
             print("  \(summary.damagedLines) line(s) held NUL bytes or invalid UTF-8 (sharded, those characters dropped by clean-text); \(summary.badRecords) bad JSONL line(s) skipped")
         }
@@ -144,6 +166,12 @@ struct Shard: ParsableCommand {
             throw ExitCode.failure
         }
     }
+}
+
+/// `--packing`'s values.
+enum PackingChoice: String, ExpressibleByArgument, CaseIterable {
+    case lossless, original
+    var packing: Packing { self == .lossless ? .lossless : .original }
 }
 
 /// When `main` started (it touches this global first).

@@ -33,15 +33,18 @@ final class PackPlannerTests: XCTestCase {
                     if let (ref, length) = line {
                         let slice = plan.blocks[serial][ref.start..<ref.start + ref.count]
                         if let e = builder.addSentence(slice, length: length) { expected.append(e) }
-                        if let n = planner.addSentence(ref, length: length, into: &plan) { plannedTokens.append(n) }
+                        planner.addSentence(ref, length: length)
+                        while let n = planner.takeReady(into: &plan) { plannedTokens.append(n) }
                     } else {
                         if let e = builder.endDocument() { expected.append(e) }
-                        if let n = planner.endDocument(into: &plan) { plannedTokens.append(n) }
+                        planner.endDocument()
+                        while let n = planner.takeReady(into: &plan) { plannedTokens.append(n) }
                     }
                 }
             }
             if let e = builder.endDocument() { expected.append(e) }
-            if let n = planner.endDocument(into: &plan) { plannedTokens.append(n) }
+            planner.endDocument()
+            while let n = planner.takeReady(into: &plan) { plannedTokens.append(n) }
             XCTAssertGreaterThan(expected.count, 10)
             XCTAssertEqual(plan.assemble(), expected, "seed \(seed), max \(maxSeq)")
             XCTAssertEqual(plannedTokens, expected.map(\.tokens.count))

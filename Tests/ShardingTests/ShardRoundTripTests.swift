@@ -70,7 +70,8 @@ final class ShardRoundTripTests: XCTestCase {
 
     func testSameBytesWhateverTheThreadCount() throws {
         // One file read in many small blocks, and a directory of many small files (read ahead
-        // across inputs, frames compressed on the workers): the same bytes for 1, 2 and 4 threads.
+        // across inputs, frames compressed on the workers): the same bytes for 1, 2 and 4 threads,
+        // with either packing.
         let dir = try makeTemporaryDirectory(in: self)
         let corpus = dir.appendingPathComponent("corpus.txt")
         try writeCorpus(corpus, documents: 80, seed: 2)
@@ -81,12 +82,13 @@ final class ShardRoundTripTests: XCTestCase {
             try (document + "\n").write(to: small.appendingPathComponent(String(format: "doc-%03d.txt", i)),
                                         atomically: true, encoding: .utf8)
         }
+        for packing in Packing.allCases {
         for input in [corpus.path, small.path] {
             var outputs: [[String: Data]] = []
             var summaries: [ShardingSummary] = []
             for threads in [1, 2, 4] {
-                let out = dir.appendingPathComponent("out\(threads)-\(outputs.count)-\(input.hasSuffix("small"))")
-                var options = smallOptions(threads: threads)
+                let out = dir.appendingPathComponent("out\(threads)-\(outputs.count)-\(input.hasSuffix("small"))-\(packing)")
+                var options = smallOptions(threads: threads, packing: packing)
                 options.blockSize = 512
                 let builder = try makeBuilder(out, options: options)
                 builder.backgroundHashMinimum = threads == 2 ? 0 : 1 << 30   // hashed on its own thread or not: same
@@ -107,6 +109,7 @@ final class ShardRoundTripTests: XCTestCase {
             XCTAssertEqual(outputs[0], outputs[1], input)
             XCTAssertEqual(outputs[0], outputs[2], input)
             XCTAssertEqual(summaries.map(\.sequences), [summaries[0].sequences, summaries[0].sequences, summaries[0].sequences])
+        }
         }
     }
 

@@ -59,8 +59,11 @@ func makeBuilder(_ out: URL, options: ShardingOptions = smallOptions(), words: I
     }
 }
 
-func smallOptions(threads: Int = 2) -> ShardingOptions {
+/// Small frames and shards. `original` packing by default: most tests compare the shards with
+/// ExampleBuilder (the original's rules); LosslessPackingTests take `.lossless`.
+func smallOptions(threads: Int = 2, packing: Packing = .original) -> ShardingOptions {
     var o = ShardingOptions()
+    o.packing = packing
     o.maxSeqLength = 64
     o.seed = 7
     o.threads = threads
