@@ -100,8 +100,14 @@ printf '\n  \n\t\n' > "$bad/blank.txt"
 $prep shard "$bad" --vocab "$tmp/vocab.txt" --out "$tmp/badout" > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "bad inputs crashed the run"; }
 grep -q "blob.bin.*binary" "$tmp/log" || fail "the binary file was not reported: $(cat "$tmp/log")"
 grep -q "blank.txt.*0 sequences" "$tmp/log" || fail "the blank file was not reported"
-grep -q "one-line.txt: 1 documents, 1 lines, 1 sequences" "$tmp/log" || fail "the 50 MB line was not packed as one sequence"
+# Lossless (the default): the line's ~9.9M tokens all reach the shards, in pieces of an example.
+grep -qE "one-line.txt: 1 documents, 1 lines, [0-9]{5,} sequences" "$tmp/log" || fail "the 50 MB line was not packed whole: $(cat "$tmp/log")"
+grep -qE "text tokens: ([0-9]+) in the input, \1 in the sequences \(100.0%\)" "$tmp/log" || fail "tokens were lost: $(cat "$tmp/log")"
 $prep verify "$tmp/badout" > /dev/null || fail "verify failed after bad inputs"
+# The original's rules: the line is cut to one example, and the summary says what was dropped.
+$prep shard "$bad/one-line.txt" --packing original --vocab "$tmp/vocab.txt" --out "$tmp/badout-original" > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "--packing original failed"; }
+grep -q "one-line.txt: 1 documents, 1 lines, 1 sequences" "$tmp/log" || fail "--packing original did not pack the line as one sequence"
+grep -q "warning: only 0.0% of the input's tokens reached the shards" "$tmp/log" || fail "the loss was not reported: $(cat "$tmp/log")"
 if $prep shard "$bad/missing.txt" --vocab "$tmp/vocab.txt" --out "$tmp/badout" > "$tmp/log" 2>&1; then fail "a missing file was accepted"; fi
 grep -q "missing.txt: no such file" "$tmp/log" || fail "the missing file was not named"
 grep -v '\[CLS\]' "$tmp/vocab.txt" > "$tmp/nocls.txt"

@@ -35,8 +35,10 @@ class ShardReader:
             raise ShardError(f"{directory}: no index.sqlite (run `electra-prep shard --out {directory}`)")
         self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         (version,) = self.db.execute("PRAGMA user_version").fetchone()
-        if version not in (1, 2):   # 2 added sources.damaged_lines and sources.bad_records
-            raise ShardError(f"{path}: schema version {version}, this reader knows 1 and 2")
+        # 2 added sources.damaged_lines and sources.bad_records; 3 the token counts of the
+        # sources (input_tokens, dropped_long_line_tokens, dropped_overflow_tokens) and meta packing.
+        if version not in (1, 2, 3):
+            raise ShardError(f"{path}: schema version {version}, this reader knows 1 to 3")
         self.schema_version = version
         self.meta = dict(self.db.execute("SELECT key, value FROM meta"))
         if self.meta["format_version"] != "1":
