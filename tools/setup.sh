@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libsqlite3-dev libzstd-dev zlib1g-dev libopenblas-dev libopenmpi-dev openmpi-bin iproute2 bible-kjv python3-venv)
+packages=(libsqlite3-dev libzstd-dev zlib1g-dev libopenblas-dev libopenmpi-dev openmpi-bin iproute2 bible-kjv python3-venv librsvg2-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
