@@ -111,6 +111,39 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    func testResumeReadsTheRecordedShardsAndRefusesAnotherDataset() throws {
+        let dir = try makeTemporaryDirectory(in: self)
+        let shards = try makeShards(dir)
+        let run = dir.appendingPathComponent("run")
+        var short = options()
+        short.steps = 3
+        try Trainer(config: config(), options: short, shards: shards, runDirectory: run, resume: false).run { _ in }
+        // --resume without --shards: the directory the run recorded (not the default data/).
+        let recorded = try XCTUnwrap(try resumedShardDirectory(run: run, given: nil))
+        XCTAssertEqual(URL(fileURLWithPath: recorded).standardizedFileURL.path, shards.standardizedFileURL.path)
+        XCTAssertEqual(try resumedShardDirectory(run: run, given: shards.path), shards.path)
+        // A copy of the same shards is the same dataset.
+        let copy = dir.appendingPathComponent("copy")
+        try FileManager.default.copyItem(at: shards, to: copy)
+        XCTAssertEqual(try resumedShardDirectory(run: run, given: copy.path), copy.path)
+        // Another corpus with the same vocabulary is refused, naming both directories.
+        let other = try writeTestShards(text: (0..<200).map { "w\($0 % 40) w\(($0 * 7) % 40) w\(($0 * 3) % 40)" }.joined(separator: "\n"),
+                                        words: 40, vocabularyHash: "v1", in: dir, name: "other", sequencesPerFrame: 16)
+        XCTAssertThrowsError(try resumedShardDirectory(run: run, given: other.path)) {
+            let message = "\($0)"
+            XCTAssertTrue(message.contains("config.json") && message.contains(recorded) && message.contains(other.path)
+                          && message.contains("another dataset") && message.contains("leave out --shards"), message)
+        }
+        // The recorded directory moved away: without --shards, say where to point --shards.
+        try FileManager.default.moveItem(at: shards, to: dir.appendingPathComponent("moved"))
+        XCTAssertThrowsError(try resumedShardDirectory(run: run, given: nil)) {
+            XCTAssertTrue("\($0)".contains("pass --shards"), "\($0)")
+        }
+        XCTAssertEqual(try resumedShardDirectory(run: run, given: copy.path), copy.path, "nothing left to compare with")
+        // A run without config.json records nothing.
+        XCTAssertNil(try resumedShardDirectory(run: dir.appendingPathComponent("none"), given: nil))
+    }
+
     func testLearningRateScheduleIsTheProductOfDecayAndWarmup() {
         var o = AdamWOptions()
         o.learningRate = 1e-3; o.warmupSteps = 10; o.totalSteps = 100
