@@ -144,6 +144,29 @@ final class TrainingTests: XCTestCase {
         XCTAssertNil(try resumedShardDirectory(run: dir.appendingPathComponent("none"), given: nil))
     }
 
+    func testShardsOfOneFrameHaveNoHeldOutSetAndLogNoEvaluation() throws {
+        let dir = try makeTemporaryDirectory(in: self)
+        var text = ""
+        for d in 0..<6 { text += (0..<12).map { "w\(($0 * 5 + d) % 40)" }.joined(separator: " ") + "\n\n" }
+        let shards = try writeTestShards(text: text, words: 40, vocabularyHash: "v1", in: dir, name: "one-frame",
+                                         sequencesPerFrame: 1024)
+        let run = dir.appendingPathComponent("run")
+        let trainer = try Trainer(config: config(), options: options(), shards: shards, runDirectory: run, resume: false)
+        XCTAssertEqual(trainer.heldOutSequenceCount, 0)
+        XCTAssertNil(try trainer.evaluate(), "an evaluation over no sequence measures nothing")
+        var started: [String] = [], evaluations = 0
+        try trainer.run { event in
+            if case .started(let lines) = event { started = lines }
+            if case .evaluated = event { evaluations += 1 }
+        }
+        XCTAssertEqual(evaluations, 0)
+        XCTAssertTrue(started.contains { $0.contains("no held-out set") && $0.contains("1 frame(s)") && $0.contains("--sequences-per-frame") },
+                      started.joined(separator: "\n"))
+        let lines = try metrics(run)
+        XCTAssertEqual(lines.filter { $0.contains("\"kind\":\"train\"") }.count, 3)
+        XCTAssertFalse(lines.contains { $0.contains("\"kind\":\"eval\"") }, lines.joined(separator: "\n"))
+    }
+
     func testLearningRateScheduleIsTheProductOfDecayAndWarmup() {
         var o = AdamWOptions()
         o.learningRate = 1e-3; o.warmupSteps = 10; o.totalSteps = 100
