@@ -8,11 +8,15 @@ import Tokenization
 public struct Feature: Equatable, Sendable {
     public var ids: [Int32]
     public var segments: [Int32]
-    /// Class index, or the target value for regression (0 when the example has no label).
+    /// Class index, or the target value for regression (0 when the example has no label, or a
+    /// label the task lacks).
     public var label: Float
+    /// The example's label is not one of the task's (a dev row kept by `--unknown-dev-labels
+    /// wrong`): every prediction of it is wrong. The model sees class 0 (its loss there is unused).
+    public var unknownLabel: Bool
 
-    public init(ids: [Int32], segments: [Int32], label: Float) {
-        self.ids = ids; self.segments = segments; self.label = label
+    public init(ids: [Int32], segments: [Int32], label: Float, unknownLabel: Bool = false) {
+        self.ids = ids; self.segments = segments; self.label = label; self.unknownLabel = unknownLabel
     }
 }
 
@@ -47,11 +51,17 @@ public struct FeatureEncoder {
             ids += b + [sep]
             segments += [Int32](repeating: 1, count: b.count + 1)
         }
-        var y: Float = 0
+        var y: Float = 0, unknown = false
         if let label = e.label {
-            y = regression ? Float(Double(label) ?? 0) : Float(labels.firstIndex(of: label) ?? 0)
+            if regression {
+                y = Float(Double(label) ?? 0)
+            } else if let k = labels.firstIndex(of: label) {
+                y = Float(k)
+            } else {
+                unknown = true
+            }
         }
-        return Feature(ids: ids, segments: segments, label: y)
+        return Feature(ids: ids, segments: segments, label: y, unknownLabel: unknown)
     }
 }
 

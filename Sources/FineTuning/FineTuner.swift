@@ -218,13 +218,15 @@ public final class FineTuner {
         try TensorFile.write(tensors, metadata: ["state": json], to: run.appendingPathComponent("checkpoint.bin"))
     }
 
-    /// Predictions over `features` (dropout off): the metric values, the main metric and the mean loss.
+    /// Predictions over `features` (dropout off): the metric values, the main metric and the mean
+    /// loss. A feature with `unknownLabel` counts as a wrong prediction (gold class -1) and has no
+    /// loss (the mean is over the others).
     public func evaluate(_ features: [Feature]) -> (values: [(String, Double)], main: Double, loss: Double) {
         let out = predict(model, features, seqLength: setup.seqLength, ids: ids)
-        let gold = features.map { Double($0.label) }
+        let gold = features.map { $0.unknownLabel ? -1 : Double($0.label) }
         let predicted = setup.task.regression ? out.map { Double($0[0]) } : out.map { Double(argmax($0)) }
         var loss = 0.0
-        for (z, y) in zip(out, gold) {
+        for (z, y) in zip(out, gold) where y >= 0 || setup.task.regression {
             if setup.task.regression { loss += Double((z[0] - Float(y)) * (z[0] - Float(y))) } else {
                 let m = z.max()!
                 let logZ = Double(m) + log(z.reduce(0.0) { $0 + Double(expf($1 - m)) })
@@ -232,7 +234,8 @@ public final class FineTuner {
             }
         }
         let (values, main) = taskMetrics(setup.task.metric, predictions: predicted, gold: gold)
-        return (values, main, loss / Double(max(features.count, 1)))
+        let withLoss = features.filter { !$0.unknownLabel }.count
+        return (values, main, loss / Double(max(withLoss, 1)))
     }
 }
 

@@ -5,6 +5,9 @@ import Foundation
 
 /// The metrics of predictions against gold labels, by name; `main` is the one the best checkpoint
 /// is chosen by (MCC, the mean of F1 and accuracy, the mean of Pearson and Spearman, or accuracy).
+/// A gold class of -1 (a label the task lacks, `--unknown-dev-labels wrong`) makes every
+/// prediction of that row wrong: never equal for accuracy; for F1 and MCC a false positive when
+/// the prediction is 1, else a false negative.
 public func taskMetrics(_ metric: TaskMetric, predictions: [Double], gold: [Double]) -> (values: [(String, Double)], main: Double) {
     precondition(predictions.count == gold.count)
     switch metric {
@@ -32,7 +35,7 @@ public func accuracy(_ p: [Double], _ g: [Double]) -> Double {
 public func f1(_ p: [Double], _ g: [Double]) -> Double {
     var tp = 0.0, fp = 0.0, fn = 0.0
     for (x, y) in zip(p, g) {
-        if x == 1 && y == 1 { tp += 1 } else if x == 1 { fp += 1 } else if y == 1 { fn += 1 }
+        if x == 1 && y == 1 { tp += 1 } else if x == 1 { fp += 1 } else if y == 1 || y < 0 { fn += 1 }
     }
     return tp == 0 ? 0 : 2 * tp / (2 * tp + fp + fn)
 }
@@ -41,7 +44,7 @@ public func f1(_ p: [Double], _ g: [Double]) -> Double {
 public func matthews(_ p: [Double], _ g: [Double]) -> Double {
     var tp = 0.0, tn = 0.0, fp = 0.0, fn = 0.0
     for (x, y) in zip(p, g) {
-        switch (x == 1, y == 1) {
+        switch (x == 1, y == 1 || (y < 0 && x != 1)) {   // gold -1: always an error
         case (true, true): tp += 1
         case (false, false): tn += 1
         case (true, false): fp += 1

@@ -1,5 +1,6 @@
 // A task file read into examples: text (and pair) and label of each good row; bad rows (missing
-// column, empty text, unknown label, a score that is not a number) counted and named by file:line.
+// column, empty text, a score that is not a number) counted and named by file:line; rows whose
+// label the task lacks set apart, for the caller to refuse (naming the labels) or count as wrong.
 import Foundation
 
 /// One example as read from a file.
@@ -28,11 +29,15 @@ public struct TaskFile {
     public var path: String
     public var examples: [RawExample]
     public var badRows: [BadRow]
+    /// Rows whose label is not one of the task's labels (`TaskSpec.labels`), in file order: in
+    /// neither `examples` nor `badRows`. Skipping them would inflate a dev set's metrics:
+    /// `unknownLabelsError` refuses them, or they are evaluated as wrong predictions.
+    public var unknownLabels: [RawExample] = []
 }
 
 /// Reads `path` as `spec` describes. With `requireLabel` false (prediction input) a missing label
-/// column is allowed. Errors for the whole file: unreadable, a header without the named columns,
-/// no good row at all.
+/// column is allowed, and labels are not checked (they are not used). Errors for the whole file:
+/// unreadable, a header without the named columns, no good row at all.
 public func readTaskFile(_ path: String, spec: TaskSpec, requireLabel: Bool = true) throws -> TaskFile {
     guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
         throw TaskDataError.unreadable(path)
@@ -68,7 +73,7 @@ public func readTaskFile(_ path: String, spec: TaskSpec, requireLabel: Bool = tr
     if !requireLabel, !hasHeader, format == .tsv, case .index(let i)? = label,
        let width = records.first?.fields.count, i >= width { label = nil }
     let idColumn = header["index"] ?? header["id"]
-    var examples: [RawExample] = [], bad: [BadRow] = []
+    var examples: [RawExample] = [], bad: [BadRow] = [], unknown: [RawExample] = []
     for (row, r) in records.enumerated() {
         func value(_ ref: ColumnRef) -> String? {
             if let object = r.object {
@@ -100,18 +105,52 @@ public func readTaskFile(_ path: String, spec: TaskSpec, requireLabel: Bool = tr
             if spec.regression, Double(v) == nil {
                 bad.append(BadRow(file: path, line: r.line, problem: "label \"\(v)\" is not a number (a regression task)")); continue
             }
-            if !spec.regression, !spec.labels.isEmpty, !spec.labels.contains(v) {
-                bad.append(BadRow(file: path, line: r.line, problem: "unknown label \"\(v)\" (known: \(spec.labels.joined(separator: ", ")))")); continue
+            if requireLabel, !spec.regression, !spec.labels.isEmpty, !spec.labels.contains(v) {
+                unknown.append(RawExample(text: a, pair: b, label: v, id: id(r, idColumn, row), line: r.line)); continue
             }
             y = v
         }
         examples.append(RawExample(text: a, pair: b, label: y, id: id(r, idColumn, row), line: r.line))
     }
-    guard !examples.isEmpty else {
+    guard !examples.isEmpty || !unknown.isEmpty else {
         let first = bad.first.map { " (first: \($0))" } ?? ""
         throw TaskDataError.badFile(file: path, problem: "none of its \(records.count) rows is usable\(first)\n---> HINT: check --task and the column options against the file's layout")
     }
-    return TaskFile(path: path, examples: examples, badRows: bad)
+    return TaskFile(path: path, examples: examples, badRows: bad, unknownLabels: unknown)
+}
+
+extension TaskFile {
+    /// The refusal of the rows whose label is not one of `known` (nil when there are none): how
+    /// many rows, each such label with its rows and first line, and the known label it equals
+    /// but for case.
+    /// - Parameters:
+    ///   - known: the task's labels.
+    ///   - source: where they come from ("the training file", "--labels", "task sst-2").
+    ///   - hint: what to do, after "---> HINT: ".
+    public func unknownLabelsError(known: [String], source: String, hint: String) -> TaskDataError? {
+        guard !unknownLabels.isEmpty else { return nil }
+        var order: [String] = [], rows: [String: (count: Int, line: Int)] = [:]
+        for e in unknownLabels {
+            let label = e.label ?? ""
+            if let seen = rows[label] { rows[label] = (seen.count + 1, seen.line) } else { order.append(label); rows[label] = (1, e.line) }
+        }
+        let named = order.map { label -> String in
+            let (count, line) = rows[label]!
+            var text = "\"\(label)\" (\(count) row\(count == 1 ? "" : "s"), first on line \(line)"
+            if let same = known.first(where: { $0.lowercased() == label.lowercased() }) {
+                text += "; \(source) has \"\(same)\": labels are compared case included"
+            }
+            return text + ")"
+        }
+        let total = examples.count + unknownLabels.count
+        return .badFile(file: path, problem: "\(unknownLabels.count) of its \(total) rows have a label that \(source) lacks: \(named.joined(separator: ", ")); known labels: \(known.joined(separator: ", "))\n---> HINT: \(hint)")
+    }
+
+    /// The examples with the rows of unknown labels put back in file order (their features get
+    /// `unknownLabel`: evaluated as wrong predictions).
+    public var examplesWithUnknownLabels: [RawExample] {
+        (examples + unknownLabels).sorted { $0.line < $1.line }
+    }
 }
 
 private func id(_ r: Record, _ column: Int?, _ row: Int) -> String {

@@ -15,8 +15,8 @@ private let defaults = TrainingOptions.defaults
 
 /// The options of a training run.
 public struct TrainArguments: ParsableArguments {
-    @Option(help: "The shard directory written by electra-prep shard.")
-    public var shards = "data"
+    @Option(help: "The shard directory written by electra-prep shard (default data; on --resume, the run's: another directory must hold the same shards).")
+    public var shards: String?
     @Option(help: "Model size: \(ElectraConfig.presetNames.joined(separator: ", ")) (default \(TrainingOptions.defaultPreset); on --resume, the run's).")
     public var preset: String?
     @Option(help: "Override the embedding size of the preset.") public var embeddingSize: Int?
@@ -94,6 +94,7 @@ public struct TrainArguments: ParsableArguments {
         setComputeThreads(threads ?? (communicator.size > 1 ? computeThreadsPerRank(localRanks: communicator.localSize)
                                                             : ProcessInfo.processInfo.activeProcessorCount))
         let runURL = URL(fileURLWithPath: out)
+        let shards = (resume ? try resumedShardDirectory(run: runURL, given: self.shards) : self.shards) ?? "data"
         let index = try ShardIndex(directory: URL(fileURLWithPath: shards))
         let previous = resume ? try resumableRun(runURL) : nil
         let facts = ShardFacts(directory: shards, vocabSize: index.meta.vocabSize, vocabSHA256: index.meta.vocabSHA256,

@@ -3,8 +3,11 @@
 // run takes its newest checkpoint's values for what is not given, may change its schedule and
 // bookkeeping (steps, learning rate, warm-up, logging, evaluation, checkpoints), and may not
 // change what its stream position and weights mean (vocabulary, model size, batch size, seed,
-// masking).
+// masking). Nor what it reads: without --shards it reads the shard directory it recorded, and
+// another --shards must hold the same dataset.
+import Foundation
 import Model
+import Sharding
 
 /// What a command line asks for; nil: not given.
 public struct TrainingRequest: Equatable, Sendable {
@@ -137,4 +140,33 @@ func checkResumable(_ run: ResumableRun, config: ElectraConfig, options: Trainin
 
 private func describe(_ c: ElectraConfig) -> String {
     "(vocabulary \(c.vocabSize), embedding \(c.embeddingSize), hidden \(c.hiddenSize) x \(c.numLayers) layers, generator hidden \(c.generatorHiddenSize))"
+}
+
+/// The shard directory a resumed run reads: `given` (--shards) when it holds the dataset of the
+/// directory recorded in RUN/config.json (the same shard files: a copy, or the directory moved),
+/// the recorded one when `given` is nil, nil when the run records none.
+/// - Throws: `TrainingError.incompatible` naming RUN/config.json when `given` holds another
+///   dataset: the stream position and the weights only mean something over the run's data.
+/// - Complexity: opens both shard indexes when `given` is not the recorded path.
+public func resumedShardDirectory(run: URL, given: String?) throws -> String? {
+    guard let recorded = RunDirectory.recordedShards(run: run) else { return given }
+    guard let given else {
+        if !FileManager.default.fileExists(atPath: URL(fileURLWithPath: recorded).appendingPathComponent("index.sqlite").path) {
+            throw TrainingError.io(path: recorded, failure: "the run's shard directory (recorded in \(run.appendingPathComponent("config.json").path)) holds no index.sqlite",
+                                   remedy: "pass --shards with the directory the run's shards are in now")
+        }
+        return recorded
+    }
+    func canonical(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
+    if canonical(given) == canonical(recorded) { return given }
+    // The recorded directory is gone (moved, or deleted): nothing to compare with; the
+    // vocabulary and the stream position are still checked against the checkpoint.
+    guard let was = try? ShardIndex(directory: URL(fileURLWithPath: recorded)) else { return given }
+    let now = try ShardIndex(directory: URL(fileURLWithPath: given))
+    if now.shards.map(\.sha256) != was.shards.map(\.sha256) || now.meta.vocabSHA256 != was.meta.vocabSHA256 {
+        throw TrainingError.incompatible(
+            path: run.appendingPathComponent("config.json").path,
+            problem: "the run trained on the shards in \(recorded) (\(was.sequenceCount) sequences in \(was.shards.count) shard files), --shards \(given) holds another dataset (\(now.sequenceCount) sequences in \(now.shards.count) shard files); leave out --shards to resume on the run's shards, or start a new run in another --out")
+    }
+    return given
 }

@@ -137,9 +137,11 @@ public final class Trainer {
         let start = optimizer.step
         let counts = parameterCounts
         let tokensPerStep = options.batchSize * index.meta.maxSeqLength
+        let heldOut = heldOutSequenceCount
         report(.started([
             "model: generator \(counts.generator) parameters (hidden \(config.generatorHiddenSize), \(config.generatorLayers) layers, \(config.generatorHeads) heads), discriminator \(counts.discriminator) (hidden \(config.hiddenSize), \(config.numLayers) layers, \(config.numHeads) heads), \(counts.total) in all; embedding \(config.embeddingSize), vocabulary \(config.vocabSize)",
-            "data: \(index.sequenceCount) sequences in \(index.directory.path); training \(stream.trainSequenceCount) sequences, \(stream.trainSequenceCount / options.batchSize) steps per epoch; held out \(index.sequenceCount - stream.trainSequenceCount)",
+            "data: \(index.sequenceCount) sequences in \(index.directory.path); training \(stream.trainSequenceCount) sequences, \(stream.trainSequenceCount / options.batchSize) steps per epoch; held out \(heldOut)",
+        ] + (heldOut > 0 ? [] : [noHeldOutReason]) + [
             "step: batch \(options.batchSize) x \(index.meta.maxSeqLength) = \(tokensPerStep) tokens, \(streamOptions.masking.maxPredictions) predictions per sequence; lr \(options.learningRate), warm-up \(options.warmupSteps), \(options.steps) steps, seed \(options.seed)",
             "split: \(communicator.size) rank(s) x \(parallel.accumulate) micro-batch(es) of \(rowsPerMicroBatch) rows"
                 + (communicator.size > 1 ? ", gradients summed \(reducer.overlap ? "during" : "after") the backward pass" : ""),
@@ -197,8 +199,9 @@ public final class Trainer {
                 windowStart = now
             }
             if options.evalEvery > 0 && (step % options.evalEvery == 0 || step == options.steps) {
-                if communicator.isRoot {   // the others go on and wait in the next step's sum
-                    let values = try evaluate()
+                // The others go on and wait in the next step's sum. Without a held-out set there
+                // is nothing to measure: no eval line (the start said so).
+                if communicator.isRoot, let values = try evaluate() {
                     try metrics?.write(step: step, kind: "eval", values: values)
                     report(.evaluated(step: step, values: values))
                 }
@@ -210,13 +213,26 @@ public final class Trainer {
         }
     }
 
+    /// Sequences of the held-out split (0 when the shards hold a single frame: the split takes
+    /// whole frames and leaves at least one for training).
+    public var heldOutSequenceCount: Int { index.sequenceCount - stream.trainSequenceCount }
+
+    /// Why there is no held-out set, and what to do about it.
+    var noHeldOutReason: String {
+        let n = index.sequenceCount
+        return "no held-out set, so no evaluation: the shards hold \(index.frames.count) frame(s) of \(n) sequence(s), and the held-out split takes whole frames, leaving at least one for training; for a held-out set, shard more text or shard again with smaller frames (electra-prep shard --sequences-per-frame \(max(1, n / 10)) holds out about a tenth)"
+    }
+
     /// Metrics on the held-out split: dropout off, fixed masks and sampling keyed by (seed,
     /// held-out batch, row), computed in micro-batches of this rank's model: the same figures
-    /// whatever the split (up to the rounding of the partial losses' sum).
-    public func evaluate() throws -> [(String, Double)] {
+    /// whatever the split (up to the rounding of the partial losses' sum). Nil when nothing is
+    /// held out (`heldOutSequenceCount` 0): there is nothing to measure.
+    public func evaluate() throws -> [(String, Double)]? {
+        let batches = try stream.heldOutBatches(limit: options.evalBatches)
+        guard !batches.isEmpty else { return nil }
         var sums = MetricSums()
         let m = rowsPerMicroBatch
-        for (number, (batch, rows)) in try stream.heldOutBatches(limit: options.evalBatches).enumerated() {
+        for (number, (batch, rows)) in batches.enumerated() {
             let (masked, real) = batch.lossNormalizers
             var tally = StepTally()
             for first in stride(from: 0, to: batch.batchSize, by: m) {

@@ -23,6 +23,8 @@ struct Finetune: ParsableCommand {
     @Option(help: "custom: the label column.") var labelColumn = "label"
     @Option(help: "custom: the class names in order (default: those of the training file, sorted).") var labels: String?
     @Flag(help: "custom: a regression task (one output, mean squared error).") var regression = false
+    @Option(help: "Dev rows whose label is not one of the task's (the training file's, or --labels; compared case included): refuse stops the run, naming them; wrong evaluates them as wrong predictions (without a dev loss).")
+    var unknownDevLabels: UnknownDevLabels = .refuse
     @Option(help: "Peak learning rate (configure_finetuning.py: 1e-4; the paper uses 3e-4 for Small).") var learningRate: Float = 1e-4
     @Option(help: "Layer-wise learning-rate decay (0.8; 0 turns it off).") var layerwiseDecay: Float = 0.8
     @Option(help: "Weight decay.") var weightDecay: Float = 0.01
@@ -79,7 +81,23 @@ struct Finetune: ParsableCommand {
             spec.labels = labelsOf(trainFile.examples)
             guard spec.labels.count >= 2 else { throw ValidationError("\(train): only one label (\(spec.labels.first ?? "")) in the training file; pass --labels") }
         }
+        // A row whose label the task lacks is never skipped: dropping dev rows would inflate its
+        // metrics. Training rows can only lack a label of --labels or of a GLUE task.
+        let knownFrom = labels != nil ? "--labels" : (task == "custom" ? "the training file" : "task \(spec.name)")
+        if let error = trainFile.unknownLabelsError(known: spec.labels, source: knownFrom,
+                                                     hint: labels != nil ? "--labels must name every label of the training file, case included"
+                                                                         : "check that --task \(spec.name) matches the file") {
+            throw error
+        }
         let devFiles = try dev.map { try readTaskFile($0, spec: spec) }
+        if unknownDevLabels == .refuse {
+            for file in devFiles {
+                if let error = file.unknownLabelsError(known: spec.labels, source: knownFrom,
+                                                       hint: "fix the labels of \(file.path)\(labels != nil ? " or --labels" : task == "custom" ? " or of the training file" : ""), or pass --unknown-dev-labels wrong to evaluate these rows as wrong predictions") {
+                    throw error
+                }
+            }
+        }
         for file in [trainFile] + devFiles where !file.badRows.isEmpty {
             FileHandle.standardError.write(Data("warning: \(file.path): skipped \(file.badRows.count) bad rows of \(file.badRows.count + file.examples.count)\n".utf8))
             for row in file.badRows.prefix(10) { FileHandle.standardError.write(Data("  \(row)\n".utf8)) }
@@ -89,7 +107,7 @@ struct Finetune: ParsableCommand {
         var encoder = FeatureEncoder(vocabulary: vocabulary, options: source.tokenizer, maxLength: options.maxLength)
         let rowsRead = trainFile.examples.count
         let trainFeatures = options.trainingExamples(trainFile.examples).map { encoder.encode($0, labels: spec.labels, regression: spec.regression) }
-        let devSets = devFiles.map { $0.examples.map { encoder.encode($0, labels: spec.labels, regression: spec.regression) } }
+        let devSets = devFiles.map { $0.examplesWithUnknownLabels.map { encoder.encode($0, labels: spec.labels, regression: spec.regression) } }
         let devFeatures = devSets.first ?? []
         let longest = (trainFeatures + devSets.flatMap { $0 }).map(\.ids.count).max() ?? 2
         var setup = FineTuneSetup(task: spec, options: options, config: source.config, seqLength: max(longest, 2),
@@ -127,6 +145,10 @@ struct Finetune: ParsableCommand {
         tuner.extraDev = zip(dev, devSets).dropFirst().map { (URL(fileURLWithPath: $0.0).deletingPathExtension().lastPathComponent, $0.1) }
         print("electra-train finetune: \(spec.name) from \(fromScratch ? "random initialization, the sizes of " : "")\(source.description)")
         print("  \(trainFeatures.count) training rows\(trainFeatures.count > rowsRead ? " (\(rowsRead) pairs in both orders)" : ""), \(devFeatures.count) dev rows, \(spec.regression ? "regression" : "labels " + spec.labels.joined(separator: ","))")
+        for file in devFiles where !file.unknownLabels.isEmpty {
+            let names = Set(file.unknownLabels.compactMap(\.label)).sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+            print("  \(file.path): \(file.unknownLabels.count) rows with labels \(knownFrom) lacks (\(names)) are evaluated as wrong predictions (--unknown-dev-labels wrong)")
+        }
         print("  \(tuner.totalSteps) steps (\(options.epochs) epochs x \(tuner.stepsPerEpoch)), batch \(options.batchSize) x \(setup.seqLength) tokens, lr \(options.learningRate), layer-wise decay \(options.layerwiseDecay)")
         let progress = ProgressLine(enabled: isatty(1) != 0)
         let start = Date()
@@ -146,4 +168,12 @@ struct Finetune: ParsableCommand {
         progress.clear()
         print("done in \(formatDuration(Date().timeIntervalSince(start))); metrics: \(outPath)/metrics.jsonl (plot: electra-train report \(outPath)); export: electra-train export \(outPath) --out DIR")
     }
+}
+
+/// What `finetune` does with dev rows whose label the task lacks.
+enum UnknownDevLabels: String, ExpressibleByArgument, CaseIterable {
+    /// Stop, naming the labels and their rows.
+    case refuse
+    /// Evaluate those rows as wrong predictions.
+    case wrong
 }

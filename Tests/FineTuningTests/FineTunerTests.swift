@@ -50,6 +50,15 @@ final class FineTunerTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("best.bin").path))
     }
 
+    func testDevRowsOfAnUnknownLabelCountAsWrongWithoutLoss() throws {
+        let t = try tuner(setup(epochs: 1), try makeTemporaryDirectory("finetune-unknown", in: self))
+        let dev = features(40, seed: 2)
+        let unknown = features(10, seed: 3).map { Feature(ids: $0.ids, segments: $0.segments, label: 0, unknownLabel: true) }
+        let known = t.evaluate(dev), all = t.evaluate(dev + unknown)
+        XCTAssertEqual(all.main, known.main * 40 / 50, accuracy: 1e-12, "10 more rows, all wrong")
+        XCTAssertEqual(all.loss, known.loss, accuracy: 1e-9, "the dev loss is over the rows with a class")
+    }
+
     /// The data order tools/finetune_compare.py reproduces for the PyTorch side (values from its port).
     func testEpochOrderIsTheComparisonScriptsOrder() {
         XCTAssertEqual(epochOrder(count: 10, seed: 1, epoch: 0), [4, 0, 1, 5, 9, 7, 3, 2, 6, 8])

@@ -28,10 +28,11 @@ final class TaskDataTests: XCTestCase {
         XCTAssertEqual(file.examples.map(\.text), ["He said \"yes\".", "Last one."], "GLUE's TSVs keep quotes as text")
         XCTAssertEqual(file.examples.map(\.pair), ["He agreed.", "The end."])
         XCTAssertEqual(file.examples.map(\.label), ["1", "1"])
-        XCTAssertEqual(file.badRows.map(\.line), [3, 4, 5])
+        XCTAssertEqual(file.badRows.map(\.line), [3, 5])
         XCTAssertEqual(file.badRows[0].description, "\(path):3: empty text pair")
-        XCTAssertTrue(file.badRows[1].problem.contains("unknown label \"2\""), file.badRows[1].problem)
-        XCTAssertTrue(file.badRows[2].problem.contains("no column \"#2 String\""), file.badRows[2].problem)
+        XCTAssertTrue(file.badRows[1].problem.contains("no column \"#2 String\""), file.badRows[1].problem)
+        XCTAssertEqual(file.unknownLabels.map(\.line), [4], "a label the task lacks is set apart, not skipped")
+        XCTAssertEqual(file.unknownLabels.map(\.label), ["2"])
     }
 
     func testCoLAHasNoHeaderAndSTSBIsRegression() throws {
@@ -68,11 +69,52 @@ final class TaskDataTests: XCTestCase {
             let message = "\(error)"
             XCTAssertTrue(message.hasPrefix(wrong) && message.contains("sentence1") && message.contains("HINT"), message)
         }
-        let allBad = try write("sentence\tlabel\nhello\t7\nworld\t9\n", "train.tsv")
+        let allBad = try write("sentence\tlabel\nhello\t\n \t1\n", "train.tsv")
         XCTAssertThrowsError(try readTaskFile(allBad, spec: TaskSpec.glue("sst-2")!)) { error in
             XCTAssertTrue("\(error)".contains("none of its 2 rows is usable"), "\(error)")
         }
+        // Rows whose labels are all unknown are not "unusable": they are refused by their labels.
+        let otherTask = try write("sentence\tlabel\nhello\t7\nworld\t9\n", "train.tsv")
+        let file = try readTaskFile(otherTask, spec: TaskSpec.glue("sst-2")!)
+        XCTAssertEqual(file.unknownLabels.count, 2)
+        let message = "\(try XCTUnwrap(file.unknownLabelsError(known: ["0", "1"], source: "task sst-2", hint: "check --task")))"
+        XCTAssertTrue(message.hasPrefix(otherTask + ": 2 of its 2 rows have a label that task sst-2 lacks: \"7\" (1 row, first on line 2)"), message)
         XCTAssertThrowsError(try readTaskFile("/nonexistent/train.tsv", spec: TaskSpec.glue("sst-2")!))
+    }
+
+    func testDevLabelsTheTaskLacksAreRefusedByNameWithTheirRows() throws {
+        // A dev file whose labels differ from the training file's: in case ("Positive"), or not at all ("maybe").
+        let dev = try write("text,label\nGreat.,Positive\nFine.,positive\nBad.,negative\nSuperb.,Positive\nHmm.,maybe\n,negative\n", "dev.csv")
+        let spec = TaskSpec(name: "custom", format: .csv, hasHeader: true, text: .name("text"), textPair: nil,
+                            label: .name("label"), labels: ["negative", "positive"], regression: false, metric: .accuracy)
+        let file = try readTaskFile(dev, spec: spec)
+        XCTAssertEqual(file.examples.map(\.line), [3, 4], "only the rows with a known label are examples")
+        XCTAssertEqual(file.unknownLabels.map(\.line), [2, 5, 6])
+        XCTAssertEqual(file.badRows.map(\.line), [7], "an empty text is still a bad row")
+        let error = try XCTUnwrap(file.unknownLabelsError(known: spec.labels, source: "the training file", hint: "fix the labels"))
+        XCTAssertEqual("\(error)", """
+            \(dev): 3 of its 5 rows have a label that the training file lacks: "Positive" (2 rows, first on line 2; \
+            the training file has "positive": labels are compared case included), "maybe" (1 row, first on line 6); \
+            known labels: negative, positive
+            ---> HINT: fix the labels
+            """)
+        XCTAssertNil(try readTaskFile(dev, spec: TaskSpec(name: "custom", format: .csv, hasHeader: true, text: .name("text"), textPair: nil,
+                                                         label: .name("label"), labels: ["negative", "positive", "Positive", "maybe"],
+                                                         regression: false, metric: .accuracy))
+            .unknownLabelsError(known: [], source: "--labels", hint: ""))
+        // Prediction input: labels are not needed, so none is set apart (every row is predicted).
+        XCTAssertEqual(try readTaskFile(dev, spec: spec, requireLabel: false).examples.map(\.line), [2, 3, 4, 5, 6])
+
+        // --unknown-dev-labels wrong: the rows come back in file order, marked, and count as wrong.
+        let vocabulary = try Vocabulary(tokens: Vocabulary.specialTokens + ["great", "fine", "bad", "superb", "hmm"])
+        var encoder = FeatureEncoder(vocabulary: vocabulary, options: TokenizerOptions(), maxLength: 8)
+        let features = file.examplesWithUnknownLabels.map { encoder.encode($0, labels: spec.labels, regression: false) }
+        XCTAssertEqual(features.map(\.unknownLabel), [true, false, false, true, true])
+        XCTAssertEqual(features.map(\.label), [0, 1, 0, 0, 0], "the model sees class 0 for an unknown label")
+        XCTAssertEqual(taskMetrics(.accuracy, predictions: [1, 1, 0, 0, 1], gold: [-1, 1, 0, -1, -1]).main, 0.4, accuracy: 1e-12)
+        // F1 and MCC: a row without a class is a false positive when predicted 1, else a false negative.
+        XCTAssertEqual(f1([1, 0, 1], [1, -1, -1]), 2.0 / 4.0, accuracy: 1e-12)   // tp 1, fn 1, fp 1
+        XCTAssertEqual(matthews([1, 0, 0, 1], [1, 0, -1, -1]), matthews([1, 0, 0, 1], [1, 0, 1, 0]), accuracy: 1e-12)
     }
 
     func testPairsTruncateTheLongerSideFirst() throws {

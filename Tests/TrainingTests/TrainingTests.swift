@@ -111,6 +111,62 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    func testResumeReadsTheRecordedShardsAndRefusesAnotherDataset() throws {
+        let dir = try makeTemporaryDirectory(in: self)
+        let shards = try makeShards(dir)
+        let run = dir.appendingPathComponent("run")
+        var short = options()
+        short.steps = 3
+        try Trainer(config: config(), options: short, shards: shards, runDirectory: run, resume: false).run { _ in }
+        // --resume without --shards: the directory the run recorded (not the default data/).
+        let recorded = try XCTUnwrap(try resumedShardDirectory(run: run, given: nil))
+        XCTAssertEqual(URL(fileURLWithPath: recorded).standardizedFileURL.path, shards.standardizedFileURL.path)
+        XCTAssertEqual(try resumedShardDirectory(run: run, given: shards.path), shards.path)
+        // A copy of the same shards is the same dataset.
+        let copy = dir.appendingPathComponent("copy")
+        try FileManager.default.copyItem(at: shards, to: copy)
+        XCTAssertEqual(try resumedShardDirectory(run: run, given: copy.path), copy.path)
+        // Another corpus with the same vocabulary is refused, naming both directories.
+        let other = try writeTestShards(text: (0..<200).map { "w\($0 % 40) w\(($0 * 7) % 40) w\(($0 * 3) % 40)" }.joined(separator: "\n"),
+                                        words: 40, vocabularyHash: "v1", in: dir, name: "other", sequencesPerFrame: 16)
+        XCTAssertThrowsError(try resumedShardDirectory(run: run, given: other.path)) {
+            let message = "\($0)"
+            XCTAssertTrue(message.contains("config.json") && message.contains(recorded) && message.contains(other.path)
+                          && message.contains("another dataset") && message.contains("leave out --shards"), message)
+        }
+        // The recorded directory moved away: without --shards, say where to point --shards.
+        try FileManager.default.moveItem(at: shards, to: dir.appendingPathComponent("moved"))
+        XCTAssertThrowsError(try resumedShardDirectory(run: run, given: nil)) {
+            XCTAssertTrue("\($0)".contains("pass --shards"), "\($0)")
+        }
+        XCTAssertEqual(try resumedShardDirectory(run: run, given: copy.path), copy.path, "nothing left to compare with")
+        // A run without config.json records nothing.
+        XCTAssertNil(try resumedShardDirectory(run: dir.appendingPathComponent("none"), given: nil))
+    }
+
+    func testShardsOfOneFrameHaveNoHeldOutSetAndLogNoEvaluation() throws {
+        let dir = try makeTemporaryDirectory(in: self)
+        var text = ""
+        for d in 0..<6 { text += (0..<12).map { "w\(($0 * 5 + d) % 40)" }.joined(separator: " ") + "\n\n" }
+        let shards = try writeTestShards(text: text, words: 40, vocabularyHash: "v1", in: dir, name: "one-frame",
+                                         sequencesPerFrame: 1024)
+        let run = dir.appendingPathComponent("run")
+        let trainer = try Trainer(config: config(), options: options(), shards: shards, runDirectory: run, resume: false)
+        XCTAssertEqual(trainer.heldOutSequenceCount, 0)
+        XCTAssertNil(try trainer.evaluate(), "an evaluation over no sequence measures nothing")
+        var started: [String] = [], evaluations = 0
+        try trainer.run { event in
+            if case .started(let lines) = event { started = lines }
+            if case .evaluated = event { evaluations += 1 }
+        }
+        XCTAssertEqual(evaluations, 0)
+        XCTAssertTrue(started.contains { $0.contains("no held-out set") && $0.contains("1 frame(s)") && $0.contains("--sequences-per-frame") },
+                      started.joined(separator: "\n"))
+        let lines = try metrics(run)
+        XCTAssertEqual(lines.filter { $0.contains("\"kind\":\"train\"") }.count, 3)
+        XCTAssertFalse(lines.contains { $0.contains("\"kind\":\"eval\"") }, lines.joined(separator: "\n"))
+    }
+
     func testLearningRateScheduleIsTheProductOfDecayAndWarmup() {
         var o = AdamWOptions()
         o.learningRate = 1e-3; o.warmupSteps = 10; o.totalSteps = 100
