@@ -6,23 +6,25 @@
 # runs on each side; exits 1 unless ours agrees with PyTorch on accuracy and AUC (means within
 # 10%, or the two sets of runs overlapping). Needs torch + transformers (large): not run by CI.
 # Settings (environment): STEPS=150 BATCH=32 LR=1e-4 WARMUP=50 SEED=0 THREADS=2 (tools/sample.sh's run),
-# SEEDS=3 runs on each side (seeds SEED, SEED+1, ...).
+# SEEDS=3 runs on each side (seeds SEED, SEED+1, ...); SHARDS=data the shard directory (built from
+# the sample corpus when it is data/ and has no index), RUNS=runs/compare where the runs go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+SHARDS=${SHARDS:-data} RUNS=${RUNS:-runs/compare}
 STEPS=${STEPS:-150} BATCH=${BATCH:-32} LR=${LR:-1e-4} WARMUP=${WARMUP:-50} SEED=${SEED:-0} THREADS=${THREADS:-2} SEEDS=${SEEDS:-3}
 tools/setup.sh
 prep=.build/release/electra-prep train=.build/release/electra-train
-if [ ! -f data/index.sqlite ]; then
+if [ "$SHARDS" = data ] && [ ! -f data/index.sqlite ]; then
   echo "== no shards in data/: building the sample vocabulary and shards (as tools/sample.sh)"
   [ -f vocab/vocab.txt ] || $prep build-vocab --vocab-size 8192 --out vocab/vocab.txt
-  $prep shard --vocab vocab/vocab.txt --out data
+  $prep shard data/sample/kjv.txt --vocab vocab/vocab.txt --out data
 fi
 runs=() exports=()
-rm -rf runs/compare
+rm -rf "$RUNS"
 for ((k = 0; k < SEEDS; k++)); do
-  seed=$((SEED + k)) run=runs/compare/seed-$((SEED + k))
+  seed=$((SEED + k)) run=$RUNS/seed-$((SEED + k))
   echo "== electra-train: tiny preset, $STEPS steps, batch $BATCH, lr $LR, warm-up $WARMUP, seed $seed"
-  $train --shards data --preset tiny --steps "$STEPS" --batch-size "$BATCH" --learning-rate "$LR" \
+  $train --shards "$SHARDS" --preset tiny --steps "$STEPS" --batch-size "$BATCH" --learning-rate "$LR" \
     --warmup-steps "$WARMUP" --seed "$seed" --threads "$THREADS" --log-every 50 --eval-every "$STEPS" \
     --save-every "$STEPS" --out "$run"
   $train export "$run" --out "$run/hf"
@@ -30,5 +32,5 @@ for ((k = 0; k < SEEDS; k++)); do
 done
 PY=$(tools/venv.sh torch transformers safetensors numpy zstandard)
 echo "== PyTorch: the same configuration, shards and steps, $SEEDS seeds"
-"$PY" tools/compare_learning.py --shards data --run "${runs[@]}" --export "${exports[@]}" --steps "$STEPS" \
+"$PY" tools/compare_learning.py --shards "$SHARDS" --run "${runs[@]}" --export "${exports[@]}" --steps "$STEPS" \
   --batch-size "$BATCH" --learning-rate "$LR" --warmup-steps "$WARMUP" --seed "$SEED" --seeds "$SEEDS" --threads "$THREADS"
