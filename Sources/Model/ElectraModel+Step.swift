@@ -109,11 +109,16 @@ extension ElectraModel {
             ready(.sharedEmbeddings)
             profile?.lap("generator encoder backward")
         }
+        var hidden: HiddenSpread?
+        if !training && !computeGradients {
+            hidden = HiddenSpread(units: config.hiddenSize)
+            hidden!.add(discriminatorOutput, rows: batchSize * seqLength, mask: batch.attentionMask)
+        }
         return StepResult(totalLoss: totalLoss, generatorLoss: generatorLoss, discriminatorLoss: discriminatorLoss,
                           generatorPredictions: predictions, sampledTokens: sampled,
                           discriminatorLogits: Array(UnsafeBufferPointer(start: discriminatorHead.logits,
                                                                          count: batchSize * seqLength)),
-                          discriminatorLabels: labels)
+                          discriminatorLabels: labels, discriminatorHidden: hidden)
     }
 
     /// The discriminator's input (B*L): the original ids with each masked slot's sample written

@@ -21,6 +21,56 @@ public struct StepResult {
     /// Discriminator logits and labels (1 = replaced) at the B*L positions.
     public var discriminatorLogits: [Float]
     public var discriminatorLabels: [Float]
+    /// Evaluation only (no dropout, no gradients): per hidden unit, the sum and the sum of
+    /// squares of the discriminator's last-layer output over the real positions, and their
+    /// count; `HiddenSpread` turns them into the spread that shows a collapsed encoder.
+    public var discriminatorHidden: HiddenSpread?
+}
+
+/// The spread of an encoder's output over positions: per hidden unit, the standard deviation
+/// over every real position seen, averaged over the units. A collapsed encoder gives (nearly)
+/// the same vector at every position of every text: its spread is near 0 (a live tiny
+/// discriminator's is about 0.1-0.5, a collapsed one's under 0.001).
+public struct HiddenSpread: Sendable, Equatable {
+    public var sums: [Double]
+    public var squares: [Double]
+    public var count = 0
+
+    public init(units: Int) {
+        sums = [Double](repeating: 0, count: units)
+        squares = [Double](repeating: 0, count: units)
+    }
+
+    /// Adds the rows of `output` (rows x units) whose `mask` is not 0.
+    public mutating func add(_ output: UnsafePointer<Float>, rows: Int, mask: [Int32]) {
+        let H = sums.count
+        for r in 0..<rows where mask[r] != 0 {
+            let row = output + r * H
+            for j in 0..<H {
+                let x = Double(row[j])
+                sums[j] += x
+                squares[j] += x * x
+            }
+            count += 1
+        }
+    }
+
+    public mutating func add(_ other: HiddenSpread) {
+        for j in sums.indices { sums[j] += other.sums[j]; squares[j] += other.squares[j] }
+        count += other.count
+    }
+
+    /// The mean over units of the standard deviation over positions (0 when nothing was added).
+    public var value: Double {
+        guard count > 1 else { return 0 }
+        let n = Double(count)
+        var total = 0.0
+        for j in sums.indices {
+            let mean = sums[j] / n
+            total += max(0, squares[j] / n - mean * mean).squareRoot()
+        }
+        return total / Double(sums.count)
+    }
 }
 
 /// The generator and discriminator with their parameter, gradient and activation memory.
@@ -126,6 +176,11 @@ public final class ElectraModel {
     }
 
     /// Sets every gradient to zero (backward passes accumulate).
+    /// Calls `body` with the discriminator's output (B*L, H) of the last step, valid only inside it.
+    public func lastDiscriminatorOutput(_ body: (UnsafePointer<Float>) -> Void) {
+        body(UnsafePointer(discriminator.lastOutput))
+    }
+
     public func zeroGradients() {
         gradients.update(repeating: 0, count: parameterCount)
     }

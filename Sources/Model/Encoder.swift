@@ -65,6 +65,8 @@ final class Encoder {
 
     /// Where the head writes the gradient of the encoder output, (B*L, H).
     var outputGradient: FloatPointer { grad.output }
+    /// The output of the last forward (B*L, H): the last layer's, valid until the next forward.
+    var lastOutput: FloatPointer { act.layers.last?.outputNorm ?? act.projected }
 
     init(shape: EncoderShape, offsets: EncoderOffsets, B: Int, L: Int) {
         self.shape = shape

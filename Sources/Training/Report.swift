@@ -28,6 +28,8 @@ public func readMetrics(_ run: URL) throws -> [MetricLine] {
 /// The panels of the report: (title, metric key).
 let reportPanels = [("total loss", "loss"), ("generator loss", "generator_loss"), ("discriminator loss", "discriminator_loss"),
                     ("generator accuracy", "generator_accuracy"), ("discriminator AUC", "discriminator_auc"),
+                    ("discriminator spread (collapse < 0.01)", "discriminator_spread"),
+                    ("generator top-prediction share", "generator_top_share"),
                     ("learning rate", "learning_rate"), ("tokens / s", "tokens_per_second")]
 
 /// The panels of a fine-tuning run (electra-train finetune), those of its metrics that it has.
@@ -62,8 +64,8 @@ enum MetricRange: Equatable {
 func metricRange(_ key: String) -> MetricRange {
     let name = key.split(separator: "/").last.map(String.init) ?? key
     if ["mcc", "pearson", "spearman"].contains(name) { return .correlation }
-    if ["accuracy", "auc", "precision", "recall", "fraction"].contains(where: { name.hasSuffix($0) }) || name == "f1" { return .unit }
-    if ["loss", "learning_rate", "tokens_per_second", "examples_per_second", "gradient_norm", "seconds"].contains(where: { name.hasSuffix($0) }) {
+    if ["accuracy", "auc", "precision", "recall", "fraction", "share"].contains(where: { name.hasSuffix($0) }) || name == "f1" { return .unit }
+    if ["loss", "spread", "learning_rate", "tokens_per_second", "examples_per_second", "gradient_norm", "seconds"].contains(where: { name.hasSuffix($0) }) {
         return .nonNegative
     }
     return .unbounded
@@ -285,7 +287,7 @@ public func reportSummary(_ lines: [MetricLine]) -> String {
     var out = row("metric", "training", "held-out")
     let keys = isFineTuning(lines) ? panels(lines).map(\.1) : ["loss", "generator_loss", "generator_accuracy", "sampled_accuracy", "discriminator_loss",
                 "discriminator_accuracy", "discriminator_auc", "discriminator_precision", "discriminator_recall",
-                "replaced_fraction", "learning_rate", "tokens_per_second"]
+                "replaced_fraction", "discriminator_spread", "generator_top_share", "learning_rate", "tokens_per_second"]
     for key in keys {
         let t = lastTrain?.values[key].map(format) ?? "-", e = lastEval?.values[key].map(format) ?? "-"
         out += row(key, t, e)

@@ -231,6 +231,8 @@ public final class Trainer {
         let batches = try stream.heldOutBatches(limit: options.evalBatches)
         guard !batches.isEmpty else { return nil }
         var sums = MetricSums()
+        var spread = HiddenSpread(units: model.config.hiddenSize)
+        var predicted: [Int32: Int] = [:]   // generator argmax at the masked slots
         let m = rowsPerMicroBatch
         for (number, (batch, rows)) in batches.enumerated() {
             let (masked, real) = batch.lossNormalizers
@@ -240,12 +242,36 @@ public final class Trainer {
                                     maskedTokens: masked, realTokens: real)
                 let part = batch.rows(first..<(first + m))
                 let result = model.step(part, training: false, computeGradients: false, keys: keys)
-                tally.add(result, batch: part, rows: min(m, max(0, rows - first)))
+                let counted = min(m, max(0, rows - first))
+                tally.add(result, batch: part, rows: counted)
+                // The collapse signals over the rows counted (evaluation batches may repeat rows).
+                if counted > 0, var hidden = result.discriminatorHidden {
+                    if counted < m {
+                        hidden = HiddenSpread(units: model.config.hiddenSize)
+                        model.lastDiscriminatorOutput { output in
+                            hidden.add(output, rows: counted * part.seqLength,
+                                       mask: Array(part.attentionMask.prefix(counted * part.seqLength)))
+                        }
+                    }
+                    spread.add(hidden)
+                    for slot in 0..<(counted * part.maxPredictions) where part.maskedWeights[slot] > 0 {
+                        predicted[result.generatorPredictions[slot], default: 0] += 1
+                    }
+                }
             }
             sums.add(tally)
         }
-        return sums.values().filter { $0.0 != "gradient_norm" }
+        let slots = predicted.values.reduce(0, +)
+        return sums.values().filter { $0.0 != "gradient_norm" } + [
+            ("discriminator_spread", spread.value),
+            ("generator_top_share", slots > 0 ? Double(predicted.values.max() ?? 0) / Double(slots) : 0),
+        ]
     }
+
+    /// Below this last-layer spread the discriminator has collapsed: the same vector at every
+    /// position (tools/collapse-compare.sh: collapsed runs, ours and PyTorch's, end under 0.001;
+    /// live ones above 0.05).
+    public static let collapsedSpread = 0.01
 
     /// Step `step`'s gradient of the whole global batch in `model.gradients` on every rank: this
     /// rank's rows in micro-batches (keyed by their rows in the global batch, normalised by the

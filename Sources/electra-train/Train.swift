@@ -38,6 +38,7 @@ func train(_ trainer: Trainer, settings: ResolvedRun, out: String, header: [Stri
     let total = options.steps
     let progress = ProgressLine(enabled: isatty(1) != 0)
     var lastEval: [(String, Double)] = []
+    var warnedCollapse = false
     var secondsPerStep = 0.0
     try trainer.run { event in
         switch event {
@@ -59,9 +60,14 @@ func train(_ trainer: Trainer, settings: ResolvedRun, out: String, header: [Stri
         case .evaluated(let step, let values):
             lastEval = values
             let v = Dictionary(uniqueKeysWithValues: values)
-            progress.print(String(format: "eval @ %d: loss %.3f  generator accuracy %.3f  discriminator auc %.3f  accuracy %.3f",
+            progress.print(String(format: "eval @ %d: loss %.3f  generator accuracy %.3f  discriminator auc %.3f  accuracy %.3f  spread %.4f",
                                   step, v["loss"] ?? 0, v["generator_accuracy"] ?? 0, v["discriminator_auc"] ?? 0,
-                                  v["discriminator_accuracy"] ?? 0))
+                                  v["discriminator_accuracy"] ?? 0, v["discriminator_spread"] ?? 0))
+            if let spread = v["discriminator_spread"], spread < Trainer.collapsedSpread, !warnedCollapse {
+                warnedCollapse = true
+                progress.print(String(format: "warning: the discriminator has collapsed at step %d: its last layer gives the same vector at every position (spread %.5f, under %.2f; generator's top prediction %.0f%% of its guesses); fine-tuned, it will do no better than a random initialization. Try a lower --learning-rate (half the preset's) or a longer --warmup-steps.",
+                                      step, spread, Trainer.collapsedSpread, 100 * (v["generator_top_share"] ?? 0)))
+            }
         case .checkpointed(_, let path):
             progress.print("checkpoint: \(path)")
         case .skippedFrames(let frames):
