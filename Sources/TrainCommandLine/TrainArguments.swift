@@ -4,6 +4,7 @@
 // option types (TrainingOptions, the presets). Nothing here prints.
 import ArgumentParser
 import Distributed
+import Durability
 import Foundation
 import Interop
 import Kernels
@@ -146,7 +147,8 @@ public func runJob(_ communicator: Communicator, _ body: () throws -> Void) thro
     do {
         try body()
     } catch {
-        FileHandle.standardError.write(Data("electra-train: rank \(mpi.rank) of \(mpi.size): \(error)\n".utf8))
+        let message = FileProblem(error).map { "\($0)" } ?? "\(error)"   // a file error in words
+        FileHandle.standardError.write(Data("electra-train: rank \(mpi.rank) of \(mpi.size): \(message)\n".utf8))
         mpi.abort(code: 1)
     }
     mpi.finalize()
