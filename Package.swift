@@ -118,6 +118,7 @@ let package = Package(
         .testTarget(name: "BatchingTests", dependencies: ["Batching", "Masking", "Randomness", "Sharding", "Corpus", "ShardTestSupport", "TestSupport"]),
         .testTarget(name: "ShardingTests", dependencies: ["Sharding", "Corpus", "CSQLite", "TestSupport"]),
         .testTarget(name: "DurabilityTests", dependencies: ["Durability", "TestSupport"]),
+        .testTarget(name: "CommandLineTests", dependencies: ["CommandLineSupport", "TrainCommandLine"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"], swiftSettings: fast),
     ]
 )

@@ -33,7 +33,7 @@ public struct TrainArguments: ParsableArguments {
     @Option(help: "Linear warm-up steps (default \(defaults.warmupSteps)).") public var warmupSteps: Int?
     @Option(help: "Seed of everything random: initialization, masking, sampling, dropout, shuffling (default \(defaults.seed)).")
     public var seed: UInt64?
-    @Option(help: "The run directory.") public var out = "runs/tiny"
+    @Option(help: "The run directory (default: runs/<preset>, e.g. runs/\(TrainingOptions.defaultPreset)).") public var out: String?
     @Option(help: "Compute threads (default: the cores this process may use; under mpirun, shared among the ranks of a machine).")
     public var threads: Int?
     @Option(help: "Micro-batches per step (and per rank) whose gradients are summed before the update: a batch that does not fit in memory, or the single-process twin of that many ranks (default 1).")
@@ -59,6 +59,9 @@ public struct TrainArguments: ParsableArguments {
     public var initFrom: String?
 
     public init() {}
+
+    /// The run directory: --out, else runs/<preset> (the preset asked for, or the default one).
+    public var runDirectory: String { out ?? "runs/\(preset ?? TrainingOptions.defaultPreset)" }
 
     public func validate() throws {
         if let preset, ElectraConfig.preset(preset, vocabSize: 100) == nil {
@@ -94,7 +97,7 @@ public struct TrainArguments: ParsableArguments {
     public func makeTrainer(communicator: Communicator = SingleProcess()) throws -> (trainer: Trainer, settings: ResolvedRun) {
         setComputeThreads(threads ?? (communicator.size > 1 ? computeThreadsPerRank(localRanks: communicator.localSize)
                                                             : ProcessInfo.processInfo.activeProcessorCount))
-        let runURL = URL(fileURLWithPath: out)
+        let runURL = URL(fileURLWithPath: runDirectory)
         let index = try ShardIndex(directory: URL(fileURLWithPath: shards))
         let previous = resume ? try resumableRun(runURL) : nil
         let facts = ShardFacts(directory: shards, vocabSize: index.meta.vocabSize, vocabSHA256: index.meta.vocabSHA256,
@@ -103,7 +106,7 @@ public struct TrainArguments: ParsableArguments {
         do {
             settings = try request.resolve(shards: facts, previous: previous)
         } catch TrainingError.alreadyTrained(_, let step) {
-            throw ValidationError("\(out) is already at step \(step): pass --steps above \(step) to train further")
+            throw ValidationError("\(runDirectory) is already at step \(step): pass --steps above \(step) to train further")
         }
         // Rank 0 reads --init-from; the trainer broadcasts its parameters to the others.
         let initial = try initFrom.flatMap { path in communicator.isRoot ? path : nil }.map { path in

@@ -11,6 +11,7 @@ extension BertTokenizer: LineEncoder {}
 struct Shard: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Tokenize and pack a corpus into ELECTRA pre-training shards (zstd + SQLite index).",
+        usage: "electra-prep shard <corpus> ... [<options>]",
         discussion: """
         One line = one sentence, a blank line ends a document. Examples are packed as ELECTRA's \
         build_pretraining_dataset.py does, every random draw seeded by --seed: the same inputs, \
@@ -24,7 +25,7 @@ struct Shard: ParsableCommand {
         refused and nothing was sharded. The index only ever lists complete shards.
         """)
 
-    @Argument(help: "Text files, directories (recursively) or - for standard input; .zst/.gz are decompressed. Default: the sample corpus.")
+    @Argument(help: "Text files, directories (recursively) or - for standard input; .zst/.gz are decompressed (the bundled sample corpus: data/sample/).")
     var corpus: [String] = []
 
     @Option(help: "The WordPiece vocabulary (vocab.txt).")
@@ -59,6 +60,7 @@ struct Shard: ParsableCommand {
     var timings = false
 
     func validate() throws {
+        if corpus.isEmpty { throw noCorpusError("shard", "to shard") }
         guard (5...65_535).contains(maxSeqLength) else { throw ValidationError("--max-seq-length must be between 5 and 65535") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard sequencesPerFrame >= 1, sequencesPerFrame <= 1 << 20 else { throw ValidationError("--sequences-per-frame must be in 1...1048576") }
@@ -67,11 +69,7 @@ struct Shard: ParsableCommand {
     }
 
     func run() throws {
-        let inputs = corpus.isEmpty ? ["data/sample/kjv.txt"] : corpus
-        if corpus.isEmpty && !FileManager.default.fileExists(atPath: inputs[0]) {
-            throw ValidationError("the sample corpus data/sample/kjv.txt is missing: run tools/setup.sh (or pass a corpus)")
-        }
-        let sources = input.apply(try expandCorpusArguments(inputs))
+        let sources = input.apply(try expandCorpusArguments(corpus))
         if !FileManager.default.fileExists(atPath: vocab) {
             throw ValidationError("\(vocab): no such vocabulary; build one with `electra-prep build-vocab`, or pass --vocab vocab/bert-base-uncased.txt")
         }
