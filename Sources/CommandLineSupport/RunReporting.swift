@@ -38,3 +38,9 @@ extension ParsableCommand {
     }
 }
 
+/// "1 epoch", "2 epochs", "0 bad rows": a count with its noun in the right number.
+/// - Parameters:
+///   - plural: the plural form when it is not `singular` + "s" ("entries").
+public func counted(_ count: Int, _ singular: String, _ plural: String? = nil) -> String {
+    "\(count) " + (count == 1 ? singular : plural ?? singular + "s")
+}

@@ -36,14 +36,17 @@ public struct TrainArguments: ParsableArguments {
     @Option(help: "The run directory (default: runs/<preset>, e.g. runs/\(TrainingOptions.defaultPreset)).") public var out: String?
     @Option(help: "Compute threads (default: the cores this process may use; under mpirun, shared among the ranks of a machine).")
     public var threads: Int?
-    @Option(help: "Micro-batches per step (and per rank) whose gradients are summed before the update: a batch that does not fit in memory, or the single-process twin of that many ranks (default 1).")
+    @Option(help: "Micro-batches per step (and per rank) whose gradients are summed before the update: a batch that does not fit in memory, or the single-process twin of that many ranks.")
     public var accumulate = 1
     @Flag(help: "Under mpirun: sum the gradients over ranks after the backward pass instead of during it.")
     public var noOverlap = false
-    @Option(help: "Under mpirun: compare a checksum of the parameters over ranks every N steps (0: never; default 200).")
+    @Option(help: "Under mpirun: compare a checksum of the parameters over ranks every N steps (0: never).")
     public var checksumEvery = 200
-    @Option(help: "Under mpirun: stop the job when a collective has waited this many seconds for another rank (default 600).")
-    public var stallTimeout: Double = 600
+    @Option(name: .customLong("stall-timeout"),
+            help: "Under mpirun: stop the job when a collective has waited this many seconds for another rank (default 600).")
+    var stallTimeoutSeconds: Double?
+    /// --stall-timeout, 600 s when not given (an optional flag, so that its help shows "600", not "600.0").
+    public var stallTimeout: Double { stallTimeoutSeconds ?? 600 }
     @Option(help: "Write training metrics every K steps (default \(defaults.logEvery)).") public var logEvery: Int?
     @Option(help: "Evaluate on the held-out split every E steps (0: only at the end; default \(defaults.evalEvery)).")
     public var evalEvery: Int?

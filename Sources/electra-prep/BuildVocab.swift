@@ -1,5 +1,6 @@
 // electra-prep build-vocab: learns a WordPiece vocabulary from a corpus.
 import ArgumentParser
+import CommandLineSupport
 import Corpus
 import Foundation
 import Tokenization
@@ -45,8 +46,10 @@ struct BuildVocab: ParsableCommand {
     @Option(help: ArgumentHelp("Bound of the word table: past it the rarest words are dropped as memory-bounded counters do (about 300 bytes of peak memory a word); 0 counts every word.", valueName: "n"))
     var maxWords = defaultMaxDistinctWords
 
-    @Option(help: "Threads for word counting (default: all cores; at most 16 are used).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .customLong("threads"), help: "Threads for word counting (default: all cores; at most 16 are used).")
+    var threadCount: Int?
+    /// --threads, else all cores (an optional flag: the help says "all cores", not this machine's count).
+    var threads: Int { threadCount ?? ProcessInfo.processInfo.activeProcessorCount }
 
     func validate() throws {
         if corpus.isEmpty { throw noCorpusError("build-vocab", "to learn the vocabulary from") }
@@ -110,7 +113,7 @@ struct BuildVocab: ParsableCommand {
         let seconds = Date().timeIntervalSince(start)
         print("""
             wrote \(url.path) (\(learned.tokens.count) tokens) and \(configURL.path)
-              corpus: \(counts.bytesRead) bytes\(counts.refused.isEmpty ? "" : " (\(sources.count - counts.refused.count) inputs; \(counts.refused.count) refused, named above)"), \(counts.counter.totalWords) words, \(counts.counter.distinctWords) distinct\(counts.counter.prunedWords > 0 ? " kept (--max-words \(maxWords); rarest dropped \(counts.counter.prunedWords) times)" : "")
+              corpus: \(counts.bytesRead) bytes\(counts.refused.isEmpty ? "" : " (\(counted(sources.count - counts.refused.count, "input")); \(counts.refused.count) refused, named above)"), \(counts.counter.totalWords) words, \(counts.counter.distinctWords) distinct\(counts.counter.prunedWords > 0 ? " kept (--max-words \(maxWords); rarest dropped \(counts.counter.prunedWords) times)" : "")
               alphabet: \(learned.alphabetSize) characters (each as c and ##c), merges: \(learned.merges)
               time: \(String(format: "%.2f", seconds)) s
             """)

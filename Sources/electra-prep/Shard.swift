@@ -40,8 +40,10 @@ struct Shard: ParsableCommand {
     @Option(help: "Seed of every random draw of the packing.")
     var seed: UInt64 = 0
 
-    @Option(help: "Tokenizer threads (default: all cores).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .customLong("threads"), help: "Tokenizer threads (default: all cores).")
+    var threadCount: Int?
+    /// --threads, else all cores (an optional flag: the help says "all cores", not this machine's count).
+    var threads: Int { threadCount ?? ProcessInfo.processInfo.activeProcessorCount }
 
     @OptionGroup var tokenizer: TokenizerFlags
 
