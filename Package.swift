@@ -47,7 +47,7 @@ let package = Package(
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c"),
 
         // Data half.
-        .target(name: "Tokenization", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+        .target(name: "Tokenization", dependencies: ["Durability", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: fast),
         .target(name: "Corpus", dependencies: ["CZstd", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: fast),
@@ -73,9 +73,9 @@ let package = Package(
 
         // Command-line tools. TrainCommandLine: the flags of a training run, shared by
         // electra-train (the product) and electra-dev crash-train (the same run, a fault injected).
-        .target(name: "CommandLineSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "CommandLineSupport", dependencies: ["Durability", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "TrainCommandLine",
-                dependencies: ["Training", "Interop", "Model", "Kernels", "Sharding", "Distributed",
+                dependencies: ["Training", "Interop", "Model", "Kernels", "Sharding", "Distributed", "Durability",
                                .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 swiftSettings: fast),
         .executableTarget(
@@ -107,7 +107,7 @@ let package = Package(
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
         .testTarget(name: "MaskingTests", dependencies: ["Masking", "Randomness"]),
         .testTarget(name: "InteropTests", dependencies: ["Interop", "Model", "Masking", "Randomness", "Tokenization", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Durability", "Sharding", "Corpus", "ShardTestSupport", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Batching", "Durability", "Sharding", "Corpus", "ShardTestSupport", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Randomness"]),
         .testTarget(name: "FineTuningTests", dependencies: ["FineTuning", "Model", "Interop", "Randomness", "TestSupport"]),
@@ -117,6 +117,8 @@ let package = Package(
                     dependencies: ["VocabularyLearning", "Tokenization", "Corpus", "TestSupport"]),
         .testTarget(name: "BatchingTests", dependencies: ["Batching", "Masking", "Randomness", "Sharding", "Corpus", "ShardTestSupport", "TestSupport"]),
         .testTarget(name: "ShardingTests", dependencies: ["Sharding", "Corpus", "CSQLite", "TestSupport"]),
+        .testTarget(name: "DurabilityTests", dependencies: ["Durability", "TestSupport"]),
+        .testTarget(name: "CommandLineTests", dependencies: ["CommandLineSupport", "TrainCommandLine"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"], swiftSettings: fast),
     ]
 )

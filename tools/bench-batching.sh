@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 swift build -c release >/dev/null
 shards=${SHARDS:-data}
 if [ ! -f "$shards/index.sqlite" ]; then
-  [ -f vocab/vocab.txt ] || .build/release/electra-prep build-vocab --vocab-size 8192 --out vocab/vocab.txt >&2
-  .build/release/electra-prep shard --vocab vocab/vocab.txt --out "$shards" >&2
+  [ -f vocab/vocab.txt ] || .build/release/electra-prep build-vocab data/sample/ --vocab-size 8192 --out vocab/vocab.txt >&2
+  .build/release/electra-prep shard data/sample/ --vocab vocab/vocab.txt --out "$shards" >&2
 fi
 .build/release/electra-dev bench-stream --shards "$shards" "$@"

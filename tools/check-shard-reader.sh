@@ -7,6 +7,7 @@
 #     other options are refused naming both values;
 #  4. kill -9 in the middle of a run: the index verifies, a rerun finishes with the same data;
 #  5. bad input: 50 MB single line, binary file, blank file, missing file, vocab without [CLS].
+#  6. no corpus, a folder as --vocab, a file as --out: errors in words; each help default said once.
 # Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -101,12 +102,12 @@ $prep shard "$bad" --vocab "$tmp/vocab.txt" --out "$tmp/badout" > "$tmp/log" 2>&
 grep -q "blob.bin.*binary" "$tmp/log" || fail "the binary file was not reported: $(cat "$tmp/log")"
 grep -q "blank.txt.*0 sequences" "$tmp/log" || fail "the blank file was not reported"
 # Lossless (the default): the line's ~9.9M tokens all reach the shards, in pieces of an example.
-grep -qE "one-line.txt: 1 documents, 1 lines, [0-9]{5,} sequences" "$tmp/log" || fail "the 50 MB line was not packed whole: $(cat "$tmp/log")"
+grep -qE "one-line.txt: 1 document, 1 line, [0-9]{5,} sequences" "$tmp/log" || fail "the 50 MB line was not packed whole: $(cat "$tmp/log")"
 grep -qE "text tokens: ([0-9]+) in the input, \1 in the sequences \(100.0%\)" "$tmp/log" || fail "tokens were lost: $(cat "$tmp/log")"
 $prep verify "$tmp/badout" > /dev/null || fail "verify failed after bad inputs"
 # The original's rules: the line is cut to one example, and the summary says what was dropped.
 $prep shard "$bad/one-line.txt" --packing original --vocab "$tmp/vocab.txt" --out "$tmp/badout-original" > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "--packing original failed"; }
-grep -q "one-line.txt: 1 documents, 1 lines, 1 sequences" "$tmp/log" || fail "--packing original did not pack the line as one sequence"
+grep -q "one-line.txt: 1 document, 1 line, 1 sequence," "$tmp/log" || fail "--packing original did not pack the line as one sequence"
 grep -q "warning: only 0.0% of the input's tokens reached the shards" "$tmp/log" || fail "the loss was not reported: $(cat "$tmp/log")"
 if $prep shard "$bad/missing.txt" --vocab "$tmp/vocab.txt" --out "$tmp/badout" > "$tmp/log" 2>&1; then fail "a missing file was accepted"; fi
 grep -q "missing.txt: no such file" "$tmp/log" || fail "the missing file was not named"
@@ -114,4 +115,20 @@ grep -v '\[CLS\]' "$tmp/vocab.txt" > "$tmp/nocls.txt"
 if $prep shard "$corpus" --vocab "$tmp/nocls.txt" --out "$tmp/nocls" > "$tmp/log" 2>&1; then fail "a vocabulary without [CLS] was accepted"; fi
 grep -q "nocls.txt" "$tmp/log" || fail "the bad vocabulary was not named: $(cat "$tmp/log")"
 echo "bad input: 50 MB line, binary, blank, missing file, vocabulary without [CLS] handled"
+
+# 6. a first-time user's mistakes: no corpus (no silent default), a folder as --vocab, a file as
+#    --out, each said in words (no "NSCocoaErrorDomain"); every help states a default once
+if $prep shard --vocab "$tmp/vocab.txt" --out "$tmp/nocorpus" > "$tmp/log" 2>&1; then fail "shard without a corpus ran"; fi
+grep -q "no corpus given.*electra-prep shard data/sample/" "$tmp/log" || fail "no corpus: $(cat "$tmp/log")"
+if $prep shard "$corpus" --vocab "$tmp" --out "$tmp/dirvocab" > "$tmp/log" 2>&1; then fail "a folder as --vocab was accepted"; fi
+grep -q "is a directory.*--vocab $tmp/vocab.txt" "$tmp/log" && ! grep -q Domain "$tmp/log" || fail "folder as --vocab: $(cat "$tmp/log")"
+touch "$tmp/a-file"
+if $prep shard "$corpus" --vocab "$tmp/vocab.txt" --out "$tmp/a-file" > "$tmp/log" 2>&1; then fail "a file as --out was accepted"; fi
+grep -q "a-file: cannot create the output directory (.*file.*); choose another --out" "$tmp/log" && ! grep -q Domain "$tmp/log" \
+  || fail "file as --out: $(cat "$tmp/log")"
+for sub in build-vocab tokenize shard verify inspect; do
+  $prep "$sub" --help | awk 'BEGIN { RS = "\n  -" } NR > 1 && gsub(/default/, "&") > 1 { print "-" $0; twice = 1 } END { exit twice }' \
+    || fail "electra-prep $sub --help states a default twice"
+done
+echo "no corpus, folder as --vocab, file as --out: refused in words; help states each default once"
 echo "check-shard-reader: OK"

@@ -16,8 +16,8 @@ tools/setup.sh
 prep=.build/release/electra-prep train=.build/release/electra-train
 if [ "$SHARDS" = data ] && [ ! -f data/index.sqlite ]; then
   echo "== no shards in data/: building the sample vocabulary and shards (as tools/sample.sh)"
-  [ -f vocab/vocab.txt ] || $prep build-vocab --vocab-size 8192 --out vocab/vocab.txt
-  $prep shard data/sample/kjv.txt --vocab vocab/vocab.txt --out data
+  [ -f vocab/vocab.txt ] || $prep build-vocab data/sample/ --vocab-size 8192 --out vocab/vocab.txt
+  $prep shard data/sample/ --vocab vocab/vocab.txt --out data
 fi
 runs=() exports=()
 rm -rf "$RUNS"

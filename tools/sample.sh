@@ -7,13 +7,13 @@ tools/setup.sh
 prep=.build/release/electra-prep
 
 echo "== electra-prep build-vocab (8,192 tokens from the sample corpus)"
-$prep build-vocab --vocab-size 8192 --out vocab/vocab.txt
+$prep build-vocab data/sample/ --vocab-size 8192 --out vocab/vocab.txt
 
 echo "== electra-prep shard (into data/)"
 # The sample's shards are rebuilt each time (seconds), so an index from an older electra-prep
 # (another schema) or from other inputs never stands in the way of the demo.
 rm -rf data/shards data/index.sqlite data/index.sqlite-wal data/index.sqlite-shm
-$prep shard --vocab vocab/vocab.txt --out data
+$prep shard data/sample/ --vocab vocab/vocab.txt --out data
 
 echo "== electra-prep verify"
 $prep verify data

@@ -6,7 +6,22 @@ import Foundation
 public struct FileWriteError: Error, CustomStringConvertible {
     public let path: String
     public let reason: String
-    public var description: String { "\(path): cannot be written: \(reason) (check the directory, its permissions and free space)" }
+    /// The failure in words with what to do, when it is a file-system error (errno or Foundation's).
+    public let problem: FileProblem?
+
+    public init(path: String, reason: String, problem: FileProblem? = nil) {
+        self.path = path; self.reason = reason; self.problem = problem
+    }
+
+    /// A failed system call on `path`, from `errno`.
+    init(path: String, errno code: Int32, doing: String? = nil) {
+        let problem = FileProblem(path: path, errno: code, writing: true)
+        self.init(path: path, reason: (doing.map { $0 + ": " } ?? "") + problem.reason, problem: problem)
+    }
+
+    public var description: String {
+        "\(path): cannot be written: \(reason); " + (problem?.remedy ?? "check the directory, its permissions and free space")
+    }
 }
 
 /// Writes `data` to `url` atomically: temporary file, fsync, rename, directory fsync.
@@ -14,25 +29,33 @@ public struct FileWriteError: Error, CustomStringConvertible {
 public func writeFileAtomically(_ data: Data, to url: URL) throws {
     let directory = url.deletingLastPathComponent()
     let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-    guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-        throw FileWriteError(path: temporary.path, reason: String(cString: strerror(errno)))
-    }
+    // Errors name the target: the temporary name means nothing to the reader.
+    let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw FileWriteError(path: url.path, errno: errno) }
     do {
-        let handle = try FileHandle(forWritingTo: temporary)
-        try handle.write(contentsOf: data)
-        try handle.synchronize()
-        try handle.close()
-        guard rename(temporary.path, url.path) == 0 else {
-            throw FileWriteError(path: url.path, reason: String(cString: strerror(errno)))
+        defer { close(fd) }
+        try data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw FileWriteError(path: url.path, errno: errno)
+                }
+                offset += n
+            }
         }
-        try fsyncDirectory(directory)
-    } catch let error as FileWriteError {
-        try? FileManager.default.removeItem(at: temporary)
-        throw error
+        guard fsync(fd) == 0 else { throw FileWriteError(path: url.path, errno: errno) }
     } catch {
         try? FileManager.default.removeItem(at: temporary)
-        throw FileWriteError(path: url.path, reason: "\(error.localizedDescription)")
+        throw error
     }
+    guard rename(temporary.path, url.path) == 0 else {
+        let code = errno
+        try? FileManager.default.removeItem(at: temporary)
+        throw FileWriteError(path: url.path, errno: code, doing: "rename")
+    }
+    try fsyncDirectory(directory)
 }
 
 /// Makes a rename inside the directory `url` durable (fsync of the directory).
@@ -40,9 +63,9 @@ public func writeFileAtomically(_ data: Data, to url: URL) throws {
 ///   system that cannot sync directories (EINVAL) is not an error.
 public func fsyncDirectory(_ url: URL) throws {
     let fd = open(url.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    guard fd >= 0 else { throw FileWriteError(path: url.path, reason: "cannot open the directory to sync it: " + String(cString: strerror(errno))) }
+    guard fd >= 0 else { throw FileWriteError(path: url.path, errno: errno, doing: "cannot open the directory to sync it") }
     defer { close(fd) }
     if fsync(fd) != 0 && errno != EINVAL {
-        throw FileWriteError(path: url.path, reason: "fsync: " + String(cString: strerror(errno)))
+        throw FileWriteError(path: url.path, errno: errno, doing: "fsync")
     }
 }

@@ -23,7 +23,7 @@ public final class DirectoryLock {
         let path = directory.appendingPathComponent(".lock").path
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw DirectoryLockError.unavailable(path: path, reason: String(cString: strerror(errno)))
+            throw DirectoryLockError.unavailable(path: path, reason: FileProblem(path: path, errno: errno, writing: true).reason)
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)

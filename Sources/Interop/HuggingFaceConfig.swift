@@ -1,6 +1,7 @@
 // config.json <-> ElectraConfig: the one place that knows the HuggingFace ElectraConfig keys.
 // A pair (discriminator + generator) shares vocabulary, embeddings and positions; each part's
 // config.json carries its own hidden size, layers, heads and intermediate size.
+import Durability
 import Foundation
 import Model
 
@@ -92,7 +93,7 @@ func readJSONObject(_ url: URL) throws -> [String: Any] {
     do {
         data = try Data(contentsOf: url)
     } catch {
-        throw InteropError.unreadable(path: url.path, reason: "cannot be read (\(error.localizedDescription))",
+        throw InteropError.unreadable(path: url.path, reason: "cannot be read (\(fileErrorReason(error, writing: false)))",
                                       remedy: "pass a folder written by electra-train export")
     }
     guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {

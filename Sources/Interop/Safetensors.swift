@@ -47,7 +47,7 @@ public struct SafetensorsFile {
     public init(contentsOf url: URL) throws {
         let bytes: Data
         do { bytes = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw SafetensorsError(file: url.path, problem: "cannot be read (\(error.localizedDescription))")
+            throw SafetensorsError(file: url.path, problem: "cannot be read (\(fileErrorReason(error, writing: false)))")
         }
         try self.init(bytes: bytes, name: url.path)
     }

@@ -103,8 +103,9 @@ nonisolated(unsafe) private var kernelSource = BLASKernelSource.openBLASOnly
 
 /// Makes OpenBLAS run the kernel the CPU features call for. Call it first thing in main, before
 /// any thread starts: when OpenBLAS loaded another kernel and OPENBLAS_CORETYPE is not set, it sets
-/// it and replaces the process with the same program and arguments (execv of /proc/self/exe),
-/// and returns only when no restart is needed (or the restart failed).
+/// it and replaces the process with the same program and arguments (execv of the program's own
+/// file, `restartExecutablePath()`), and returns only when no restart is needed (or the restart
+/// failed).
 public func selectBLASKernelAtStart() {
     if getenv(reexecMarker) != nil {
         // The restarted process: OpenBLAS has read OPENBLAS_CORETYPE; children inherit the choice.
@@ -118,12 +119,31 @@ public func selectBLASKernelAtStart() {
     #if os(Linux)
     setenv("OPENBLAS_CORETYPE", wanted, 1)
     setenv(reexecMarker, "1", 1)
-    execv("/proc/self/exe", CommandLine.unsafeArgv)
+    let program = restartExecutablePath()
+    execv(program, CommandLine.unsafeArgv)
+    if program != "/proc/self/exe" { execv("/proc/self/exe", CommandLine.unsafeArgv) }
     // Only reached when execv failed: carry on with the kernel loaded.
     unsetenv("OPENBLAS_CORETYPE")
     unsetenv(reexecMarker)
     #endif
     kernelSource = .reexecFailed
+}
+
+/// The file to exec to restart this program: the real path /proc/self/exe points to, so that the
+/// restarted process keeps the binary's name (the kernel names a process after the file exec'd:
+/// exec'ing /proc/self/exe itself made it "exe", and `pgrep electra-train` found nothing);
+/// /proc/self/exe when the link cannot be read or its file is gone (rebuilt while running).
+public func restartExecutablePath() -> String {
+    #if os(Linux)
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    guard n > 0 else { return "/proc/self/exe" }
+    let path = String(cString: buffer)
+    guard access(path, X_OK) == 0 else { return "/proc/self/exe" }   // "... (deleted)"
+    return path
+    #else
+    return CommandLine.arguments[0]
+    #endif
 }
 
 /// The kernel in use, why, and the matrix-product rate measured with it.

@@ -32,7 +32,9 @@ final class IndexWriter {
         do {
             try fm.createDirectory(at: directory.appendingPathComponent("shards"), withIntermediateDirectories: true)
         } catch {
-            throw ShardingError.io(directory.path, "cannot create the output directory: \(error.localizedDescription)")
+            let problem = FileProblem(error, path: directory.path, writing: true)
+            throw ShardingError.io(directory.path, "cannot create the output directory (\(problem?.reason ?? "\(error)")); "
+                                   + (problem?.remedy(for: "--out") ?? "choose another --out"))
         }
         let lockPath = directory.appendingPathComponent(".lock").path
         lockFD = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)

@@ -1,6 +1,7 @@
 // tokenizer_config.json, the one codec between TokenizerOptions and the file HF transformers'
 // BertTokenizer / BertTokenizerFast / ElectraTokenizer(Fast) read beside vocab.txt. build-vocab
 // writes it, tokenize / shard take their defaults from it, the HF export writes it.
+import Durability
 import Foundation
 
 /// A tokenizer_config.json that was refused; names the file and the key.
@@ -126,7 +127,7 @@ public struct TokenizerConfigFile {
     public init(contentsOf url: URL) throws {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw TokenizerConfigError(path: url.path, reason: "cannot be read (\(error.localizedDescription))")
+            throw TokenizerConfigError(path: url.path, reason: "cannot be read (\(fileErrorReason(error, writing: false)))")
         }
         try self.init(data: data, path: url.path)
     }

@@ -2,11 +2,14 @@
 // read like HF tokenizers' WordPiece::read_file (trailing whitespace of a line is trimmed),
 // but strictly validated: no empty file, no blank or duplicate lines, all five BERT specials.
 import Crypto
+import Durability
 import Foundation
 
 /// Why a vocabulary was refused; every case names the file and, where it applies, the line.
 public enum VocabularyError: Error, CustomStringConvertible, Equatable {
     case unreadable(path: String, reason: String)
+    /// The path is a directory (a vocab.txt may be inside it).
+    case directory(path: String)
     case empty(path: String)
     case invalidUTF8(path: String, line: Int)
     case blankLine(path: String, line: Int)
@@ -18,6 +21,9 @@ public enum VocabularyError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .unreadable(let path, let reason):
             return "\(path): cannot read the vocabulary (\(reason)); check the --vocab path"
+        case .directory(let path):
+            let inside = path.hasSuffix("/") ? path + "vocab.txt" : path + "/vocab.txt"
+            return "\(path): is a directory, not a vocabulary file; pass the vocab.txt file itself, e.g. --vocab \(inside)"
         case .empty(let path):
             return "\(path): the vocabulary is empty; expected one token per line (build one with `electra-prep build-vocab`)"
         case .invalidUTF8(let path, let line):
@@ -84,7 +90,8 @@ public struct Vocabulary: Sendable {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            let reason = FileManager.default.fileExists(atPath: path) ? error.localizedDescription : "no such file"
+            if FileProblem(error, path: path, writing: false)?.code == EISDIR { throw VocabularyError.directory(path: path) }
+            let reason = fileErrorReason(error, writing: false)
             throw VocabularyError.unreadable(path: path, reason: reason)
         }
         var lines: [String] = []

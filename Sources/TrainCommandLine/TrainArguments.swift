@@ -4,6 +4,7 @@
 // option types (TrainingOptions, the presets). Nothing here prints.
 import ArgumentParser
 import Distributed
+import Durability
 import Foundation
 import Interop
 import Kernels
@@ -32,17 +33,20 @@ public struct TrainArguments: ParsableArguments {
     @Option(help: "Linear warm-up steps (default \(defaults.warmupSteps)).") public var warmupSteps: Int?
     @Option(help: "Seed of everything random: initialization, masking, sampling, dropout, shuffling (default \(defaults.seed)).")
     public var seed: UInt64?
-    @Option(help: "The run directory.") public var out = "runs/tiny"
+    @Option(help: "The run directory (default: runs/<preset>, e.g. runs/\(TrainingOptions.defaultPreset)).") public var out: String?
     @Option(help: "Compute threads (default: the cores this process may use; under mpirun, shared among the ranks of a machine).")
     public var threads: Int?
-    @Option(help: "Micro-batches per step (and per rank) whose gradients are summed before the update: a batch that does not fit in memory, or the single-process twin of that many ranks (default 1).")
+    @Option(help: "Micro-batches per step (and per rank) whose gradients are summed before the update: a batch that does not fit in memory, or the single-process twin of that many ranks.")
     public var accumulate = 1
     @Flag(help: "Under mpirun: sum the gradients over ranks after the backward pass instead of during it.")
     public var noOverlap = false
-    @Option(help: "Under mpirun: compare a checksum of the parameters over ranks every N steps (0: never; default 200).")
+    @Option(help: "Under mpirun: compare a checksum of the parameters over ranks every N steps (0: never).")
     public var checksumEvery = 200
-    @Option(help: "Under mpirun: stop the job when a collective has waited this many seconds for another rank (default 600).")
-    public var stallTimeout: Double = 600
+    @Option(name: .customLong("stall-timeout"),
+            help: "Under mpirun: stop the job when a collective has waited this many seconds for another rank (default 600).")
+    var stallTimeoutSeconds: Double?
+    /// --stall-timeout, 600 s when not given (an optional flag, so that its help shows "600", not "600.0").
+    public var stallTimeout: Double { stallTimeoutSeconds ?? 600 }
     @Option(help: "Write training metrics every K steps (default \(defaults.logEvery)).") public var logEvery: Int?
     @Option(help: "Evaluate on the held-out split every E steps (0: only at the end; default \(defaults.evalEvery)).")
     public var evalEvery: Int?
@@ -58,6 +62,9 @@ public struct TrainArguments: ParsableArguments {
     public var initFrom: String?
 
     public init() {}
+
+    /// The run directory: --out, else runs/<preset> (the preset asked for, or the default one).
+    public var runDirectory: String { out ?? "runs/\(preset ?? TrainingOptions.defaultPreset)" }
 
     public func validate() throws {
         if let preset, ElectraConfig.preset(preset, vocabSize: 100) == nil {
@@ -93,7 +100,7 @@ public struct TrainArguments: ParsableArguments {
     public func makeTrainer(communicator: Communicator = SingleProcess()) throws -> (trainer: Trainer, settings: ResolvedRun) {
         setComputeThreads(threads ?? (communicator.size > 1 ? computeThreadsPerRank(localRanks: communicator.localSize)
                                                             : ProcessInfo.processInfo.activeProcessorCount))
-        let runURL = URL(fileURLWithPath: out)
+        let runURL = URL(fileURLWithPath: runDirectory)
         let shards = (resume ? try resumedShardDirectory(run: runURL, given: self.shards) : self.shards) ?? "data"
         let index = try ShardIndex(directory: URL(fileURLWithPath: shards))
         let previous = resume ? try resumableRun(runURL) : nil
@@ -103,7 +110,7 @@ public struct TrainArguments: ParsableArguments {
         do {
             settings = try request.resolve(shards: facts, previous: previous)
         } catch TrainingError.alreadyTrained(_, let step) {
-            throw ValidationError("\(out) is already at step \(step): pass --steps above \(step) to train further")
+            throw ValidationError("\(runDirectory) is already at step \(step): pass --steps above \(step) to train further")
         }
         // Rank 0 reads --init-from; the trainer broadcasts its parameters to the others.
         let initial = try initFrom.flatMap { path in communicator.isRoot ? path : nil }.map { path in
@@ -147,7 +154,8 @@ public func runJob(_ communicator: Communicator, _ body: () throws -> Void) thro
     do {
         try body()
     } catch {
-        FileHandle.standardError.write(Data("electra-train: rank \(mpi.rank) of \(mpi.size): \(error)\n".utf8))
+        let message = FileProblem(error).map { "\($0)" } ?? "\(error)"   // a file error in words
+        FileHandle.standardError.write(Data("electra-train: rank \(mpi.rank) of \(mpi.size): \(message)\n".utf8))
         mpi.abort(code: 1)
     }
     mpi.finalize()

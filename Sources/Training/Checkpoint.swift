@@ -54,7 +54,7 @@ enum Checkpoint {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw TrainingError.badCheckpoint(path: url.path, problem: "cannot be read (\(error.localizedDescription))")
+            throw TrainingError.badCheckpoint(path: url.path, problem: "cannot be read (\(fileErrorReason(error, writing: false)))")
         }
         do {
             return try JSONDecoder().decode(CheckpointState.self, from: data)
@@ -105,32 +105,52 @@ enum Checkpoint {
         let step = state.step
         let final = checkpoints.appendingPathComponent("step-\(step)")
         let temporary = checkpoints.appendingPathComponent(".step-\(step).tmp-\(getpid())")
+        /// The failure names the checkpoint once, with the file and the reason in words.
+        func failed(_ file: String?, _ error: Error) -> TrainingError {
+            writeFailure(checkpoint: final, file: file, error: error)
+        }
         try? fm.removeItem(at: temporary)
         do {
             try fm.createDirectory(at: temporary, withIntermediateDirectories: true)
+            try TensorFile.write(tensors, metadata: ["step": "\(step)"], to: temporary.appendingPathComponent(weightsName))
         } catch {
-            throw TrainingError.io(path: temporary.path, failure: "cannot be created (\(error.localizedDescription))",
-                                   remedy: "check the run directory's permissions and free space")
+            throw failed(weightsName, error)
         }
-        let weights = temporary.appendingPathComponent(weightsName)
         do {
-            try TensorFile.write(tensors, metadata: ["step": "\(step)"], to: weights)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try writeFileAtomically(try encoder.encode(state), to: temporary.appendingPathComponent(stateName))
+            try fsyncDirectory(temporary)
         } catch {
-            throw TrainingError.io(path: weights.path, failure: "cannot be written (\(error))",
-                                   remedy: "check free space; then resume with --resume from the previous checkpoint")
+            throw failed(stateName, error)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try writeFileAtomically(try encoder.encode(state), to: temporary.appendingPathComponent(stateName))
-        try fsyncDirectory(temporary)
         try beforeRename?(step)
         try? fm.removeItem(at: final)
         guard rename(temporary.path, final.path) == 0 else {
-            throw TrainingError.io(path: final.path, failure: "cannot be renamed into place from \(temporary.lastPathComponent) (\(systemError()))",
-                                   remedy: "check the run directory's permissions; then resume with --resume")
+            throw failed(nil, FileProblem(path: final.path, errno: errno, writing: true))
         }
         try fsyncDirectory(checkpoints)
         return final
+    }
+
+    /// Why checkpoint `checkpoint` (RUN/checkpoints/step-N) could not be written, naming it once:
+    /// the file that failed, the reason in words, and what to do, which depends on whether an
+    /// earlier checkpoint of the run exists to resume from.
+    static func writeFailure(checkpoint: URL, file: String?, error: Error) -> TrainingError {
+        let problem = FileProblem(error, writing: true)
+        let reason = (file.map { $0 + ": " } ?? "") + (problem?.reason ?? "\(error)")
+        let fix = problem?.remedy ?? "check the run directory, its permissions and free space"
+        return TrainingError.io(path: checkpoint.path, failure: "the checkpoint cannot be written (\(reason))",
+                                remedy: fix + "; then " + afterFailure(run: checkpoint.deletingLastPathComponent().deletingLastPathComponent()))
+    }
+
+    /// What to run after a write into `run` failed: resume from its newest complete checkpoint, or,
+    /// with none, the same command again.
+    static func afterFailure(run: URL) -> String {
+        guard let newest = complete(in: run).last else {
+            return "run the same command again (the run has no checkpoint yet to resume from)"
+        }
+        return "add --resume to the same command to continue from \(newest.lastPathComponent) (\(newest.path))"
     }
 
     /// Removes all but the newest `keep` (at least 1) complete checkpoints of a run.

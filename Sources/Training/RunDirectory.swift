@@ -32,8 +32,9 @@ public final class RunDirectory {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
-            throw TrainingError.io(path: url.path, failure: "cannot create the run directory (\(error.localizedDescription))",
-                                   remedy: "check the --out path and its permissions")
+            let problem = FileProblem(error, path: url.path, writing: true)
+            throw TrainingError.io(path: url.path, failure: "cannot be the run directory: \(problem?.reason ?? "\(error)")",
+                                   remedy: problem?.remedy(for: "--out") ?? "choose another --out")
         }
         do {
             lock = try DirectoryLock(url)
@@ -52,8 +53,9 @@ public final class RunDirectory {
         do {
             try fm.createDirectory(at: checkpoints, withIntermediateDirectories: true)
         } catch {
-            throw TrainingError.io(path: checkpoints.path, failure: "cannot be created (\(error.localizedDescription))",
-                                   remedy: "check the --out directory, its permissions and free space")
+            let problem = FileProblem(error, path: checkpoints.path, writing: true)
+            throw TrainingError.io(path: checkpoints.path, failure: "cannot be created (\(problem?.reason ?? "\(error)"))",
+                                   remedy: problem?.remedy ?? "check the --out directory, its permissions and free space")
         }
         for name in (try? fm.contentsOfDirectory(atPath: checkpoints.path)) ?? [] where name.hasPrefix(".step-") {
             try? fm.removeItem(at: checkpoints.appendingPathComponent(name))
@@ -73,8 +75,8 @@ public final class RunDirectory {
             }
             try writeFileAtomically(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: url)
         } else if !FileManager.default.createFile(atPath: url.path, contents: nil) {
-            throw TrainingError.io(path: url.path, failure: "cannot be created (\(systemError()))",
-                                   remedy: "check the --out directory, its permissions and free space")
+            let problem = FileProblem(path: url.path, errno: errno, writing: true)
+            throw TrainingError.io(path: url.path, failure: "cannot be created (\(problem.reason))", remedy: problem.remedy)
         }
         return try MetricsLog(url)
     }
@@ -114,8 +116,9 @@ final class MetricsLog {
             handle = try FileHandle(forWritingTo: url)
             try handle.seekToEnd()
         } catch {
-            throw TrainingError.io(path: url.path, failure: "cannot be opened for writing (\(error.localizedDescription))",
-                                   remedy: "check the file's permissions")
+            let problem = FileProblem(error, path: url.path, writing: true)
+            throw TrainingError.io(path: url.path, failure: "cannot be opened for writing (\(problem?.reason ?? "\(error)"))",
+                                   remedy: problem?.remedy ?? "check the file's permissions")
         }
     }
 
@@ -144,8 +147,10 @@ final class MetricsLog {
         do {
             try handle.write(contentsOf: Data(line.utf8))
         } catch {
-            throw TrainingError.io(path: url.path, failure: "cannot be written (\(error.localizedDescription))",
-                                   remedy: "check free space; then resume the run with --resume")
+            let problem = FileProblem(error, writing: true)
+            throw TrainingError.io(path: url.path, failure: "cannot be written (\(problem?.reason ?? "\(error)"))",
+                                   remedy: (problem?.remedy ?? "check free space") + "; then "
+                                       + Checkpoint.afterFailure(run: url.deletingLastPathComponent()))
         }
     }
 }

@@ -136,13 +136,14 @@ public final class Trainer {
         try directory?.prepareCheckpoints()
         let start = optimizer.step
         let counts = parameterCounts
+        func n(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }   // "1 head", "4 heads"
         let tokensPerStep = options.batchSize * index.meta.maxSeqLength
         let heldOut = heldOutSequenceCount
         report(.started([
-            "model: generator \(counts.generator) parameters (hidden \(config.generatorHiddenSize), \(config.generatorLayers) layers, \(config.generatorHeads) heads), discriminator \(counts.discriminator) (hidden \(config.hiddenSize), \(config.numLayers) layers, \(config.numHeads) heads), \(counts.total) in all; embedding \(config.embeddingSize), vocabulary \(config.vocabSize)",
-            "data: \(index.sequenceCount) sequences in \(index.directory.path); training \(stream.trainSequenceCount) sequences, \(stream.trainSequenceCount / options.batchSize) steps per epoch; held out \(heldOut)",
+            "model: generator \(counts.generator) parameters (hidden \(config.generatorHiddenSize), \(n(config.generatorLayers, "layer")), \(n(config.generatorHeads, "head"))), discriminator \(counts.discriminator) (hidden \(config.hiddenSize), \(n(config.numLayers, "layer")), \(n(config.numHeads, "head"))), \(counts.total) in all; embedding \(config.embeddingSize), vocabulary \(config.vocabSize)",
+            "data: \(index.sequenceCount) sequences in \(index.directory.path); training \(stream.trainSequenceCount) sequences, \(n(stream.trainSequenceCount / options.batchSize, "step")) per epoch; held out \(heldOut)",
         ] + (heldOut > 0 ? [] : [noHeldOutReason]) + [
-            "step: batch \(options.batchSize) x \(index.meta.maxSeqLength) = \(tokensPerStep) tokens, \(streamOptions.masking.maxPredictions) predictions per sequence; lr \(options.learningRate), warm-up \(options.warmupSteps), \(options.steps) steps, seed \(options.seed)",
+            "step: batch \(options.batchSize) x \(index.meta.maxSeqLength) = \(tokensPerStep) tokens, \(streamOptions.masking.maxPredictions) predictions per sequence; lr \(options.learningRate), warm-up \(options.warmupSteps), \(n(options.steps, "step")), seed \(options.seed)",
             "split: \(communicator.size) rank(s) x \(parallel.accumulate) micro-batch(es) of \(rowsPerMicroBatch) rows"
                 + (communicator.size > 1 ? ", gradients summed \(reducer.overlap ? "during" : "after") the backward pass" : ""),
         ]))

@@ -1,28 +1,21 @@
 // electra-prep build-vocab: learns a WordPiece vocabulary from a corpus.
 import ArgumentParser
+import CommandLineSupport
 import Corpus
 import Foundation
 import Tokenization
 import VocabularyLearning
 
-/// The bundled sample corpus, used when no corpus is given.
-let sampleCorpusPath = "data/sample/kjv.txt"
-
-/// The corpus arguments, or the bundled sample corpus when there are none.
-func corpusSources(_ inputs: [String]) throws -> [CorpusSource] {
-    if inputs.isEmpty {
-        guard FileManager.default.fileExists(atPath: sampleCorpusPath) else {
-            throw ValidationError("no corpus given and the bundled sample corpus \(sampleCorpusPath) is missing: run tools/setup.sh from the repository root, or pass a corpus")
-        }
-        return [CorpusSource(path: sampleCorpusPath)]
-    }
-    return try expandCorpusArguments(inputs)
+/// The error for a subcommand given no corpus: it names what to pass (the bundled sample too).
+func noCorpusError(_ subcommand: String, _ purpose: String) -> ValidationError {
+    ValidationError("no corpus given: pass the text files or directories \(purpose), e.g. `electra-prep \(subcommand) data/sample/` for the bundled sample corpus (tools/setup.sh extracts it)")
 }
 
 struct BuildVocab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build-vocab",
         abstract: "Learn a WordPiece vocabulary (vocab.txt) from a corpus.",
+        usage: "electra-prep build-vocab <corpus> ... [<options>]",
         discussion: """
             Words are normalized and split exactly as the tokenizer does; pieces are learned by \
             frequency merges with ## continuation. The output holds [PAD] [UNK] [CLS] [SEP] [MASK] \
@@ -31,7 +24,7 @@ struct BuildVocab: ParsableCommand {
             bytes whatever --threads is.
             """)
 
-    @Argument(help: "Text files, directories, or - for standard input (default: the bundled sample corpus).")
+    @Argument(help: "Text files, directories, or - for standard input (the bundled sample corpus: data/sample/).")
     var corpus: [String] = []
 
     @Option(help: "Number of tokens in the vocabulary.")
@@ -53,10 +46,13 @@ struct BuildVocab: ParsableCommand {
     @Option(help: ArgumentHelp("Bound of the word table: past it the rarest words are dropped as memory-bounded counters do (about 300 bytes of peak memory a word); 0 counts every word.", valueName: "n"))
     var maxWords = defaultMaxDistinctWords
 
-    @Option(help: "Threads for word counting (default: all cores; at most 16 are used).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .customLong("threads"), help: "Threads for word counting (default: all cores; at most 16 are used).")
+    var threadCount: Int?
+    /// --threads, else all cores (an optional flag: the help says "all cores", not this machine's count).
+    var threads: Int { threadCount ?? ProcessInfo.processInfo.activeProcessorCount }
 
     func validate() throws {
+        if corpus.isEmpty { throw noCorpusError("build-vocab", "to learn the vocabulary from") }
         if vocabSize < 6 { throw ValidationError("--vocab-size must be at least 6") }
         if minFrequency < 1 { throw ValidationError("--min-frequency must be at least 1") }
         if limitAlphabet < 1 { throw ValidationError("--limit-alphabet must be at least 1") }
@@ -66,7 +62,16 @@ struct BuildVocab: ParsableCommand {
 
     func run() throws {
         let start = Date()
-        let sources = input.apply(try corpusSources(corpus))
+        let url = URL(fileURLWithPath: out)
+        let configURL = url.deletingLastPathComponent().appendingPathComponent(TokenizerConfigFile.fileName)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ValidationError("--out \(out) is a directory: pass the file to write, e.g. --out \(url.appendingPathComponent("vocab.txt").relativePath)")
+        }
+        // Before the corpus is read (hours on a large one): a place that cannot be written fails now.
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        print("build-vocab: writing \(url.path) and \(configURL.lastPathComponent) beside it (--out to choose another place)")
+        let sources = input.apply(try expandCorpusArguments(corpus))
         let progress = ProgressLine()
         let counts = try countWords(sources: sources, tokenizer: tokenizer.options, threads: threads, strict: input.strict,
                                     maxWords: maxWords == 0 ? nil : maxWords) { event in
@@ -100,7 +105,6 @@ struct BuildVocab: ParsableCommand {
             }
         }
         progress.finish()
-        let url = URL(fileURLWithPath: out)
         try writeVocabulary(learned, to: url, tokenizer: tokenizer.options, learner: options,
                             corpusSHA256: counts.corpusSHA256)
         if learned.isShort {
@@ -108,8 +112,8 @@ struct BuildVocab: ParsableCommand {
         }
         let seconds = Date().timeIntervalSince(start)
         print("""
-            wrote \(out) (\(learned.tokens.count) tokens) and \(url.deletingLastPathComponent().appendingPathComponent("tokenizer_config.json").path)
-              corpus: \(counts.bytesRead) bytes\(counts.refused.isEmpty ? "" : " (\(sources.count - counts.refused.count) inputs; \(counts.refused.count) refused, named above)"), \(counts.counter.totalWords) words, \(counts.counter.distinctWords) distinct\(counts.counter.prunedWords > 0 ? " kept (--max-words \(maxWords); rarest dropped \(counts.counter.prunedWords) times)" : "")
+            wrote \(url.path) (\(learned.tokens.count) tokens) and \(configURL.path)
+              corpus: \(counts.bytesRead) bytes\(counts.refused.isEmpty ? "" : " (\(counted(sources.count - counts.refused.count, "input")); \(counts.refused.count) refused, named above)"), \(counts.counter.totalWords) words, \(counts.counter.distinctWords) distinct\(counts.counter.prunedWords > 0 ? " kept (--max-words \(maxWords); rarest dropped \(counts.counter.prunedWords) times)" : "")
               alphabet: \(learned.alphabetSize) characters (each as c and ##c), merges: \(learned.merges)
               time: \(String(format: "%.2f", seconds)) s
             """)

@@ -1,5 +1,6 @@
 // `electra-prep inspect`: totals, distributions and decoded samples of a shard directory.
 import ArgumentParser
+import CommandLineSupport
 import Foundation
 import Sharding
 
@@ -35,7 +36,7 @@ struct Inspect: ParsableCommand {
         let stats = try shardStatistics(index, sampleCount: sequences, seed: seed)
         let meta = index.meta
         func pct(_ n: Int) -> String { stats.sequences > 0 ? String(format: "%.1f%%", 100 * Double(n) / Double(stats.sequences)) : "-" }
-        print("\(directory): \(stats.sequences) sequences, \(stats.tokens) tokens, \(stats.shards) shards, \(stats.frames) frames, \(stats.sources) sources")
+        print("\(directory): \(counted(stats.sequences, "sequence")), \(counted(stats.tokens, "token")), \(counted(stats.shards, "shard")), \(counted(stats.frames, "frame")), \(counted(stats.sources, "source"))")
         print(String(format: "on disk: %d bytes = %.3f bytes/token (uint%d tokens, zstd)", stats.bytesOnDisk, stats.bytesPerToken, meta.tokenBytes * 8))
         print("max sequence length \(meta.maxSeqLength), seed \(meta.seed), vocabulary \(meta.vocabSize) tokens (sha256 \(meta.vocabSHA256.prefix(16))...), \(meta.toolVersion)")
         if stats.sequences > 0 {
@@ -44,14 +45,14 @@ struct Inspect: ParsableCommand {
         let documents = index.sources.reduce(0) { $0 + $1.documents }, lines = index.sources.reduce(0) { $0 + $1.lines }
         let invalid = index.sources.reduce(0) { $0 + $1.invalidUTF8Bytes }
         let damaged = index.sources.reduce(0) { $0 + $1.damagedLines }, bad = index.sources.reduce(0) { $0 + $1.badRecords }
-        let counted = index.schemaVersion >= 2 ? "\(damaged) lines with NUL or invalid UTF-8" : "lines with NUL not counted (schema 1 index)"
-        print("inputs: \(index.sources.count) (\(documents) documents, \(lines) lines, \(counted), \(invalid) invalid UTF-8 bytes dropped, \(bad) bad JSONL lines skipped)")
+        let damagedLines = index.schemaVersion >= 2 ? "\(counted(damaged, "line")) with NUL or invalid UTF-8" : "lines with NUL not counted (schema 1 index)"
+        print("inputs: \(index.sources.count) (\(counted(documents, "document")), \(counted(lines, "line")), \(damagedLines), \(counted(invalid, "invalid UTF-8 byte")) dropped, \(counted(bad, "bad JSONL line")) skipped)")
         for source in index.sources.prefix(10) {
             var extra = ""
-            if source.damagedLines > 0 { extra += ", \(source.damagedLines) damaged lines" }
-            if source.badRecords > 0 { extra += ", \(source.badRecords) bad JSONL lines" }
+            if source.damagedLines > 0 { extra += ", \(counted(source.damagedLines, "damaged line"))" }
+            if source.badRecords > 0 { extra += ", \(counted(source.badRecords, "bad JSONL line"))" }
             if let input = source.inputTokens { extra += ", \(input) text tokens in" + (source.droppedTokens > 0 ? " (\(source.droppedTokens) dropped)" : "") }
-            print("  \(source.path): \(source.documents) documents, \(source.sequences) sequences from #\(source.firstSequence)\(extra), sha256 \(source.sha256.prefix(12))...")
+            print("  \(source.path): \(counted(source.documents, "document")), \(counted(source.sequences, "sequence")) from #\(source.firstSequence)\(extra), sha256 \(source.sha256.prefix(12))...")
         }
         let damagedSources = index.sources.filter { $0.damagedLines > 0 }
         if damagedSources.count > 0 && index.sources.count > 10 {

@@ -2,6 +2,7 @@
 // examples in zstd shards indexed by SQLite (see data/FORMAT.md).
 import ArgumentParser
 import Corpus
+import CommandLineSupport
 import Foundation
 import Sharding
 import Tokenization
@@ -11,6 +12,7 @@ extension BertTokenizer: LineEncoder {}
 struct Shard: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Tokenize and pack a corpus into ELECTRA pre-training shards (zstd + SQLite index).",
+        usage: "electra-prep shard <corpus> ... [<options>]",
         discussion: """
         A blank line ends a document. Examples are packed as ELECTRA's \
         build_pretraining_dataset.py does (segments A and B, its 10% single-segment and 5% \
@@ -31,7 +33,7 @@ struct Shard: ParsableCommand {
         refused and nothing was sharded. The index only ever lists complete shards.
         """)
 
-    @Argument(help: "Text files, directories (recursively) or - for standard input; .zst/.gz are decompressed. Default: the sample corpus.")
+    @Argument(help: "Text files, directories (recursively) or - for standard input; .zst/.gz are decompressed (the bundled sample corpus: data/sample/).")
     var corpus: [String] = []
 
     @Option(help: "The WordPiece vocabulary (vocab.txt).")
@@ -49,8 +51,10 @@ struct Shard: ParsableCommand {
     @Option(help: "lossless: every token of every document in exactly one sequence; original: build_pretraining_dataset.py's rules, which drop what overflows.")
     var packing: PackingChoice = .lossless
 
-    @Option(help: "Tokenizer threads (default: all cores).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .customLong("threads"), help: "Tokenizer threads (default: all cores).")
+    var threadCount: Int?
+    /// --threads, else all cores (an optional flag: the help says "all cores", not this machine's count).
+    var threads: Int { threadCount ?? ProcessInfo.processInfo.activeProcessorCount }
 
     @OptionGroup var tokenizer: TokenizerFlags
 
@@ -69,6 +73,7 @@ struct Shard: ParsableCommand {
     var timings = false
 
     func validate() throws {
+        if corpus.isEmpty { throw noCorpusError("shard", "to shard") }
         guard (5...65_535).contains(maxSeqLength) else { throw ValidationError("--max-seq-length must be between 5 and 65535") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard sequencesPerFrame >= 1, sequencesPerFrame <= 1 << 20 else { throw ValidationError("--sequences-per-frame must be in 1...1048576") }
@@ -77,11 +82,7 @@ struct Shard: ParsableCommand {
     }
 
     func run() throws {
-        let inputs = corpus.isEmpty ? ["data/sample/kjv.txt"] : corpus
-        if corpus.isEmpty && !FileManager.default.fileExists(atPath: inputs[0]) {
-            throw ValidationError("the sample corpus data/sample/kjv.txt is missing: run tools/setup.sh (or pass a corpus)")
-        }
-        let sources = input.apply(try expandCorpusArguments(inputs))
+        let sources = input.apply(try expandCorpusArguments(corpus))
         if !FileManager.default.fileExists(atPath: vocab) {
             throw ValidationError("\(vocab): no such vocabulary; build one with `electra-prep build-vocab`, or pass --vocab vocab/bert-base-uncased.txt")
         }
@@ -133,7 +134,7 @@ struct Shard: ParsableCommand {
                 reporter.progress(line)
             case .finishedSource(let s):
                 guard sources.count <= 20 else { break }   // many inputs: the summary says it
-                reporter.message("done: \(s.path): \(s.documents) documents, \(s.lines) lines, \(s.sequences) sequences, \(s.tokens) tokens")
+                reporter.message("done: \(s.path): \(counted(s.documents, "document")), \(counted(s.lines, "line")), \(counted(s.sequences, "sequence")), \(counted(s.tokens, "token"))")
             }
         }
         reporter.finish()

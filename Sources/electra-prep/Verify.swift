@@ -1,5 +1,6 @@
 // `electra-prep verify`: checks every shard of a directory against its index.
 import ArgumentParser
+import CommandLineSupport
 import Foundation
 import Sharding
 
@@ -23,7 +24,7 @@ struct Verify: ParsableCommand {
             print("note: \(directory)/\(file) is not in the index (left by an interrupted run; the next `shard` run removes it)")
         }
         if report.isValid {
-            print("\(directory): OK: \(report.shards) shards, \(report.frames) frames, \(report.sequences) sequences, \(report.tokens) tokens")
+            print("\(directory): OK: \(counted(report.shards, "shard")), \(counted(report.frames, "frame")), \(counted(report.sequences, "sequence")), \(counted(report.tokens, "token"))")
         } else {
             printError("\(directory): \(report.badShards.count) bad shard(s): \(report.badShards.joined(separator: ", "))")
             throw ExitCode(1)

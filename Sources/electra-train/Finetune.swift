@@ -1,6 +1,7 @@
 // electra-train finetune: the discriminator on a downstream task (GLUE or a custom file), with
 // google-research/electra's fine-tuning hyperparameters (configure_finetuning.py).
 import ArgumentParser
+import CommandLineSupport
 import Durability
 import FineTuning
 import Foundation
@@ -99,7 +100,7 @@ struct Finetune: ParsableCommand {
             }
         }
         for file in [trainFile] + devFiles where !file.badRows.isEmpty {
-            FileHandle.standardError.write(Data("warning: \(file.path): skipped \(file.badRows.count) bad rows of \(file.badRows.count + file.examples.count)\n".utf8))
+            FileHandle.standardError.write(Data("warning: \(file.path): skipped \(counted(file.badRows.count, "bad row")) of \(file.badRows.count + file.examples.count)\n".utf8))
             for row in file.badRows.prefix(10) { FileHandle.standardError.write(Data("  \(row)\n".utf8)) }
             if file.badRows.count > 10 { FileHandle.standardError.write(Data("  ... and \(file.badRows.count - 10) more\n".utf8)) }
         }
@@ -144,12 +145,12 @@ struct Finetune: ParsableCommand {
                                   specialIDs: (Int32(vocabulary.padID), Int32(vocabulary.clsID), Int32(vocabulary.sepID)), resume: resume)
         tuner.extraDev = zip(dev, devSets).dropFirst().map { (URL(fileURLWithPath: $0.0).deletingPathExtension().lastPathComponent, $0.1) }
         print("electra-train finetune: \(spec.name) from \(fromScratch ? "random initialization, the sizes of " : "")\(source.description)")
-        print("  \(trainFeatures.count) training rows\(trainFeatures.count > rowsRead ? " (\(rowsRead) pairs in both orders)" : ""), \(devFeatures.count) dev rows, \(spec.regression ? "regression" : "labels " + spec.labels.joined(separator: ","))")
+        print("  \(counted(trainFeatures.count, "training row"))\(trainFeatures.count > rowsRead ? " (\(counted(rowsRead, "pair")) in both orders)" : ""), \(counted(devFeatures.count, "dev row")), \(spec.regression ? "regression" : "labels " + spec.labels.joined(separator: ","))")
         for file in devFiles where !file.unknownLabels.isEmpty {
             let names = Set(file.unknownLabels.compactMap(\.label)).sorted().map { "\"\($0)\"" }.joined(separator: ", ")
             print("  \(file.path): \(file.unknownLabels.count) rows with labels \(knownFrom) lacks (\(names)) are evaluated as wrong predictions (--unknown-dev-labels wrong)")
         }
-        print("  \(tuner.totalSteps) steps (\(options.epochs) epochs x \(tuner.stepsPerEpoch)), batch \(options.batchSize) x \(setup.seqLength) tokens, lr \(options.learningRate), layer-wise decay \(options.layerwiseDecay)")
+        print("  \(counted(tuner.totalSteps, "step")) (\(counted(options.epochs, "epoch")) x \(tuner.stepsPerEpoch)), batch \(options.batchSize) x \(setup.seqLength) tokens, lr \(options.learningRate), layer-wise decay \(options.layerwiseDecay)")
         let progress = ProgressLine(enabled: isatty(1) != 0)
         let start = Date()
         try tuner.fit(checkpointEvery: checkpointEvery) { event in

@@ -2,6 +2,7 @@
 // GLUE's test-set submissions (index<TAB>prediction, one row per line), with the probability of
 // the predicted class (or nothing more for regression).
 import ArgumentParser
+import CommandLineSupport
 import FineTuning
 import Foundation
 import Kernels
@@ -28,7 +29,7 @@ struct Predict: ParsableCommand {
         }
         let data = try readTaskFile(file, spec: setup.task, requireLabel: false)
         for row in data.badRows.prefix(10) { FileHandle.standardError.write(Data("warning: skipped \(row)\n".utf8)) }
-        if data.badRows.count > 10 { FileHandle.standardError.write(Data("warning: ... and \(data.badRows.count - 10) more bad rows\n".utf8)) }
+        if data.badRows.count > 10 { FileHandle.standardError.write(Data("warning: ... and \(counted(data.badRows.count - 10, "more bad row"))\n".utf8)) }
         let vocabulary = try Vocabulary(tokens: source.vocabulary)
         var encoder = FeatureEncoder(vocabulary: vocabulary, options: source.tokenizer, maxLength: setup.options.maxLength)
         let features = data.examples.map { encoder.encode($0, labels: setup.task.labels, regression: setup.task.regression) }

@@ -24,7 +24,7 @@ struct Train: ParsableCommand {
             let (trainer, settings) = try arguments.makeTrainer(communicator: communicator)
             let blas = blasReport()   // the kernel in use and a 0.1 s sgemm probe, for the header and metrics.jsonl
             trainer.systemRecord = blas.jsonFields
-            try train(trainer, settings: settings, out: arguments.out, header: ["blas: " + blas.summary],
+            try train(trainer, settings: settings, out: arguments.runDirectory, header: ["blas: " + blas.summary],
                       quiet: !communicator.isRoot)
         }
     }
@@ -43,7 +43,7 @@ func train(_ trainer: Trainer, settings: ResolvedRun, out: String, header: [Stri
     try trainer.run { event in
         switch event {
         case .started(let lines):
-            print("electra-train: \(out), preset \(settings.preset ?? "of the run")")
+            print("electra-train: run directory \(out), preset \(settings.preset ?? "of the run")")
             (lines + header).forEach { print("  " + $0) }
         case .resumed(let step, let from):
             print("resumed at step \(step) from \(from)")

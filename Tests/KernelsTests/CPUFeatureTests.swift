@@ -52,3 +52,18 @@ final class CPUFeatureTests: XCTestCase {
         #endif
     }
 }
+
+/// The BLAS restart execs the program's real file, so the process keeps its name (not "exe").
+final class RestartExecutableTests: XCTestCase {
+    func testRestartExecsTheRealFile() throws {
+        #if os(Linux)
+        let path = restartExecutablePath()
+        XCTAssertNotEqual(path, "/proc/self/exe")
+        XCTAssertNotEqual(URL(fileURLWithPath: path).lastPathComponent, "exe")
+        // The same file as the running program, under the name `ps` and `pgrep` will show.
+        let comm = try String(contentsOfFile: "/proc/self/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertTrue(URL(fileURLWithPath: path).lastPathComponent.hasPrefix(comm), "\(path) vs comm \(comm)")
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"), path)
+        #endif
+    }
+}
