@@ -83,8 +83,9 @@ class Masker:
                     weights=t(weights), originals=t(originals))
 
 
-def pair_forward(gen, disc, batch, noise=None):
-    """One ELECTRA forward as run_pretraining.py: returns losses, predictions, samples, disc logits, labels."""
+def pair_forward(gen, disc, batch, noise=None, hidden=False):
+    """One ELECTRA forward as run_pretraining.py: returns losses, predictions, samples, disc logits,
+    labels (and with `hidden` the discriminator's last-layer output)."""
     ids, masked, seg, att = batch["ids"], batch["masked"], batch["seg"], batch["att"]
     B, L = ids.shape
     N = batch["positions"].shape[1]
@@ -104,12 +105,14 @@ def pair_forward(gen, disc, batch, noise=None):
         real = w > 0
         disc_ids[rows[real]] = sampled[real]
         labels = (disc_ids != ids.reshape(-1)).float()
-    d = disc(input_ids=disc_ids.reshape(B, L), attention_mask=att, token_type_ids=seg).logits.reshape(-1)
+    out = disc(input_ids=disc_ids.reshape(B, L), attention_mask=att, token_type_ids=seg, output_hidden_states=hidden)
+    d = out.logits.reshape(-1)
     m = att.reshape(-1).float()
     bce = torch.nn.functional.binary_cross_entropy_with_logits(d, labels, reduction="none")
     disc_loss = (bce * m).sum() / (m.sum() + 1e-6)
     return dict(loss=gen_loss + 50.0 * disc_loss, gen_loss=gen_loss, disc_loss=disc_loss,
-                predictions=logits.detach().argmax(-1), sampled=sampled, disc_logits=d.detach(), labels=labels)
+                predictions=logits.detach().argmax(-1), sampled=sampled, disc_logits=d.detach(), labels=labels,
+                disc_hidden=out.hidden_states[-1].detach() if hidden else None)
 
 
 class ElectraAdamW:
@@ -171,12 +174,20 @@ def training_batches(reader, train_frames, B, masker, rng, window=8):
 @torch.no_grad()
 def evaluate(gen, disc, batches, noises):
     """Held-out generator accuracy (pooled over masked slots), discriminator AUC (per batch,
-    averaged over batches, as electra-train's eval lines) and both losses (batch means), dropout off."""
+    averaged over batches, as electra-train's eval lines) and both losses (batch means), dropout
+    off; the collapse signals as electra-train computes them: the discriminator's last-layer
+    spread (per hidden unit the standard deviation over every real position, averaged over units)
+    and the share of the generator's most frequent argmax among the masked slots."""
     gen.eval(); disc.eval()
     correct = slots = 0.0
     aucs, gen_losses, disc_losses = [], [], []
+    hidden_rows, predicted = [], {}
     for batch, noise in zip(batches, noises):
-        r = pair_forward(gen, disc, batch, noise)
+        with torch.no_grad():
+            r = pair_forward(gen, disc, batch, noise, hidden=True)
+        hidden_rows.append(r["disc_hidden"].reshape(-1, r["disc_hidden"].shape[-1])[batch["att"].reshape(-1) > 0].double())
+        for t in r["predictions"][batch["weights"].reshape(-1) > 0].tolist():
+            predicted[t] = predicted.get(t, 0) + 1
         w = batch["weights"].reshape(-1)
         correct += ((r["predictions"] == batch["originals"].reshape(-1)).float() * w).sum().item()
         slots += w.sum().item()
@@ -184,8 +195,11 @@ def evaluate(gen, disc, batches, noises):
         aucs.append(auc(r["disc_logits"][m].numpy(), r["labels"][m].numpy()))
         gen_losses.append(r["gen_loss"].item())
         disc_losses.append(r["disc_loss"].item())
+    hidden = torch.cat(hidden_rows)
+    spread = hidden.std(dim=0, unbiased=False).mean().item()
+    top = max(predicted.values()) / sum(predicted.values()) if predicted else 0.0
     return dict(acc=correct / max(slots, 1), auc=float(np.mean(aucs)), gen_loss=float(np.mean(gen_losses)),
-                disc_loss=float(np.mean(disc_losses)))
+                disc_loss=float(np.mean(disc_losses)), spread=spread, top=top)
 
 
 def train_pytorch(args, configs, reader, train_frames, L, specials, seed):
@@ -233,6 +247,8 @@ def main():
     ap.add_argument("--eval-sequences", type=int, default=512, help="held-out sequences evaluated (at most)")
     ap.add_argument("--tolerance", type=float, default=0.10)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--collapsed-spread", type=float, default=0.01,
+                    help="a last-layer spread under this is a collapsed discriminator (electra-train's Trainer.collapsedSpread)")
     args = ap.parse_args()
     hf_logging.disable_progress_bar()
     torch.set_num_threads(args.threads)
@@ -287,7 +303,7 @@ def main():
     for k in range(args.seeds):
         gen, disc = train_pytorch(args, configs, reader, train_frames, L, specials, args.seed + k)
         runs.append((f"seed {args.seed + k}", evaluate(gen, disc, batches, noises), gen))
-    keys = ("acc", "auc", "gen_loss", "disc_loss")
+    keys = ("acc", "auc", "gen_loss", "disc_loss", "spread", "top")
     theirs = {key: float(np.mean([r[key] for _, r, _ in runs])) for key in keys}
     ours = {key: float(np.mean([r[key] for _, r, _ in ours_runs])) for key in keys}
 
@@ -319,11 +335,13 @@ def main():
         return line
 
     def row(name, r):
-        print(f"{name:40}{r['acc']:>20.4f}{r['auc']:>20.4f}{r['gen_loss']:>16.4f}{r['disc_loss']:>12.4f}")
+        print(f"{name:40}{r['acc']:>20.4f}{r['auc']:>20.4f}{r['gen_loss']:>16.4f}{r['disc_loss']:>12.4f}"
+              f"{r['spread']:>10.5f}{r['top']:>10.3f}")
 
     print()
     print(f"held-out: {len(sequences)} sequences, {len(batches)} batches, the same masks and Gumbel noise for every model")
-    print(f"{'':40}{'generator accuracy':>20}{'discriminator AUC':>20}{'generator loss':>16}{'disc. loss':>12}")
+    print(f"{'':40}{'generator accuracy':>20}{'discriminator AUC':>20}{'generator loss':>16}{'disc. loss':>12}"
+          f"{'spread':>10}{'top share':>10}")
     for name, r, _ in runs:
         row("PyTorch, " + name, r)
     row(f"PyTorch, mean of {len(runs)}", theirs)
@@ -336,6 +354,9 @@ def main():
     row(f"electra-swift, mean of {len(ours_runs)}", ours)
     rel = {k: (ours[k] - theirs[k]) / theirs[k] if theirs[k] > 0 else float("inf") for k in keys}
     print(f"{'ours relative to PyTorch (means)':40}{rel['acc']:>+20.1%}{rel['auc']:>+20.1%}{rel['gen_loss']:>+16.1%}{rel['disc_loss']:>+12.1%}")
+    floor = args.collapsed_spread
+    print(f"collapsed (last-layer spread under {floor}): PyTorch {sum(r['spread'] < floor for _, r, _ in runs)} of {len(runs)}, "
+          f"ours {sum(r['spread'] < floor for _, r, _ in ours_runs)} of {len(ours_runs)}")
     print("top generator predictions (argmax at the masked positions):")
     for name, _, g_ in runs:
         print(f"  PyTorch {name}: " + top_predictions(g_))
