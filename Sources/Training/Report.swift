@@ -237,7 +237,10 @@ public func reportSVG(_ lines: [MetricLine], title: String) -> String {
             series.append(lines.filter { $0.kind == "eval" }.compactMap { l in l.values[extra + "/" + key].flatMap { $0.isFinite ? (Double(l.step), $0) : nil } })
         }
         let all = series.flatMap { $0.map(\.1) }
-        let axis = valueAxis(min: all.min() ?? 0, max: all.max() ?? 1, range: metricRange(key))
+        // The spread's axis always reaches past the collapse line (0.01): a collapsed run's spread
+        // (1e-6) then lies flat on 0 instead of filling a magnified axis.
+        let top = key == "discriminator_spread" ? Swift.max(all.max() ?? 1, 0.02) : (all.max() ?? 1)
+        let axis = valueAxis(min: all.min() ?? 0, max: top, range: metricRange(key))
         let labels = tickLabels(axis.ticks, step: axis.step)
         // The left margin fits the widest tick label; the right edge is the same for every panel.
         let x0 = panelX + 14 + (labels.map(labelWidth).max() ?? 0) + 6, y0 = panelY + 26
