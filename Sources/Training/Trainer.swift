@@ -65,12 +65,7 @@ public final class Trainer {
         if !resume, let newest {
             throw TrainingError.existingRun(runDirectory.path, newest: newest.lastPathComponent)
         }
-        var streamOptions = BatchStreamOptions()
-        streamOptions.batchSize = options.batchSize
-        streamOptions.seed = options.seed
-        streamOptions.masking = MaskingOptions(maskProbability: options.maskProbability,
-                                               maskTokenFraction: options.maskTokenFraction,
-                                               maxSeqLength: index.meta.maxSeqLength)
+        let streamOptions = options.batchStreamOptions(meta: index.meta)
         self.streamOptions = streamOptions
         var resumeState: CheckpointState?
         var resumeTensors: [String: (shape: [Int], values: [Float])] = [:]
@@ -285,5 +280,20 @@ public final class Trainer {
         lastCheckpoint = final.path
         Checkpoint.rotate(in: directory.url, keep: options.keepCheckpoints)
         return final.path
+    }
+}
+
+extension TrainingOptions {
+    /// The batch stream of a run over shards described by `meta`: what the trainer trains on
+    /// (also what `electra-dev dump-batches` writes and Python's electra_shards reproduces).
+    public func batchStreamOptions(meta: ShardMeta) -> BatchStreamOptions {
+        var stream = BatchStreamOptions()
+        stream.batchSize = batchSize
+        stream.seed = seed
+        stream.masking = MaskingOptions(maskProbability: maskProbability, maskTokenFraction: maskTokenFraction,
+                                        maxSeqLength: meta.maxSeqLength)
+        stream.specials = SpecialTokenIDs(pad: Int32(meta.padID), cls: Int32(meta.clsID),
+                                          sep: Int32(meta.sepID), mask: Int32(meta.maskID))
+        return stream
     }
 }
