@@ -123,14 +123,16 @@ def mask_rows(ids: npt.NDArray[np.int32], segments: npt.NDArray[np.int32], atten
     nc = n_candidates[order].astype(np.uint64)
     lanes = XoshiroLanes(keys[order])
     top = int(c_sorted[0]) if R else 0
-    active = [int(np.count_nonzero(c_sorted > k)) for k in range(top)]
+    # active[k]: the rows still drawing at draw k (count > k), a prefix of the sorted lanes
+    active = (R - np.cumsum(np.bincount(c_sorted, minlength=top + 1))[:top]).tolist()
+    rows = np.arange(R)
     # Partial Fisher-Yates: position k swaps with k + uniform(count of candidates - k).
     for k in range(top):
         n = active[k]
-        j = k + lanes.uniform(nc[:n] - np.uint64(k)).astype(np.int64)
-        r = np.arange(n)
-        a = cand[r, k].copy()
-        cand[r, k] = cand[r, j]
+        j = lanes.uniform(nc[:n] - np.uint64(k)).astype(np.intp) + k
+        r = rows[:n]
+        a = cand[:n, k].copy()
+        cand[:n, k] = cand[r, j]
         cand[r, j] = a
     width = max(top, 1)
     chosen = cand[:, :width].copy()

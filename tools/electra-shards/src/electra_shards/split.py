@@ -3,6 +3,7 @@ contiguous B/N rows of every global batch (as electra-train's MPI ranks do), and
 w of W takes steps w, w + W, ... (a DataLoader hands them out in that round-robin order)."""
 from __future__ import annotations
 
+import itertools
 from typing import Iterator
 
 from .masking import MaskedBatch
@@ -43,8 +44,12 @@ class RankBatches:
         B = self.batches.batch_size
         return self.batches.rows(step * B + self.rows[0], step * B + self.rows[1])
 
-    def worker_batches(self, start: int, stop: int | None, worker: int = 0, workers: int = 1
+    def worker_batches(self, start: int, stop: int | None, worker: int = 0, workers: int = 1, block: int = 8
                        ) -> Iterator[tuple[int, MaskedBatch]]:
-        """(step, batch) for the steps of one loader worker."""
-        for step in worker_steps(start, stop, worker, workers):
-            yield step, self.batch(step)
+        """(step, batch) for the steps of one loader worker, computed `block` steps at a time."""
+        steps = worker_steps(start, stop, worker, workers)
+        while True:
+            chunk = list(itertools.islice(steps, block))
+            if not chunk:
+                return
+            yield from zip(chunk, self.batches.steps_rows(chunk, self.rows))
