@@ -75,7 +75,7 @@ let package = Package(
         // electra-train (the product) and electra-dev crash-train (the same run, a fault injected).
         .target(name: "CommandLineSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "TrainCommandLine",
-                dependencies: ["Training", "Interop", "Model", "Kernels", "Sharding", "Distributed",
+                dependencies: ["Training", "Batching", "Interop", "Model", "Kernels", "Sharding", "Distributed",
                                .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 swiftSettings: fast),
         .executableTarget(
@@ -107,7 +107,7 @@ let package = Package(
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
         .testTarget(name: "MaskingTests", dependencies: ["Masking", "Randomness"]),
         .testTarget(name: "InteropTests", dependencies: ["Interop", "Model", "Masking", "Randomness", "Tokenization", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Durability", "Sharding", "Corpus", "ShardTestSupport", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Batching", "Model", "Durability", "Sharding", "Corpus", "ShardTestSupport", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Randomness"]),
         .testTarget(name: "FineTuningTests", dependencies: ["FineTuning", "Model", "Interop", "Randomness", "TestSupport"]),

@@ -3,6 +3,7 @@
 // `TrainingRequest`, and opening the trainer. Defaults and help text come from the library's
 // option types (TrainingOptions, the presets). Nothing here prints.
 import ArgumentParser
+import Batching
 import Distributed
 import Foundation
 import Interop
@@ -15,7 +16,7 @@ private let defaults = TrainingOptions.defaults
 
 /// The options of a training run.
 public struct TrainArguments: ParsableArguments {
-    @Option(help: "The shard directory written by electra-prep shard.")
+    @Option(help: "The shard directory written by electra-prep shard, or several mixed by sample proportion: web=0.7,books=0.3 (paths with weights; metrics.jsonl counts the sequences of each).")
     public var shards = "data"
     @Option(help: "Model size: \(ElectraConfig.presetNames.joined(separator: ", ")) (default \(TrainingOptions.defaultPreset); on --resume, the run's).")
     public var preset: String?
@@ -94,9 +95,11 @@ public struct TrainArguments: ParsableArguments {
         setComputeThreads(threads ?? (communicator.size > 1 ? computeThreadsPerRank(localRanks: communicator.localSize)
                                                             : ProcessInfo.processInfo.activeProcessorCount))
         let runURL = URL(fileURLWithPath: out)
-        let index = try ShardIndex(directory: URL(fileURLWithPath: shards))
+        let mixture = try MixtureSpec.parse(shards)
+        let firstShards = mixture?.sources[0].path ?? shards
+        let index = try ShardIndex(directory: URL(fileURLWithPath: firstShards))
         let previous = resume ? try resumableRun(runURL) : nil
-        let facts = ShardFacts(directory: shards, vocabSize: index.meta.vocabSize, vocabSHA256: index.meta.vocabSHA256,
+        let facts = ShardFacts(directory: firstShards, vocabSize: index.meta.vocabSize, vocabSHA256: index.meta.vocabSHA256,
                                maxSeqLength: index.meta.maxSeqLength)
         let settings: ResolvedRun
         do {
@@ -108,8 +111,9 @@ public struct TrainArguments: ParsableArguments {
         let initial = try initFrom.flatMap { path in communicator.isRoot ? path : nil }.map { path in
             (tensors: try HuggingFacePair(URL(fileURLWithPath: path)).tensors(), source: path)
         }
-        let trainer = try Trainer(config: settings.config, options: settings.options, shards: URL(fileURLWithPath: shards),
-                                  runDirectory: runURL, resume: resume, initialParameters: initial, parallel: parallel(communicator))
+        let trainer = try Trainer(config: settings.config, options: settings.options, shards: URL(fileURLWithPath: firstShards),
+                                  runDirectory: runURL, resume: resume, initialParameters: initial, parallel: parallel(communicator),
+                                  mixture: mixture)
         return (trainer, settings)
     }
 

@@ -32,6 +32,8 @@ public final class Trainer {
     let streamOptions: BatchStreamOptions
     var lastCheckpoint: String?
     var resumedWindow: MetricSums?
+    /// The mixed shard directories (`--shards a=0.7,b=0.3`), in order; empty for one directory.
+    var mixtureNames: [String] = []
     /// Called with the step once a checkpoint's files are written and synced, before its
     /// directory is renamed into place: where fault injection (electra-dev crash-train, the
     /// tests) throws or kills the process, leaving an incomplete checkpoint that resuming ignores.
@@ -50,7 +52,7 @@ public final class Trainer {
     /// broadcast to the others before the first step.
     public init(config: ElectraConfig, options: TrainingOptions, shards: URL, runDirectory: URL, resume: Bool,
                 initialParameters: (tensors: [String: (shape: [Int], values: [Float])], source: String)? = nil,
-                parallel: ParallelOptions = ParallelOptions()) throws {
+                parallel: ParallelOptions = ParallelOptions(), mixture: MixtureSpec? = nil) throws {
         let ranks = parallel.communicator.size, K = parallel.accumulate
         guard K >= 1, options.batchSize % (ranks * K) == 0 else {
             throw TrainingError.split("--batch-size \(options.batchSize) cannot be split into \(ranks) rank(s) x \(K) micro-batch(es) of equal rows: choose a batch size that is a multiple of \(ranks * max(K, 1))")
@@ -111,8 +113,23 @@ public final class Trainer {
                 try parallel.communicator.broadcast(UnsafeMutableBufferPointer(start: buffer, count: n), root: 0)
             }
         }
-        stream = try BatchStream(index: index, options: streamOptions, position: resumeState?.stream,
-                                 expectedVocabulary: (config.vocabSize, index.meta.vocabSHA256))
+        if let mixture {
+            mixtureNames = mixture.sources.map(\.path)
+            let index = self.index
+            let sources = try mixture.sources.map { source -> MixtureSource in
+                let other = try ShardIndex(directory: URL(fileURLWithPath: source.path))
+                let (a, b) = (index.meta, other.meta)
+                if a.vocabSHA256 != b.vocabSHA256 || a.maxSeqLength != b.maxSeqLength
+                    || [a.padID, a.clsID, a.sepID, a.maskID] != [b.padID, b.clsID, b.sepID, b.maskID] {
+                    throw TrainingError.incompatible(path: source.path, problem: "mixed shard directories must share the vocabulary (sha256 \(b.vocabSHA256.prefix(12)) here, \(a.vocabSHA256.prefix(12)) in \(index.directory.path)) and the sequence length (\(b.maxSeqLength) here, \(a.maxSeqLength) there); shard them with the same vocabulary and --max-seq-length")
+                }
+                return MixtureSource(name: source.path, frames: other, weight: source.weight)
+            }
+            stream = try BatchStream(mixture: sources, options: streamOptions, position: resumeState?.stream)
+        } else {
+            stream = try BatchStream(index: index, options: streamOptions, position: resumeState?.stream,
+                                     expectedVocabulary: (config.vocabSize, index.meta.vocabSHA256))
+        }
     }
 
     /// Parameters of the generator and of the discriminator (shared embeddings counted in both).
@@ -183,6 +200,10 @@ public final class Trainer {
                 // Per step: seconds waited for the gradient sum after the backward pass, and spent in all-reduce.
                 values.append(("communication_wait_seconds", windowWait / Double(max(sums.steps, 1))))
                 values.append(("allreduce_seconds", windowReduce / Double(max(sums.steps, 1))))
+                // A mixture: the sequences taken from each directory since the run began.
+                for (name, source) in zip(mixtureNames, position.sources ?? []) {
+                    values.append(("sequences_from_" + name, Double(source.sequencesConsumed)))
+                }
                 try metrics?.write(step: step, kind: "train", values: values)
                 report(.logged(step: step, values: values))
                 sums = MetricSums()

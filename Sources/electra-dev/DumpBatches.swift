@@ -16,14 +16,16 @@ struct DumpBatches: ParsableCommand {
             Batch k is the one electra-train's update k + 1 uses (the run's step k + 1 in metrics.jsonl).
             Arrays: input_ids, segment_ids, attention_mask (steps x batch x length, int32),
             masked_positions, masked_original_ids (steps x batch x predictions, int32), masked_weights
-            (float32), steps (int64).
+            (float32), steps (int64), source_counts (steps x sources, int64: the sequences taken from
+            each directory after the batch). --shards web=0.7,books=0.3 mixes directories as
+            electra-train does.
             """)
 
-    @Option(help: "The shard directory written by electra-prep shard.") var shards = "data"
+    @Option(help: "The shard directory, or several mixed: web=0.7,books=0.3 (as electra-train's --shards).") var shards = "data"
     @Option(help: "The run's --seed.") var seed: UInt64 = TrainingOptions.defaults.seed
     @Option(help: "The run's --batch-size (the global batch).") var batchSize = TrainingOptions.defaults.batchSize
     @Option(help: "The run's --mask-prob.") var maskProb = TrainingOptions.defaults.maskProbability
-    @Option(help: "The run's --mask-token-fraction.") var maskTokenFraction = TrainingOptions.defaults.maskTokenFraction
+    @Option(help: "The run's --mask-fraction.") var maskFraction = TrainingOptions.defaults.maskTokenFraction
     @Option(help: "Batches A..B: batch A up to, not including, batch B (0-based), e.g. 0..50.") var steps = "0..50"
     @Option(help: "The .npz file to write.") var out: String
 
@@ -42,15 +44,23 @@ struct DumpBatches: ParsableCommand {
 
     func run() throws {
         let range = parseSteps()!
-        let index = try ShardIndex(directory: URL(fileURLWithPath: shards))
+        let mixture = try MixtureSpec.parse(shards)
+        let paths = mixture?.sources.map(\.path) ?? [shards]
+        let indexes = try paths.map { try ShardIndex(directory: URL(fileURLWithPath: $0)) }
         var options = TrainingOptions.defaults
         options.seed = seed
         options.batchSize = batchSize
         options.maskProbability = maskProb
-        options.maskTokenFraction = maskTokenFraction
-        var producer = try BatchProducer(frames: index, options: options.batchStreamOptions(meta: index.meta))
+        options.maskTokenFraction = maskFraction
+        let streamOptions = options.batchStreamOptions(meta: indexes[0].meta)
+        var producer: any BatchProducing = try mixture.map { spec in
+            try MixedBatchProducer(sources: zip(spec.sources, indexes).map {
+                MixtureSource(name: $0.path, frames: $1, weight: $0.weight)
+            }, options: streamOptions)
+        } ?? BatchProducer(frames: indexes[0], options: streamOptions)
         var inputIDs: [Int32] = [], segmentIDs: [Int32] = [], attention: [Int32] = []
         var positions: [Int32] = [], originals: [Int32] = [], weights: [Float] = []
+        var counts: [Int64] = []   // sequences from each source after each dumped batch (a mixture)
         var L = 0, N = 0
         for step in 0..<range.upperBound {
             let batch = try producer.nextBatch()
@@ -58,6 +68,7 @@ struct DumpBatches: ParsableCommand {
             (L, N) = (batch.seqLength, batch.maxPredictions)
             inputIDs += batch.inputIDs; segmentIDs += batch.segmentIDs; attention += batch.attentionMask
             positions += batch.maskedPositions; originals += batch.maskedOriginalIDs; weights += batch.maskedWeights
+            counts += (producer.position.sources ?? [producer.position]).map { Int64($0.sequencesConsumed) }
         }
         let S = range.count
         var npz = NPZWriter()
@@ -68,6 +79,7 @@ struct DumpBatches: ParsableCommand {
         npz.add("masked_original_ids", shape: [S, batchSize, N], values: originals)
         npz.add("masked_weights", shape: [S, batchSize, N], values: weights)
         npz.add("steps", shape: [S], values: range.map { Int64($0) })
+        npz.add("source_counts", shape: [S, paths.count], values: counts)
         try npz.write(to: URL(fileURLWithPath: out))
         print("\(out): batches \(range.lowerBound)..<\(range.upperBound) of \(batchSize) x \(L) (seed \(seed), mask prob \(maskProb), \(N) predictions per sequence)")
     }

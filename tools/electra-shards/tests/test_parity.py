@@ -39,7 +39,7 @@ CASES = [
     pytest.param({}, {}, id="defaults"),
     pytest.param({"seed": 12345, "mask_prob": 0.2, "batch_size": 24},
                  {"seed": 12345, "mask_prob": 0.2, "batch_size": 24}, id="seed-prob-batch"),
-    pytest.param({"seed": 2**64 - 1, "mask_prob": 0.1, "mask_token_fraction": 0.5, "batch_size": 7},
+    pytest.param({"seed": 2**64 - 1, "mask_prob": 0.1, "mask_fraction": 0.5, "batch_size": 7},
                  {"seed": 2**64 - 1, "mask_prob": 0.1, "mask_token_fraction": 0.5, "batch_size": 7}, id="odd"),
 ]
 

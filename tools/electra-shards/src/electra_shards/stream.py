@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 from collections import OrderedDict
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -148,16 +148,23 @@ class MaskedBatches:
     >>> for batch in batches: ...            # steps 0, 1, 2, ... (resumable: state_dict())
 
     The defaults are electra-train's (batch 32, seed 0, 0.15, 0.85); the sequence length is the
-    shards' (as in the trainer).
+    shards' (as in the trainer). `shards` may mix several directories by sample proportion as
+    electra-train's --shards does: "web=0.7,books=0.3", or {"web": 0.7, "books": 0.3}.
     """
 
-    def __init__(self, shards: ShardDirectory | str | os.PathLike[str], batch_size: int = 32, seed: int = 0,
+    def __init__(self, shards: ShardDirectory | str | os.PathLike[str] | Mapping[str, float], batch_size: int = 32, seed: int = 0,
                  mask_prob: float = 0.15, mask_token_fraction: float = 0.85, shuffle_window_frames: int = 8,
                  held_out_fraction: float = 0.01) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        self.stream = SequenceStream(shards, seed=seed, shuffle_window_frames=shuffle_window_frames,
-                                     held_out_fraction=held_out_fraction)
+        from .mixing import MixedStream, parse_mixture
+        mixture = None if isinstance(shards, ShardDirectory) else parse_mixture(shards)
+        self.stream: SequenceStream | MixedStream
+        if mixture is None:
+            self.stream = SequenceStream(shards, seed=seed, shuffle_window_frames=shuffle_window_frames,
+                                         held_out_fraction=held_out_fraction)
+        else:
+            self.stream = MixedStream(mixture, seed & M64, shuffle_window_frames, held_out_fraction)
         self.shards = self.stream.shards
         self.batch_size = batch_size
         self.seed = seed & M64
@@ -205,36 +212,63 @@ class MaskedBatches:
                 self.step += 1
                 yield batch
 
-    def state_dict(self) -> dict[str, int]:
-        """Where the iteration stands (the next step), with what it depends on."""
-        return {"step": self.step, "seed": self.seed, "batch_size": self.batch_size}
+    @property
+    def mixed(self) -> bool:
+        return not isinstance(self.stream, SequenceStream)
 
-    def load_state_dict(self, state: dict[str, int]) -> None:
+    def source_counts(self, step: int) -> dict[str, int]:
+        """A mixture: the sequences taken from each directory before `step` (metrics.jsonl's
+        sequences_from_NAME after step `step`)."""
+        if isinstance(self.stream, SequenceStream):
+            return {self.shards.directory: step * self.batch_size}
+        counts = self.stream.blend.counts_at(step * self.batch_size)
+        return dict(zip(self.stream.names, counts))
+
+    def state_dict(self, step: int | None = None) -> dict[str, Any]:
+        """Where the iteration stands (the next step; or `step`), with what it depends on; for a
+        mixture the blend's counts too, so that resuming does not replay the blend."""
+        step = self.step if step is None else step
+        state: dict[str, Any] = {"step": step, "seed": self.seed, "batch_size": self.batch_size}
+        if not isinstance(self.stream, SequenceStream):
+            state["mixture_counts"] = self.stream.blend.counts_at(step * self.batch_size)
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("seed", self.seed) != self.seed or state.get("batch_size", self.batch_size) != self.batch_size:
             raise ValueError(f"the state belongs to seed {state.get('seed')} and batch size {state.get('batch_size')}, "
                              f"these batches to seed {self.seed} and batch size {self.batch_size}")
         self.step = int(state["step"])
+        counts = state.get("mixture_counts")
+        if (counts is not None) != self.mixed:
+            raise ValueError("the state is of a mixture and these batches are not, or the other way round")
+        if counts is not None and not isinstance(self.stream, SequenceStream):
+            self.stream.blend.seed_state(self.step * self.batch_size, counts)
 
     def held_out_batches(self, limit: int) -> list[tuple[MaskedBatch, int]]:
         """electra-train's evaluation batches: the held-out frames' sequences in order, masked with
         derivedKey(seed, "eval", i), at most `limit` batches; the last completed by repeating from
         the start, with the number of new rows."""
         wanted = limit * self.batch_size
-        parts: list[FrameSequences] = []
-        have = 0
-        for f in self.stream.held_out:
-            if have >= wanted:
-                break
-            parts.append(self.shards.read_frame(f))
-            have += len(parts[-1])
-        seqs = concat_sequences(parts)
-        n = min(have, wanted)
+        if isinstance(self.stream, SequenceStream):
+            parts: list[FrameSequences] = []
+            have = 0
+            for f in self.stream.held_out:
+                if have >= wanted:
+                    break
+                parts.append(self.shards.read_frame(f))
+                have += len(parts[-1])
+            seqs = concat_sequences(parts)
+            order = np.arange(min(have, wanted), dtype=np.int64)
+        else:
+            seqs, order = self.stream.held_out_sequences(wanted)
+        n = len(order)
         out: list[tuple[MaskedBatch, int]] = []
         B = self.batch_size
         for start in range(0, n, B):
             index = (start + np.arange(B)) % n
-            ids, seg, att, lengths = pad_rows(seqs.tokens, seqs.starts[index], seqs.lengths[index],
-                                              seqs.b_starts[index], self.masking.max_seq_length, self.specials.pad)
+            sel = order[index]
+            ids, seg, att, lengths = pad_rows(seqs.tokens, seqs.starts[sel], seqs.lengths[sel],
+                                              seqs.b_starts[sel], self.masking.max_seq_length, self.specials.pad)
             keys = mask_keys(self.seed, index, held_out=True)
             out.append((mask_rows(ids, seg, att, lengths, keys, self.masking, self.specials), min(B, n - start)))
         return out

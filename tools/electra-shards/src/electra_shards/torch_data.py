@@ -57,14 +57,12 @@ class ElectraBatchDataset(IterableDataset):  # type: ignore[type-arg]
             yield to_tensors(batch, step)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"step": self.start_step, "seed": self.batches.seed, "batch_size": self.batches.batch_size}
+        return self.batches.state_dict(self.start_step)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue at `state["step"]` (the seed and the global batch size must be the same;
         the world size may differ)."""
-        if state["seed"] != self.batches.seed or state["batch_size"] != self.batches.batch_size:
-            raise ValueError(f"the state belongs to seed {state['seed']} and batch size {state['batch_size']}, "
-                             f"this dataset to seed {self.batches.seed} and batch size {self.batches.batch_size}")
+        self.batches.load_state_dict(state)
         self.start_step = int(state["step"])
 
 
@@ -89,7 +87,7 @@ class ElectraDataLoader(DataLoader):  # type: ignore[type-arg]
 
     def state_dict(self) -> dict[str, Any]:
         dataset: ElectraBatchDataset = self.dataset  # type: ignore[assignment]
-        return {"step": self._next_step, "seed": dataset.batches.seed, "batch_size": dataset.batches.batch_size}
+        return dataset.batches.state_dict(self._next_step)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         dataset: ElectraBatchDataset = self.dataset  # type: ignore[assignment]
