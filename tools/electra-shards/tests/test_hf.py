@@ -1,0 +1,35 @@
+"""to_hf_dataset: the sequences in electra-train's order with MLM labels (datasets installed)."""
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from electra_shards import MaskedBatches
+from electra_shards.hf import hf_examples
+
+
+def test_examples_are_the_global_batches_in_order(shard_dir):
+    batches = MaskedBatches(shard_dir, batch_size=8, seed=2)
+    examples = list(hf_examples(batches, start_step=3, steps=2))
+    assert len(examples) == 16
+    for step in (3, 4):
+        b = batches.batch(step)
+        for r in range(8):
+            e = examples[(step - 3) * 8 + r]
+            assert e["input_ids"].tobytes() == b.input_ids[r].tobytes()
+            masked = e["labels"] != -100
+            assert masked.sum() == int(b.masked_weights[r].sum())
+            assert np.array_equal(np.flatnonzero(masked), b.masked_positions[r][b.masked_weights[r] > 0])
+            assert np.array_equal(e["labels"][masked], b.masked_original_ids[r][b.masked_weights[r] > 0])
+
+
+@pytest.mark.skipif(importlib.util.find_spec("datasets") is None, reason="datasets is not installed")
+def test_to_hf_dataset(shard_dir):
+    from electra_shards.hf import to_hf_dataset
+    batches = MaskedBatches(shard_dir, batch_size=4, seed=2)
+    rows = list(to_hf_dataset(batches, start_step=1, steps=2))
+    assert len(rows) == 8
+    assert rows[5]["input_ids"] == batches.batch(2).input_ids[1].tolist()
+    assert rows[0]["labels"].count(-100) < len(rows[0]["labels"])
