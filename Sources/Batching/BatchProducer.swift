@@ -151,6 +151,10 @@ public struct BatchProducer: BatchProducing {
                 throw BatchStreamError.mismatch(
                     "the saved stream position belongs to seed \(seed), the stream was opened with seed \(options.seed); resume with the same --seed")
             }
+            if let sources = position.sources {
+                throw BatchStreamError.mismatch(
+                    "the saved stream position is of a mixture of \(sources.count) shard directories, this run reads one; resume with the run's --shards")
+            }
             guard position.epoch >= 0, position.window >= 0, position.offset >= 0,
                   position.window < (trainFrames.count + options.shuffleWindowFrames - 1) / options.shuffleWindowFrames
             else {

@@ -61,11 +61,16 @@ final class BatchMixingTests: XCTestCase {
         for i in 0..<5 { XCTAssertEqual(try stream.next().batch, batches[i]) }
     }
 
-    func testAPositionOfOneDirectoryIsRefusedForAMixture() throws {
+    func testAPositionOfOneDirectoryIsRefusedForAMixtureAndBack() throws {
         var single = try BatchProducer(frames: MemoryFrames(perFrame: [25, 25, 25]), options: options())
         _ = try single.nextBatch()
         XCTAssertThrowsError(try MixedBatchProducer(sources: sources(), options: options(), position: single.position)) { error in
             XCTAssertTrue("\(error)".contains("this run mixes 2"), "\(error)")
+        }
+        var mixed = try MixedBatchProducer(sources: sources(), options: options())
+        _ = try mixed.nextBatch()
+        XCTAssertThrowsError(try BatchProducer(frames: MemoryFrames(perFrame: [25, 25, 25]), options: options(), position: mixed.position)) { error in
+            XCTAssertTrue("\(error)".contains("a mixture of 2"), "\(error)")
         }
     }
 

@@ -20,7 +20,7 @@ CORPUS_STREAM = 0x636F72707573  # "corpus"
 #: Blend states kept for random access: one every this many mixed sequences.
 CHECKPOINT_EVERY = 4096
 
-MixtureLike = Union[str, Mapping[str, float], Sequence[tuple[str, float]]]
+MixtureLike = Union[str, "os.PathLike[str]", Mapping[str, float], Sequence[tuple[str, float]]]
 
 
 def parse_mixture(spec: MixtureLike) -> list[tuple[str, float]] | None:

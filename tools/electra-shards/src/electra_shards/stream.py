@@ -161,6 +161,7 @@ class MaskedBatches:
         mixture = None if isinstance(shards, ShardDirectory) else parse_mixture(shards)
         self.stream: SequenceStream | MixedStream
         if mixture is None:
+            assert isinstance(shards, (ShardDirectory, str, os.PathLike))
             self.stream = SequenceStream(shards, seed=seed, shuffle_window_frames=shuffle_window_frames,
                                          held_out_fraction=held_out_fraction)
         else:
