@@ -1,9 +1,11 @@
 """HuggingFace side: electra-train's batches as a `datasets.IterableDataset` for the HF Trainer.
 
 Examples come one sequence at a time in the global order (step 0's rows 0..B-1, then step 1's,
-...), so a Trainer whose global batch is B (per_device_train_batch_size x processes = B, and
-accelerate's default dispatching of iterable datasets: rank 0 reads, each process gets its
-contiguous share) trains on electra-train's batches. Fields: input_ids (masked),
+...), so a single-process Trainer with per_device_train_batch_size = B trains on electra-train's
+batches. With N processes and per_device_train_batch_size = B/N, accelerate slices each group of
+B examples of an iterable dataset into contiguous shares, process i taking rows i·B/N.. (that is
+how its IterableDatasetShard and its batch dispatching work; not tested here under several
+processes: the DDP path tested is electra_shards.torch_data). Fields: input_ids (masked),
 token_type_ids, attention_mask, labels (-100 except at the masked positions: the original ids,
 as ElectraForMaskedLM expects), masked_positions, masked_original_ids, masked_weights,
 original_input_ids (for a discriminator's labels).
