@@ -17,8 +17,9 @@ struct DumpBatches: ParsableCommand {
             Arrays: input_ids, segment_ids, attention_mask (steps x batch x length, int32),
             masked_positions, masked_original_ids (steps x batch x predictions, int32), masked_weights
             (float32), steps (int64), source_counts (steps x sources, int64: the sequences taken from
-            each directory after the batch). --shards web=0.7,books=0.3 mixes directories as
-            electra-train does.
+            each directory after the batch); with --held-out-batches K, held_out_* (the first K
+            evaluation batches) and held_out_real_rows. --shards web=0.7,books=0.3 mixes directories
+            as electra-train does.
             """)
 
     @Option(help: "The shard directory, or several mixed: web=0.7,books=0.3 (as electra-train's --shards).") var shards = "data"
@@ -27,6 +28,7 @@ struct DumpBatches: ParsableCommand {
     @Option(help: "The run's --mask-prob.") var maskProb = TrainingOptions.defaults.maskProbability
     @Option(help: "The run's --mask-fraction.") var maskFraction = TrainingOptions.defaults.maskTokenFraction
     @Option(help: "Batches A..B: batch A up to, not including, batch B (0-based), e.g. 0..50.") var steps = "0..50"
+    @Option(help: "Also write the first K held-out (evaluation) batches, as held_out_* arrays.") var heldOutBatches = 0
     @Option(help: "The .npz file to write.") var out: String
 
     func validate() throws {
@@ -80,6 +82,17 @@ struct DumpBatches: ParsableCommand {
         npz.add("masked_weights", shape: [S, batchSize, N], values: weights)
         npz.add("steps", shape: [S], values: range.map { Int64($0) })
         npz.add("source_counts", shape: [S, paths.count], values: counts)
+        if heldOutBatches > 0 {   // the trainer's evaluation batches (Trainer.evaluate: stream.heldOutBatches)
+            let held = try producer.heldOutBatches(limit: heldOutBatches)
+            let H = held.count
+            npz.add("held_out_input_ids", shape: [H, batchSize, L], values: held.flatMap(\.batch.inputIDs))
+            npz.add("held_out_segment_ids", shape: [H, batchSize, L], values: held.flatMap(\.batch.segmentIDs))
+            npz.add("held_out_attention_mask", shape: [H, batchSize, L], values: held.flatMap(\.batch.attentionMask))
+            npz.add("held_out_masked_positions", shape: [H, batchSize, N], values: held.flatMap(\.batch.maskedPositions))
+            npz.add("held_out_masked_original_ids", shape: [H, batchSize, N], values: held.flatMap(\.batch.maskedOriginalIDs))
+            npz.add("held_out_masked_weights", shape: [H, batchSize, N], values: held.flatMap(\.batch.maskedWeights))
+            npz.add("held_out_real_rows", shape: [H], values: held.map { Int64($0.realRows) })
+        }
         try npz.write(to: URL(fileURLWithPath: out))
         print("\(out): batches \(range.lowerBound)..<\(range.upperBound) of \(batchSize) x \(L) (seed \(seed), mask prob \(maskProb), \(N) predictions per sequence)")
     }

@@ -10,7 +10,7 @@ import pytest
 
 from electra_shards import MaskedBatches
 from electra_shards.mixing import Blend, parse_mixture
-from test_parity import assert_same, dump
+from test_parity import assert_same, assert_same_held_out, dump
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +84,9 @@ def test_mixture_spec_parsing():
     for bad in ["web=0,books=1", "web=x", "=1", "web=1,web=2", "web=1,books"]:
         with pytest.raises(ValueError):
             parse_mixture(bad)
+
+
+def test_mixture_held_out_batches_byte_for_byte(electra_dev, shard_dir, small, tmp_path):
+    spec = f"{shard_dir}=0.5,{small}=0.5"
+    swift = dump(electra_dev, spec, tmp_path / "h.npz", "0..1", seed=2, batch_size=16, held_out_batches=6)
+    assert_same_held_out(swift, MaskedBatches(spec, batch_size=16, seed=2), 6)

@@ -72,3 +72,19 @@ def test_across_epochs_on_small_shards(electra_dev, tmp_path):
 def test_the_dump_differs_when_the_seed_does(electra_dev, shard_dir, tmp_path):
     swift = dump(electra_dev, shard_dir, tmp_path / "b.npz", "0..2", seed=1)
     assert swift["input_ids"][0].tobytes() != MaskedBatches(shard_dir, seed=0).batch(0).input_ids.tobytes()
+
+
+def assert_same_held_out(swift: dict[str, np.ndarray], batches: MaskedBatches, limit: int) -> None:
+    ours = batches.held_out_batches(limit)
+    assert len(ours) == len(swift["held_out_real_rows"]) > 0
+    for i, (batch, real) in enumerate(ours):
+        assert real == swift["held_out_real_rows"][i]
+        for field in FIELDS:
+            assert swift["held_out_" + field][i].tobytes() == getattr(batch, field).tobytes(), f"held-out batch {i} {field}"
+
+
+@pytest.mark.parametrize("seed,batch_size", [(0, 32), (8, 48)])
+def test_held_out_batches_byte_for_byte(electra_dev, shard_dir, tmp_path, seed, batch_size):
+    """The trainer's evaluation batches (what pretrain_torch.py evaluates on), the last one padded by repeats."""
+    swift = dump(electra_dev, shard_dir, tmp_path / "h.npz", "0..1", seed=seed, batch_size=batch_size, held_out_batches=40)
+    assert_same_held_out(swift, MaskedBatches(shard_dir, seed=seed, batch_size=batch_size), 40)
