@@ -34,6 +34,9 @@ public final class Trainer {
     var resumedWindow: MetricSums?
     /// The mixed shard directories (`--shards a=0.7,b=0.3`), in order; empty for one directory.
     var mixtureNames: [String] = []
+    var mixtureWeights: [Double] = []
+    /// Sequences in the shard directory, or in all the mixed ones.
+    var dataSequenceCount = 0
     /// Called with the step once a checkpoint's files are written and synced, before its
     /// directory is renamed into place: where fault injection (electra-dev crash-train, the
     /// tests) throws or kills the process, leaving an incomplete checkpoint that resuming ignores.
@@ -115,7 +118,9 @@ public final class Trainer {
         }
         if let mixture {
             mixtureNames = mixture.sources.map(\.path)
+            mixtureWeights = normalizedWeights(mixture.sources.map(\.weight))
             let index = self.index
+            var total = 0
             let sources = try mixture.sources.map { source -> MixtureSource in
                 let other = try ShardIndex(directory: URL(fileURLWithPath: source.path))
                 let (a, b) = (index.meta, other.meta)
@@ -123,10 +128,13 @@ public final class Trainer {
                     || [a.padID, a.clsID, a.sepID, a.maskID] != [b.padID, b.clsID, b.sepID, b.maskID] {
                     throw TrainingError.incompatible(path: source.path, problem: "mixed shard directories must share the vocabulary (sha256 \(b.vocabSHA256.prefix(12)) here, \(a.vocabSHA256.prefix(12)) in \(index.directory.path)) and the sequence length (\(b.maxSeqLength) here, \(a.maxSeqLength) there); shard them with the same vocabulary and --max-seq-length")
                 }
+                total += other.sequenceCount
                 return MixtureSource(name: source.path, frames: other, weight: source.weight)
             }
+            dataSequenceCount = total
             stream = try BatchStream(mixture: sources, options: streamOptions, position: resumeState?.stream)
         } else {
+            dataSequenceCount = index.sequenceCount
             stream = try BatchStream(index: index, options: streamOptions, position: resumeState?.stream,
                                      expectedVocabulary: (config.vocabSize, index.meta.vocabSHA256))
         }
@@ -151,7 +159,9 @@ public final class Trainer {
         let tokensPerStep = options.batchSize * index.meta.maxSeqLength
         report(.started([
             "model: generator \(counts.generator) parameters (hidden \(config.generatorHiddenSize), \(config.generatorLayers) layers, \(config.generatorHeads) heads), discriminator \(counts.discriminator) (hidden \(config.hiddenSize), \(config.numLayers) layers, \(config.numHeads) heads), \(counts.total) in all; embedding \(config.embeddingSize), vocabulary \(config.vocabSize)",
-            "data: \(index.sequenceCount) sequences in \(index.directory.path); training \(stream.trainSequenceCount) sequences, \(stream.trainSequenceCount / options.batchSize) steps per epoch; held out \(index.sequenceCount - stream.trainSequenceCount)",
+            (mixtureNames.isEmpty ? "data: \(index.sequenceCount) sequences in \(index.directory.path)"
+                : "data: mixed by sample proportion, " + mixtureNames.indices.map { "\(mixtureNames[$0]) (weight \(mixtureWeights[$0]))" }.joined(separator: ", "))
+                + "; training \(stream.trainSequenceCount) sequences, \(stream.trainSequenceCount / options.batchSize) steps per epoch; held out \(dataSequenceCount - stream.trainSequenceCount)",
             "step: batch \(options.batchSize) x \(index.meta.maxSeqLength) = \(tokensPerStep) tokens, \(streamOptions.masking.maxPredictions) predictions per sequence; lr \(options.learningRate), warm-up \(options.warmupSteps), \(options.steps) steps, seed \(options.seed)",
             "split: \(communicator.size) rank(s) x \(parallel.accumulate) micro-batch(es) of \(rowsPerMicroBatch) rows"
                 + (communicator.size > 1 ? ", gradients summed \(reducer.overlap ? "during" : "after") the backward pass" : ""),
