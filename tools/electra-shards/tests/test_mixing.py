@@ -90,3 +90,27 @@ def test_mixture_held_out_batches_byte_for_byte(electra_dev, shard_dir, small, t
     spec = f"{shard_dir}=0.5,{small}=0.5"
     swift = dump(electra_dev, spec, tmp_path / "h.npz", "0..1", seed=2, batch_size=16, held_out_batches=6)
     assert_same_held_out(swift, MaskedBatches(spec, batch_size=16, seed=2), 6)
+
+
+@pytest.mark.skipif(__import__("importlib").util.find_spec("torch") is None, reason="torch is not installed")
+def test_dataloader_resumes_a_mixture(shard_dir, small):
+    from electra_shards.torch_data import ElectraBatchDataset, ElectraDataLoader
+    spec = f"{shard_dir}=0.6,{small}=0.4"
+
+    def run(workers, state=None, take=8):
+        loader = ElectraDataLoader(ElectraBatchDataset(MaskedBatches(spec, batch_size=8, seed=3), rank=1, world_size=2),
+                                   num_workers=workers)
+        if state is not None:
+            loader.load_state_dict(state)
+        out = []
+        for batch in loader:
+            out.append(batch["input_ids"].numpy().tobytes())
+            if len(out) == take:
+                break
+        return out, loader.state_dict()
+
+    whole, _ = run(2, take=12)
+    first, state = run(2, take=5)
+    assert state["step"] == 5 and len(state["mixture_counts"]) == 2 and sum(state["mixture_counts"]) == 40
+    rest, _ = run(1, state=state, take=7)
+    assert first + rest == whole
