@@ -13,5 +13,9 @@ PY=$(tools/venv.sh numpy zstandard)
 "$PY" -m pip install -q --no-deps --force-reinstall tools/electra-shards > /dev/null
 echo "== Python package, one core (taskset -c 0, one numpy thread)"
 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 taskset -c 0 "$PY" -m electra_shards.bench "$shards" --batch-size "$batch"
+if "$PY" -c "import torch" 2> /dev/null; then
+  echo "== ElectraDataLoader with 2 workers (all cores)"
+  OMP_NUM_THREADS=1 "$PY" -m electra_shards.bench "$shards" --batch-size "$batch" --loader-workers 2 | tail -n 1
+fi
 echo "== electra-dev bench-stream, one core"
 taskset -c 0 .build/release/electra-dev bench-stream --shards "$shards" --batch-size "$batch" --batches 1000

@@ -15,6 +15,8 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--batches", type=int, default=400)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--loader-workers", type=int, default=0,
+                    help="also time ElectraDataLoader with this many workers (needs torch; not pinned to one core)")
     args = ap.parse_args()
     batches = MaskedBatches(args.shards, batch_size=args.batch_size, seed=args.seed)
     it = iter(batches)
@@ -34,6 +36,17 @@ def main() -> None:
     print(f"  iterating (8 steps at a time): {args.batches * args.batch_size / seconds:,.0f} masked sequences/s "
           f"({args.batches} batches in {seconds:.2f} s)")
     print(f"  batch(step), one at a time:    {50 * args.batch_size / one:,.0f} masked sequences/s")
+    if args.loader_workers > 0:
+        from .torch_data import ElectraBatchDataset, ElectraDataLoader
+        loader = ElectraDataLoader(ElectraBatchDataset(MaskedBatches(args.shards, batch_size=args.batch_size, seed=args.seed)),
+                                   num_workers=args.loader_workers)
+        it = iter(loader)
+        next(it)
+        t = time.perf_counter()
+        for _ in range(args.batches):
+            next(it)
+        took = time.perf_counter() - t
+        print(f"  ElectraDataLoader, {args.loader_workers} workers: {args.batches * args.batch_size / took:,.0f} masked sequences/s")
 
 
 if __name__ == "__main__":
