@@ -40,11 +40,11 @@ def main() -> None:
         from .torch_data import ElectraBatchDataset, ElectraDataLoader
         loader = ElectraDataLoader(ElectraBatchDataset(MaskedBatches(args.shards, batch_size=args.batch_size, seed=args.seed)),
                                    num_workers=args.loader_workers)
-        it = iter(loader)
-        next(it)
+        delivered = iter(loader)
+        next(delivered)
         t = time.perf_counter()
         for _ in range(args.batches):
-            next(it)
+            next(delivered)
         took = time.perf_counter() - t
         print(f"  ElectraDataLoader, {args.loader_workers} workers: {args.batches * args.batch_size / took:,.0f} masked sequences/s")
 
