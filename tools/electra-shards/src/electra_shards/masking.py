@@ -90,7 +90,7 @@ def pad_rows(tokens: npt.NDArray[np.int32], starts: npt.NDArray[np.int64], lengt
              ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int64]]:
     """Sequences (given by start and length in `tokens`) padded to `seq_length` (longer ones cut):
     input ids, segment ids (1 from b_start on), attention mask, and the kept lengths."""
-    R, L = len(starts), seq_length
+    L = seq_length
     kept = np.minimum(lengths, L)
     pos = np.arange(L, dtype=np.int64)
     real = pos[None, :] < kept[:, None]
