@@ -361,6 +361,8 @@ def main():
     print("top generator predictions (argmax at the masked positions):")
     for name, _, g_ in runs:
         print(f"  PyTorch {name}: " + top_predictions(g_))
+    for name, _, g_ in package_runs:
+        print(f"  PyTorch + electra_shards {name}: " + top_predictions(g_))
     for run, _, g_ in ours_runs:
         print(f"  electra-swift {os.path.basename(os.path.normpath(run))}: " + top_predictions(g_))
     chance = 1.0 / V
