@@ -33,3 +33,30 @@ def test_to_hf_dataset(shard_dir):
     assert len(rows) == 8
     assert rows[5]["input_ids"] == batches.batch(2).input_ids[1].tolist()
     assert rows[0]["labels"].count(-100) < len(rows[0]["labels"])
+
+
+@pytest.mark.skipif(any(importlib.util.find_spec(m) is None for m in ("datasets", "transformers", "accelerate", "torch")),
+                    reason="datasets, transformers, accelerate and torch are needed")
+def test_hf_trainer_trains_a_generator_on_it(shard_dir, tmp_path):
+    """The HF Trainer consumes the dataset (ElectraForMaskedLM on the MLM labels), one process."""
+    import torch
+    from transformers import ElectraConfig, ElectraForMaskedLM, Trainer, TrainingArguments
+
+    from electra_shards.hf import to_hf_dataset
+    batches = MaskedBatches(shard_dir, batch_size=8, seed=1)
+    config = ElectraConfig(vocab_size=batches.shards.vocab_size, embedding_size=16, hidden_size=32, num_hidden_layers=1,
+                           num_attention_heads=1, intermediate_size=64, max_position_embeddings=128)
+    model = ElectraForMaskedLM(config)
+    seen = []
+
+    def collate(rows):
+        seen.append([r["input_ids"] for r in rows])
+        keep = ("input_ids", "token_type_ids", "attention_mask", "labels")
+        return {k: torch.tensor(np.stack([r[k] for r in rows]), dtype=torch.long) for k in keep}
+
+    args = TrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=8, max_steps=2, report_to=[],
+                             use_cpu=True, logging_steps=1, save_strategy="no", dataloader_num_workers=0)
+    trainer = Trainer(model=model, args=args, train_dataset=to_hf_dataset(batches, steps=2), data_collator=collate)
+    result = trainer.train()
+    assert np.isfinite(result.training_loss)
+    assert len(seen) == 2 and seen[1][3] == batches.batch(1).input_ids[3].tolist()
