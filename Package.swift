@@ -75,7 +75,7 @@ let package = Package(
         // electra-train (the product) and electra-dev crash-train (the same run, a fault injected).
         .target(name: "CommandLineSupport", dependencies: ["Durability", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "TrainCommandLine",
-                dependencies: ["Training", "Interop", "Model", "Kernels", "Sharding", "Distributed", "Durability",
+                dependencies: ["Training", "Batching", "Interop", "Model", "Kernels", "Sharding", "Distributed", "Durability",
                                .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 swiftSettings: fast),
         .executableTarget(

@@ -8,10 +8,13 @@
 # Settings (environment): STEPS=150 BATCH=32 LR=1e-4 WARMUP=50 SEED=0 THREADS=2 (tools/sample.sh's run),
 # SEEDS=3 runs on each side (seeds SEED, SEED+1, ...); SHARDS=data the shard directory (built from
 # the sample corpus when it is data/ and has no index), RUNS=runs/compare where the runs go.
+# PACKAGE_SEEDS=SEEDS runs of
+# tools/pretrain_torch.py fed by the electra_shards package (electra-train's own batches) as further rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARDS=${SHARDS:-data} RUNS=${RUNS:-runs/compare}
 STEPS=${STEPS:-150} BATCH=${BATCH:-32} LR=${LR:-1e-4} WARMUP=${WARMUP:-50} SEED=${SEED:-0} THREADS=${THREADS:-2} SEEDS=${SEEDS:-3}
+PACKAGE_SEEDS=${PACKAGE_SEEDS:-$SEEDS}
 tools/setup.sh
 prep=.build/release/electra-prep train=.build/release/electra-train
 if [ "$SHARDS" = data ] && [ ! -f data/index.sqlite ]; then
@@ -31,6 +34,8 @@ for ((k = 0; k < SEEDS; k++)); do
   runs+=("$run") exports+=("$run/hf")
 done
 PY=$(tools/venv.sh torch transformers safetensors numpy zstandard)
-echo "== PyTorch: the same configuration, shards and steps, $SEEDS seeds"
+"$PY" -m pip install -q --no-deps --force-reinstall tools/electra-shards > /dev/null
+echo "== PyTorch: the same configuration, shards and steps, $SEEDS seeds; and $PACKAGE_SEEDS fed by electra_shards (tools/pretrain_torch.py)"
 "$PY" tools/compare_learning.py --shards "$SHARDS" --run "${runs[@]}" --export "${exports[@]}" --steps "$STEPS" \
-  --batch-size "$BATCH" --learning-rate "$LR" --warmup-steps "$WARMUP" --seed "$SEED" --seeds "$SEEDS" --threads "$THREADS"
+  --batch-size "$BATCH" --learning-rate "$LR" --warmup-steps "$WARMUP" --seed "$SEED" --seeds "$SEEDS" --threads "$THREADS" \
+  --package-seeds "$PACKAGE_SEEDS"

@@ -18,8 +18,11 @@ Given a finished electra-train run (exported with `electra-train export`), this 
    PyTorch's spread over seeds, and whether ours is within the tolerance (default 10%) of
    PyTorch's mean on accuracy and AUC.
 
+With --package-seeds K, also K runs of tools/pretrain_torch.py (HF models, fed by the
+electra_shards package: electra-train's own batches and masks, seed for seed) in the same table.
+
 Usage: compare_learning.py --shards data --run runs/compare --export runs/compare/hf \
-           --steps 150 --batch-size 32 --learning-rate 2e-4 --warmup-steps 50 [--seed 0]
+           --steps 150 --batch-size 32 --learning-rate 2e-4 --warmup-steps 50 [--seed 0] [--package-seeds 3]
 Exit status 0 when both metrics are within the tolerance, 1 when not, 2 on bad input.
 """
 import argparse
@@ -244,6 +247,9 @@ def main():
     ap.add_argument("--seed", type=int, default=0, help="the first PyTorch seed")
     ap.add_argument("--seeds", type=int, default=3,
                     help="PyTorch runs (seeds seed, seed+1, ...): ours is compared with their mean, and their spread is shown")
+    ap.add_argument("--package-seeds", type=int, default=0,
+                    help="also train this many runs with tools/pretrain_torch.py fed by the electra_shards package "
+                         "(electra-train's own batches for seeds seed, seed+1, ...), shown in the table")
     ap.add_argument("--eval-sequences", type=int, default=512, help="held-out sequences evaluated (at most)")
     ap.add_argument("--tolerance", type=float, default=0.10)
     ap.add_argument("--threads", type=int, default=2)
@@ -303,6 +309,17 @@ def main():
     for k in range(args.seeds):
         gen, disc = train_pytorch(args, configs, reader, train_frames, L, specials, args.seed + k)
         runs.append((f"seed {args.seed + k}", evaluate(gen, disc, batches, noises), gen))
+    package_runs = []
+    for k in range(args.package_seeds):   # PyTorch fed by electra_shards: electra-train's batches, seed for seed
+        import pretrain_torch
+        from electra_shards import MaskedBatches
+        seed = args.seed + k
+        torch.manual_seed(seed)
+        gen_, disc_ = pretrain_torch.build_pair(configs["generator"], configs["discriminator"])
+        pretrain_torch.train(pretrain_torch.ElectraPair(gen_, disc_), MaskedBatches(args.shards, batch_size=args.batch_size, seed=seed),
+                             args.steps, args.learning_rate, args.warmup_steps, seed, torch.device("cpu"), workers=1,
+                             log=lambda line: print(f"pytorch + electra_shards seed {seed} {line}", flush=True))
+        package_runs.append((f"seed {seed}", evaluate(gen_, disc_, batches, noises), gen_))
     keys = ("acc", "auc", "gen_loss", "disc_loss", "spread", "top")
     theirs = {key: float(np.mean([r[key] for _, r, _ in runs])) for key in keys}
     ours = {key: float(np.mean([r[key] for _, r, _ in ours_runs])) for key in keys}
@@ -345,6 +362,11 @@ def main():
     for name, r, _ in runs:
         row("PyTorch, " + name, r)
     row(f"PyTorch, mean of {len(runs)}", theirs)
+    for name, r, _ in package_runs:
+        row("PyTorch + electra_shards, " + name, r)
+    if package_runs:
+        row(f"PyTorch + electra_shards, mean of {len(package_runs)}",
+            {key: float(np.mean([r[key] for _, r, _ in package_runs])) for key in keys})
     for run, r, _ in ours_runs:
         row("electra-swift, " + os.path.basename(os.path.normpath(run)), r)
         line = reported_eval(run)
@@ -360,6 +382,8 @@ def main():
     print("top generator predictions (argmax at the masked positions):")
     for name, _, g_ in runs:
         print(f"  PyTorch {name}: " + top_predictions(g_))
+    for name, _, g_ in package_runs:
+        print(f"  PyTorch + electra_shards {name}: " + top_predictions(g_))
     for run, _, g_ in ours_runs:
         print(f"  electra-swift {os.path.basename(os.path.normpath(run))}: " + top_predictions(g_))
     chance = 1.0 / V

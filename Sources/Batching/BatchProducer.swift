@@ -57,6 +57,9 @@ public struct StreamPosition: Codable, Equatable, Sendable {
     /// Sequences consumed since the run began: the global index of the next one, which keys its
     /// masks (`maskGenerator`).
     public var sequencesConsumed = 0
+    /// A mixture of shard directories (`MixedBatchProducer`): each source's own position, whose
+    /// `sequencesConsumed` counts the sequences taken from it; nil for a single directory.
+    public var sources: [StreamPosition]?
 
     public init(seed: UInt64) {
         self.seed = seed
@@ -109,8 +112,20 @@ public enum BatchStreamError: Error, CustomStringConvertible {
     }
 }
 
+/// A deterministic source of masked batches with a resumable position (one shard directory,
+/// or a mixture of several).
+public protocol BatchProducing {
+    var options: BatchStreamOptions { get }
+    var position: StreamPosition { get }
+    var skippedFrames: [String] { get }
+    var trainSequenceCount: Int { get }
+    var trainFrameCount: Int { get }
+    mutating func nextBatch() throws -> MaskedBatch
+    func heldOutBatches(limit: Int) throws -> [(batch: MaskedBatch, realRows: Int)]
+}
+
 /// Produces masked batches synchronously and deterministically from a position.
-public struct BatchProducer {
+public struct BatchProducer: BatchProducing {
     public let options: BatchStreamOptions
     public private(set) var position: StreamPosition
     public private(set) var skippedFrames: [String] = []
@@ -135,6 +150,10 @@ public struct BatchProducer {
             if let seed = position.seed, seed != options.seed {
                 throw BatchStreamError.mismatch(
                     "the saved stream position belongs to seed \(seed), the stream was opened with seed \(options.seed); resume with the same --seed")
+            }
+            if let sources = position.sources {
+                throw BatchStreamError.mismatch(
+                    "the saved stream position is of a mixture of \(sources.count) shard directories, this run reads one; resume with the run's --shards")
             }
             guard position.epoch >= 0, position.window >= 0, position.offset >= 0,
                   position.window < (trainFrames.count + options.shuffleWindowFrames - 1) / options.shuffleWindowFrames
@@ -207,6 +226,13 @@ public struct BatchProducer {
         }
     }
 
+    /// The next training sequence, counted in `position.sequencesConsumed` (a mixture's source).
+    mutating func nextCountedSequence() throws -> PackedSequence {
+        let sequence = try nextSequence()
+        position.sequencesConsumed += 1
+        return sequence
+    }
+
     /// The next training batch.
     public mutating func nextBatch() throws -> MaskedBatch {
         var batch = MaskedBatch(batchSize: options.batchSize, seqLength: options.masking.maxSeqLength,
@@ -224,30 +250,39 @@ public struct BatchProducer {
     /// evaluation), at most `limit` batches. The last batch is completed by repeating sequences
     /// from the start; `realRows` tells how many rows are new, so metrics can ignore the rest.
     public func heldOutBatches(limit: Int) throws -> [(batch: MaskedBatch, realRows: Int)] {
+        heldOutBatchesOf(try heldOutSequences(limit: limit * options.batchSize), options: options)
+    }
+
+    /// The first `limit` held-out sequences, in frame order.
+    func heldOutSequences(limit wanted: Int) throws -> [PackedSequence] {
         let held = heldOutFrames(frames, fraction: options.heldOutFraction).sorted()
         var sequences: [PackedSequence] = []
-        let wanted = limit * options.batchSize
         for frame in held where sequences.count < wanted {
             sequences.append(contentsOf: try frames.read(frame: frame))
         }
-        sequences = Array(sequences.prefix(wanted))
-        guard !sequences.isEmpty else { return [] }
-        var masker = Masker(options: options.masking, specials: options.specials)
-        var batches: [(MaskedBatch, Int)] = []
-        var start = 0
-        while start < sequences.count {
-            var batch = MaskedBatch(batchSize: options.batchSize, seqLength: options.masking.maxSeqLength,
-                                    maxPredictions: options.masking.maxPredictions)
-            let real = min(options.batchSize, sequences.count - start)
-            for row in 0..<options.batchSize {
-                let index = (start + row) % sequences.count
-                let s = sequences[index]
-                var rng = maskGenerator(seed: options.seed, index: index, heldOut: true)
-                masker.fill(&batch, row: row, tokens: s.tokens, segmentBStart: s.segmentBStart, rng: &rng)
-            }
-            batches.append((batch, real))
-            start += options.batchSize
-        }
-        return batches
+        return Array(sequences.prefix(wanted))
     }
+}
+
+/// Held-out sequences as fixed batches: sequence i masked with the "eval" key of i, the last
+/// batch completed by repeating from the start.
+func heldOutBatchesOf(_ sequences: [PackedSequence], options: BatchStreamOptions) -> [(batch: MaskedBatch, realRows: Int)] {
+    guard !sequences.isEmpty else { return [] }
+    var masker = Masker(options: options.masking, specials: options.specials)
+    var batches: [(MaskedBatch, Int)] = []
+    var start = 0
+    while start < sequences.count {
+        var batch = MaskedBatch(batchSize: options.batchSize, seqLength: options.masking.maxSeqLength,
+                                maxPredictions: options.masking.maxPredictions)
+        let real = min(options.batchSize, sequences.count - start)
+        for row in 0..<options.batchSize {
+            let index = (start + row) % sequences.count
+            let s = sequences[index]
+            var rng = maskGenerator(seed: options.seed, index: index, heldOut: true)
+            masker.fill(&batch, row: row, tokens: s.tokens, segmentBStart: s.segmentBStart, rng: &rng)
+        }
+        batches.append((batch, real))
+        start += options.batchSize
+    }
+    return batches
 }

@@ -16,14 +16,23 @@ public final class BatchStream {
     public let options: BatchStreamOptions
     public let trainSequenceCount: Int
     public let trainFrameCount: Int
-    private let heldOutProducer: BatchProducer
+    private let heldOutProducer: any BatchProducing
 
     private let shared = PrefetchQueue()
 
     /// Opens a stream over `frames` starting at `position` (nil: the beginning).
-    public init(frames: SequenceFrames, options: BatchStreamOptions, position: StreamPosition? = nil) throws {
-        self.options = options
-        let producer = try BatchProducer(frames: frames, options: options, position: position)
+    public convenience init(frames: SequenceFrames, options: BatchStreamOptions, position: StreamPosition? = nil) throws {
+        self.init(producer: try BatchProducer(frames: frames, options: options, position: position))
+    }
+
+    /// Opens a stream over several sources mixed by weight (`MixedBatchProducer`).
+    public convenience init(mixture: [MixtureSource], options: BatchStreamOptions, position: StreamPosition? = nil) throws {
+        self.init(producer: try MixedBatchProducer(sources: mixture, options: options, position: position))
+    }
+
+    /// Runs `producer` ahead on a background thread.
+    public init(producer: any BatchProducing) {
+        self.options = producer.options
         heldOutProducer = producer
         trainSequenceCount = producer.trainSequenceCount
         trainFrameCount = producer.trainFrameCount
@@ -87,8 +96,8 @@ public final class BatchStream {
 
 /// The producer, owned by the prefetch thread alone.
 private final class ProducerBox: @unchecked Sendable {
-    var producer: BatchProducer
-    init(_ producer: BatchProducer) { self.producer = producer }
+    var producer: any BatchProducing
+    init(_ producer: any BatchProducing) { self.producer = producer }
 }
 
 /// A bounded queue between the prefetch thread and the trainer.

@@ -1,6 +1,6 @@
 // HuggingFace transformers layout for ELECTRA (models/electra): ElectraForPreTraining (the
 // discriminator) and ElectraForMaskedLM (the generator) folders with config.json,
-// model.safetensors, vocab.txt, tokenizer_config.json and special_tokens_map.json.
+// model.safetensors, vocab.txt, tokenizer.json, tokenizer_config.json and special_tokens_map.json.
 import Durability
 import Foundation
 import Model
@@ -45,6 +45,9 @@ public func writeHuggingFaceFolder(_ directory: URL, part: ElectraPart, config: 
     try writeFileAtomically(try TokenizerConfigFile.specialTokensMapData(),
                             to: directory.appendingPathComponent("special_tokens_map.json"))
     try writeFileAtomically(Data((vocabulary.joined(separator: "\n") + "\n").utf8), to: directory.appendingPathComponent("vocab.txt"))
+    // tokenizer.json: the fast tokenizer, so that tokenizers and AutoTokenizer load it as it is.
+    try writeFileAtomically(try tokenizerJSON(vocabulary: vocabulary, options: tokenizer),
+                            to: directory.appendingPathComponent("tokenizer.json"))
 }
 
 /// Reads a HuggingFace ELECTRA folder back into our parameter names: the discriminator folder

@@ -3,6 +3,7 @@
 // `TrainingRequest`, and opening the trainer. Defaults and help text come from the library's
 // option types (TrainingOptions, the presets). Nothing here prints.
 import ArgumentParser
+import Batching
 import Distributed
 import Durability
 import Foundation
@@ -16,7 +17,7 @@ private let defaults = TrainingOptions.defaults
 
 /// The options of a training run.
 public struct TrainArguments: ParsableArguments {
-    @Option(help: "The shard directory written by electra-prep shard (default data; on --resume, the run's: another directory must hold the same shards).")
+    @Option(help: "The shard directory written by electra-prep shard (default data; on --resume, the run's: another directory must hold the same shards), or several mixed by sample proportion: web=0.7,books=0.3 (paths with weights; metrics.jsonl counts the sequences of each).")
     public var shards: String?
     @Option(help: "Model size: \(ElectraConfig.presetNames.joined(separator: ", ")) (default \(TrainingOptions.defaultPreset); on --resume, the run's).")
     public var preset: String?
@@ -101,10 +102,12 @@ public struct TrainArguments: ParsableArguments {
         setComputeThreads(threads ?? (communicator.size > 1 ? computeThreadsPerRank(localRanks: communicator.localSize)
                                                             : ProcessInfo.processInfo.activeProcessorCount))
         let runURL = URL(fileURLWithPath: runDirectory)
-        let shards = (resume ? try resumedShardDirectory(run: runURL, given: self.shards) : self.shards) ?? "data"
-        let index = try ShardIndex(directory: URL(fileURLWithPath: shards))
+        let mixture = try shards.flatMap { try MixtureSpec.parse($0) }
+        let shards = mixture != nil ? self.shards! : ((resume ? try resumedShardDirectory(run: runURL, given: self.shards) : self.shards) ?? "data")
+        let firstShards = mixture?.sources[0].path ?? shards
+        let index = try ShardIndex(directory: URL(fileURLWithPath: firstShards))
         let previous = resume ? try resumableRun(runURL) : nil
-        let facts = ShardFacts(directory: shards, vocabSize: index.meta.vocabSize, vocabSHA256: index.meta.vocabSHA256,
+        let facts = ShardFacts(directory: firstShards, vocabSize: index.meta.vocabSize, vocabSHA256: index.meta.vocabSHA256,
                                maxSeqLength: index.meta.maxSeqLength)
         let settings: ResolvedRun
         do {
@@ -116,8 +119,9 @@ public struct TrainArguments: ParsableArguments {
         let initial = try initFrom.flatMap { path in communicator.isRoot ? path : nil }.map { path in
             (tensors: try HuggingFacePair(URL(fileURLWithPath: path)).tensors(), source: path)
         }
-        let trainer = try Trainer(config: settings.config, options: settings.options, shards: URL(fileURLWithPath: shards),
-                                  runDirectory: runURL, resume: resume, initialParameters: initial, parallel: parallel(communicator))
+        let trainer = try Trainer(config: settings.config, options: settings.options, shards: URL(fileURLWithPath: firstShards),
+                                  runDirectory: runURL, resume: resume, initialParameters: initial, parallel: parallel(communicator),
+                                  mixture: mixture)
         return (trainer, settings)
     }
 

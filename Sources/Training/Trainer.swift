@@ -32,6 +32,11 @@ public final class Trainer {
     let streamOptions: BatchStreamOptions
     var lastCheckpoint: String?
     var resumedWindow: MetricSums?
+    /// The mixed shard directories (`--shards a=0.7,b=0.3`), in order; empty for one directory.
+    var mixtureNames: [String] = []
+    var mixtureWeights: [Double] = []
+    /// Sequences in the shard directory, or in all the mixed ones.
+    var dataSequenceCount = 0
     /// Called with the step once a checkpoint's files are written and synced, before its
     /// directory is renamed into place: where fault injection (electra-dev crash-train, the
     /// tests) throws or kills the process, leaving an incomplete checkpoint that resuming ignores.
@@ -50,7 +55,7 @@ public final class Trainer {
     /// broadcast to the others before the first step.
     public init(config: ElectraConfig, options: TrainingOptions, shards: URL, runDirectory: URL, resume: Bool,
                 initialParameters: (tensors: [String: (shape: [Int], values: [Float])], source: String)? = nil,
-                parallel: ParallelOptions = ParallelOptions()) throws {
+                parallel: ParallelOptions = ParallelOptions(), mixture: MixtureSpec? = nil) throws {
         let ranks = parallel.communicator.size, K = parallel.accumulate
         guard K >= 1, options.batchSize % (ranks * K) == 0 else {
             throw TrainingError.split("--batch-size \(options.batchSize) cannot be split into \(ranks) rank(s) x \(K) micro-batch(es) of equal rows: choose a batch size that is a multiple of \(ranks * max(K, 1))")
@@ -65,12 +70,7 @@ public final class Trainer {
         if !resume, let newest {
             throw TrainingError.existingRun(runDirectory.path, newest: newest.lastPathComponent)
         }
-        var streamOptions = BatchStreamOptions()
-        streamOptions.batchSize = options.batchSize
-        streamOptions.seed = options.seed
-        streamOptions.masking = MaskingOptions(maskProbability: options.maskProbability,
-                                               maskTokenFraction: options.maskTokenFraction,
-                                               maxSeqLength: index.meta.maxSeqLength)
+        let streamOptions = options.batchStreamOptions(meta: index.meta)
         self.streamOptions = streamOptions
         var resumeState: CheckpointState?
         var resumeTensors: [String: (shape: [Int], values: [Float])] = [:]
@@ -116,8 +116,28 @@ public final class Trainer {
                 try parallel.communicator.broadcast(UnsafeMutableBufferPointer(start: buffer, count: n), root: 0)
             }
         }
-        stream = try BatchStream(index: index, options: streamOptions, position: resumeState?.stream,
-                                 expectedVocabulary: (config.vocabSize, index.meta.vocabSHA256))
+        if let mixture {
+            mixtureNames = mixture.sources.map(\.path)
+            mixtureWeights = normalizedWeights(mixture.sources.map(\.weight))
+            let index = self.index
+            var total = 0
+            let sources = try mixture.sources.map { source -> MixtureSource in
+                let other = try ShardIndex(directory: URL(fileURLWithPath: source.path))
+                let (a, b) = (index.meta, other.meta)
+                if a.vocabSHA256 != b.vocabSHA256 || a.maxSeqLength != b.maxSeqLength
+                    || [a.padID, a.clsID, a.sepID, a.maskID] != [b.padID, b.clsID, b.sepID, b.maskID] {
+                    throw TrainingError.incompatible(path: source.path, problem: "mixed shard directories must share the vocabulary (sha256 \(b.vocabSHA256.prefix(12)) here, \(a.vocabSHA256.prefix(12)) in \(index.directory.path)) and the sequence length (\(b.maxSeqLength) here, \(a.maxSeqLength) there); shard them with the same vocabulary and --max-seq-length")
+                }
+                total += other.sequenceCount
+                return MixtureSource(name: source.path, frames: other, weight: source.weight)
+            }
+            dataSequenceCount = total
+            stream = try BatchStream(mixture: sources, options: streamOptions, position: resumeState?.stream)
+        } else {
+            dataSequenceCount = index.sequenceCount
+            stream = try BatchStream(index: index, options: streamOptions, position: resumeState?.stream,
+                                     expectedVocabulary: (config.vocabSize, index.meta.vocabSHA256))
+        }
     }
 
     /// Parameters of the generator and of the discriminator (shared embeddings counted in both).
@@ -141,7 +161,9 @@ public final class Trainer {
         let heldOut = heldOutSequenceCount
         report(.started([
             "model: generator \(counts.generator) parameters (hidden \(config.generatorHiddenSize), \(n(config.generatorLayers, "layer")), \(n(config.generatorHeads, "head"))), discriminator \(counts.discriminator) (hidden \(config.hiddenSize), \(n(config.numLayers, "layer")), \(n(config.numHeads, "head"))), \(counts.total) in all; embedding \(config.embeddingSize), vocabulary \(config.vocabSize)",
-            "data: \(index.sequenceCount) sequences in \(index.directory.path); training \(stream.trainSequenceCount) sequences, \(n(stream.trainSequenceCount / options.batchSize, "step")) per epoch; held out \(heldOut)",
+            (mixtureNames.isEmpty ? "data: \(index.sequenceCount) sequences in \(index.directory.path)"
+                : "data: mixed by sample proportion, " + mixtureNames.indices.map { "\(mixtureNames[$0]) (weight \(mixtureWeights[$0]))" }.joined(separator: ", "))
+                + "; training \(stream.trainSequenceCount) sequences, \(n(stream.trainSequenceCount / options.batchSize, "step")) per epoch; held out \(heldOut)",
         ] + (heldOut > 0 ? [] : [noHeldOutReason]) + [
             "step: batch \(options.batchSize) x \(index.meta.maxSeqLength) = \(tokensPerStep) tokens, \(streamOptions.masking.maxPredictions) predictions per sequence; lr \(options.learningRate), warm-up \(options.warmupSteps), \(n(options.steps, "step")), seed \(options.seed)",
             "split: \(communicator.size) rank(s) x \(parallel.accumulate) micro-batch(es) of \(rowsPerMicroBatch) rows"
@@ -191,6 +213,10 @@ public final class Trainer {
                 // Per step: seconds waited for the gradient sum after the backward pass, and spent in all-reduce.
                 values.append(("communication_wait_seconds", windowWait / Double(max(sums.steps, 1))))
                 values.append(("allreduce_seconds", windowReduce / Double(max(sums.steps, 1))))
+                // A mixture: the sequences taken from each directory since the run began.
+                for (name, source) in zip(mixtureNames, position.sources ?? []) {
+                    values.append(("sequences_from_" + name, Double(source.sequencesConsumed)))
+                }
                 try metrics?.write(step: step, kind: "train", values: values)
                 report(.logged(step: step, values: values))
                 sums = MetricSums()
@@ -328,5 +354,20 @@ public final class Trainer {
         lastCheckpoint = final.path
         Checkpoint.rotate(in: directory.url, keep: options.keepCheckpoints)
         return final.path
+    }
+}
+
+extension TrainingOptions {
+    /// The batch stream of a run over shards described by `meta`: what the trainer trains on
+    /// (also what `electra-dev dump-batches` writes and Python's electra_shards reproduces).
+    public func batchStreamOptions(meta: ShardMeta) -> BatchStreamOptions {
+        var stream = BatchStreamOptions()
+        stream.batchSize = batchSize
+        stream.seed = seed
+        stream.masking = MaskingOptions(maskProbability: maskProbability, maskTokenFraction: maskTokenFraction,
+                                        maxSeqLength: meta.maxSeqLength)
+        stream.specials = SpecialTokenIDs(pad: Int32(meta.padID), cls: Int32(meta.clsID),
+                                          sep: Int32(meta.sepID), mask: Int32(meta.maskID))
+        return stream
     }
 }

@@ -10,7 +10,7 @@ struct ElectraDev: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "electra-dev",
         abstract: "Developer tools for electra-swift: benchmarks, reference dumps, fault injection.",
-        subcommands: [BenchModel.self, BenchStream.self, BenchTokenize.self, DumpStep.self, CrashTrain.self, DivergeTrain.self])
+        subcommands: [BenchModel.self, BenchStream.self, BenchTokenize.self, DumpStep.self, DumpBatches.self, CrashTrain.self, DivergeTrain.self])
 
     /// First of all, the OpenBLAS kernel for this CPU's features (may restart the process once).
     static func main() {

@@ -1,3 +1,4 @@
+import Batching
 import Corpus
 import Foundation
 import Model
@@ -181,5 +182,44 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(areaUnderROC(scores: [1, 1, 1, 1], labels: [false, true, false, true]), 0.5)
         XCTAssertEqual(areaUnderROC(scores: [3, 2, 1], labels: [true, true, false]), 1)
         XCTAssertEqual(areaUnderROC(scores: [3, 2], labels: [true, true]), 0.5)
+    }
+
+    /// --shards a=0.75,b=0.25: metrics.jsonl counts the sequences of each directory (18 and 6 of
+    /// 24, Megatron's blend being exact here), and a run resumed halfway gives the same metrics.
+    func testMixedShardsCountEachDirectoryAndResume() throws {
+        let dir = try makeTemporaryDirectory(in: self)
+        let aDir = dir.appendingPathComponent("a"), bDir = dir.appendingPathComponent("b")
+        try FileManager.default.createDirectory(at: aDir, withIntermediateDirectories: true)
+        let a = try makeShards(aDir)
+        var text = ""
+        for d in 0..<30 { text += (0..<12).map { "w\(($0 * 7 + d) % 40)" }.joined(separator: " ") + "\n\n" }
+        try FileManager.default.createDirectory(at: bDir, withIntermediateDirectories: true)
+        let b = try writeTestShards(text: text, words: 40, vocabularyHash: "v1", in: bDir, name: "data-b", sequencesPerFrame: 4)
+        let mixture = try XCTUnwrap(try MixtureSpec.parse("\(a.path)=0.75,\(b.path)=0.25"))
+        let whole = dir.appendingPathComponent("whole")
+        try Trainer(config: config(), options: options(), shards: a, runDirectory: whole, resume: false, mixture: mixture).run { _ in }
+        let lines = try metrics(whole)
+        let train = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+            .filter { $0["kind"] as? String == "train" }
+        XCTAssertEqual(train.count, 3)
+        for record in train {
+            let step = record["step"] as! Int
+            let fromA = try XCTUnwrap(record["sequences_from_" + a.path] as? Double)
+            let fromB = try XCTUnwrap(record["sequences_from_" + b.path] as? Double)
+            XCTAssertEqual(Int(fromA + fromB), step * 4)
+        }
+        XCTAssertEqual(train.last?["sequences_from_" + a.path] as? Double, 18)
+        // The run as it was at step 3: the step-6 checkpoint removed, then resumed.
+        let resumed = dir.appendingPathComponent("resumed")
+        try FileManager.default.copyItem(at: whole, to: resumed)
+        let checkpoints = Checkpoint.complete(in: resumed)
+        XCTAssertEqual(checkpoints.count, 2)
+        try FileManager.default.removeItem(at: try XCTUnwrap(checkpoints.last))
+        try Trainer(config: config(), options: options(), shards: a, runDirectory: resumed, resume: true, mixture: mixture).run { _ in }
+        XCTAssertEqual(try metrics(resumed), lines)
+        // A plain run differs (the mixture is not ignored).
+        let plain = dir.appendingPathComponent("plain")
+        try Trainer(config: config(), options: options(), shards: a, runDirectory: plain, resume: false).run { _ in }
+        XCTAssertNotEqual(try metrics(plain), lines)
     }
 }
