@@ -23,6 +23,8 @@ public enum TableFormat: String, Codable, Sendable {
     case csv
     /// One JSON object per line.
     case jsonl
+    /// CoNLL-style tagging: a token and its tag per line, a blank line between sentences (Conll.swift).
+    case conll
 
     /// The format of a file by its extension (.tsv/.txt: TSV, .csv: CSV, .jsonl/.json: JSONL).
     public static func of(path: String) -> TableFormat? {
@@ -43,6 +45,8 @@ public enum TaskMetric: String, Codable, Sendable {
     case matthews
     /// Pearson and Spearman correlation (STS-B).
     case correlation
+    /// Entity-level precision, recall and F1 (conlleval, seqeval): tagging.
+    case entityF1 = "entity_f1"
 }
 
 /// What a task reads and predicts.
@@ -60,6 +64,8 @@ public struct TaskSpec: Codable, Equatable, Sendable {
     public var metric: TaskMetric
     /// Default epochs (configure_finetuning.py: 10 for RTE and STS-B, 3 otherwise).
     public var epochs: Int
+    /// Tagging: where token and tag are on a line (nil for the table tasks).
+    public var layout: ConllLayout?
 
     public init(name: String, format: TableFormat, hasHeader: Bool, text: ColumnRef, textPair: ColumnRef?, label: ColumnRef,
                 labels: [String], regression: Bool, metric: TaskMetric, epochs: Int = 3) {
@@ -70,6 +76,14 @@ public struct TaskSpec: Codable, Equatable, Sendable {
     /// The GLUE tasks whose two sentences can be swapped without changing the label
     /// (classification_tasks.py doubles these under double_unordered).
     public static let unorderedPairTasks: Set<String> = ["mrpc", "sts-b"]
+
+    /// Token tagging over CoNLL-style files; `labels` are the tags (from the training file when empty).
+    public static func tagging(layout: ConllLayout = ConllLayout(), labels: [String] = []) -> TaskSpec {
+        var spec = TaskSpec(name: "tagging", format: .conll, hasHeader: false, text: .index(layout.tokenColumn), textPair: nil,
+                            label: .index(layout.tagColumn ?? -1), labels: labels, regression: false, metric: .entityF1)
+        spec.layout = layout
+        return spec
+    }
 
     public static let glueNames = ["cola", "sst-2", "mrpc", "sts-b", "qqp", "mnli", "qnli", "rte", "wnli"]
 
