@@ -50,8 +50,9 @@ public func readConllFile(_ path: String, layout: ConllLayout = ConllLayout(), r
     guard let text = String(data: data, encoding: .utf8) else {
         throw TaskDataError.badFile(file: path, problem: "not UTF-8 text")
     }
-    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-    let byTabs = text.contains("\t")
+    // Lines split on the byte \n (a String splits "\r\n" as one character).
+    let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self)[...] }
+    let byTabs = data.contains(UInt8(ascii: "\t"))
     func fields(_ line: Substring) -> [String] {
         byTabs ? line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             : line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)

@@ -9,6 +9,10 @@
 public struct Chunk: Hashable, Sendable {
     public var type: String
     public var start: Int, end: Int
+
+    public init(type: String, start: Int, end: Int) {
+        self.type = type; self.start = start; self.end = end
+    }
 }
 
 /// The chunks of tagged sentences (seqeval's get_entities over the sentences joined with "O").
