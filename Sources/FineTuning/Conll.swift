@@ -31,7 +31,11 @@ public struct ConllLayout: Codable, Equatable, Sendable {
 public struct ConllFile {
     public var path: String
     public var sentences: [TaggedSentence]
+    /// The lines of each kept sentence as the file has them (without \r), for writing it back with a column more.
+    public var sentenceLines: [[String]]
     public var badLines: [BadRow]
+    /// Sentences left out because one of their lines is bad.
+    public var skippedSentences: Int
     /// Lines (of sentences kept) that hold a token.
     public var tokenCount: Int { sentences.reduce(0) { $0 + $1.words.count } }
 }
@@ -57,15 +61,19 @@ public func readConllFile(_ path: String, layout: ConllLayout = ConllLayout(), r
         byTabs ? line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             : line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
     }
-    var sentences: [TaggedSentence] = [], bad: [BadRow] = []
-    var words: [String] = [], tags: [String] = [], first = 0, broken = false, hasTags = true
+    var sentences: [TaggedSentence] = [], sentenceLines: [[String]] = [], bad: [BadRow] = []
+    var words: [String] = [], tags: [String] = [], raw: [String] = [], first = 0, broken = false, hasTags = true, skipped = 0
     var width: Int?
     func endSentence() {
-        if !words.isEmpty && !broken { sentences.append(TaggedSentence(words: words, tags: hasTags ? tags : nil, line: first)) }
-        words = []; tags = []; broken = false; hasTags = true
+        if broken { skipped += 1 }
+        if !words.isEmpty && !broken {
+            sentences.append(TaggedSentence(words: words, tags: hasTags ? tags : nil, line: first))
+            sentenceLines.append(raw)
+        }
+        words = []; tags = []; raw = []; broken = false; hasTags = true
     }
-    for (i, raw) in lines.enumerated() {
-        var line = raw
+    for (i, text) in lines.enumerated() {
+        var line = text
         if line.hasSuffix("\r") { line = line.dropLast() }
         let number = i + 1
         if line.allSatisfy({ $0 == " " || $0 == "\t" }) { endSentence(); continue }
@@ -96,6 +104,7 @@ public func readConllFile(_ path: String, layout: ConllLayout = ConllLayout(), r
             }
             hasTags = false
             words.append(word)
+            raw.append(String(line))
             continue
         }
         let tag = f[tagIndex].trimmingCharacters(in: .whitespaces)
@@ -105,13 +114,14 @@ public func readConllFile(_ path: String, layout: ConllLayout = ConllLayout(), r
         }
         words.append(word)
         tags.append(tag)
+        raw.append(String(line))
     }
     endSentence()
     guard !sentences.isEmpty else {
         let firstBad = bad.first.map { " (first: \($0))" } ?? ""
         throw TaskDataError.badFile(file: path, problem: "no usable sentence\(firstBad)\n---> HINT: a tagging file holds token<TAB>tag lines with a blank line between sentences (--token-column, --tag-column for other layouts)")
     }
-    return ConllFile(path: path, sentences: sentences, badLines: bad)
+    return ConllFile(path: path, sentences: sentences, sentenceLines: sentenceLines, badLines: bad, skippedSentences: skipped)
 }
 
 /// The tags of a training file, sorted (transformers run_ner's get_label_list), "O" included.

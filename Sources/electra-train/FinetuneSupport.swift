@@ -87,19 +87,35 @@ func tokenizerRecord(_ o: TokenizerOptions) -> TokenizerOptionsRecord {
     TokenizerOptionsRecord(lowercase: o.lowercase, stripAccents: o.stripAccents, handleChineseChars: o.handleChineseChars)
 }
 
-/// Writes a fine-tuning run's best weights as an ElectraForSequenceClassification folder, with
-/// the run's task in electra_finetune.json (so that `predict --model DIR` reads files the same way).
-func exportFineTuned(run: URL, to directory: URL) throws {
+/// Writes a fine-tuning run's best weights as a transformers folder (ElectraForSequenceClassification,
+/// or ElectraForTokenClassification for tagging), with the run's task in electra_finetune.json (so
+/// that `predict --model DIR` reads files the same way). Returns the architecture.
+@discardableResult
+func exportFineTuned(run: URL, to directory: URL) throws -> String {
     let source = try loadEncoderSource(run.path)
     guard let setup = source.setup else { throw ValidationError("\(run.path) is not a fine-tuning run") }
-    let classifier = try SequenceClassifier(config: setup.config, numLabels: setup.numLabels, batchSize: 1,
-                                            seqLength: setup.seqLength, seed: 0)
-    let missing = try classifier.assign(source.tensors, source: run.path)
+    let model: any EncoderTaskModel
+    let architecture: String
+    if setup.task.metric == .entityF1 {
+        model = try TokenClassifier(config: setup.config, head: .tagging(labels: setup.numLabels), batchSize: 1,
+                                    seqLength: setup.seqLength, seed: 0)
+        architecture = "ElectraForTokenClassification"
+    } else {
+        model = try SequenceClassifier(config: setup.config, numLabels: setup.numLabels, batchSize: 1, seqLength: setup.seqLength, seed: 0)
+        architecture = "ElectraForSequenceClassification"
+    }
+    let missing = try model.assign(source.tensors, source: run.path)
     guard missing.isEmpty else { throw ValidationError("\(run.path)/best.bin lacks \(missing[0])") }
-    let tensors = classifier.parameterTensors().map { ($0.name, $0.shape, Array($0.values)) }
-    try writeSequenceClassificationFolder(directory, config: setup.config, labels: setup.task.labels, regression: setup.task.regression,
-                                          tensors: tensors, vocabulary: source.vocabulary, tokenizer: source.tokenizer)
+    let tensors = model.parameterTensors().map { ($0.name, $0.shape, Array($0.values)) }
+    if setup.task.metric == .entityF1 {
+        try writeTaskFolder(directory, architecture: architecture, config: setup.config, labels: setup.task.labels, problemType: nil,
+                            tensors: tensors, vocabulary: source.vocabulary, tokenizer: source.tokenizer)
+    } else {
+        try writeSequenceClassificationFolder(directory, config: setup.config, labels: setup.task.labels, regression: setup.task.regression,
+                                              tensors: tensors, vocabulary: source.vocabulary, tokenizer: source.tokenizer)
+    }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     try writeFileAtomically(try encoder.encode(setup), to: directory.appendingPathComponent("electra_finetune.json"))
+    return architecture
 }

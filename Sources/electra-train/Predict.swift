@@ -10,7 +10,8 @@ import Tokenization
 
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Predict labels (or scores) for the rows of a file with a fine-tuned model.")
+        abstract: "Predict labels (or scores) for the rows of a file with a fine-tuned model.",
+        discussion: "Tagging: the CoNLL file written back with the predicted tag as a last column (and, when the file has tags, entity precision, recall and F1 on standard error).")
 
     @Option(help: "A fine-tuning run (runs/NAME-TASK) or its export (electra-train export RUN --out DIR).") var model: String
     @Argument(help: "The file to predict (the task's layout; a label column is not needed).") var file: String
@@ -26,6 +27,7 @@ struct Predict: ParsableCommand {
         guard let setup = source.setup else {
             throw ValidationError("\(model) is not a fine-tuned model (pass a run of electra-train finetune, or its export)")
         }
+        if setup.task.metric == .entityF1 { return try predictTags(source, setup) }
         let data = try readTaskFile(file, spec: setup.task, requireLabel: false)
         for row in data.badRows.prefix(10) { FileHandle.standardError.write(Data("warning: skipped \(row)\n".utf8)) }
         if data.badRows.count > 10 { FileHandle.standardError.write(Data("warning: ... and \(data.badRows.count - 10) more bad rows\n".utf8)) }
@@ -60,6 +62,42 @@ struct Predict: ParsableCommand {
             FileHandle.standardError.write(Data("wrote \(outputs.count) predictions to \(out)\n".utf8))
         } else {
             print(text, terminator: "")
+        }
+    }
+
+    /// Tagging: every sentence's lines with the predicted tag appended, a blank line after each sentence.
+    func predictTags(_ source: EncoderSource, _ setup: FineTuneSetup) throws {
+        let data = try readConllFile(file, layout: setup.task.layout ?? ConllLayout(), requireTags: false)
+        if !data.badLines.isEmpty {
+            warnBadLines(data, what: "left out of the output")
+        }
+        let vocabulary = try Vocabulary(tokens: source.vocabulary)
+        var encoder = TaggingEncoder(vocabulary: vocabulary, options: source.tokenizer, maxLength: setup.options.maxLength)
+        let features = data.sentences.map { encoder.encode($0, labels: setup.task.labels) }
+        let L = max(2, features.map(\.ids.count).max() ?? 2)
+        var config = setup.config
+        config.dropout = 0
+        let tagger = try TokenClassifier(config: config, head: .tagging(labels: setup.numLabels), batchSize: batchSize, seqLength: L, seed: 0)
+        let missing = try tagger.assign(source.tensors, source: model)
+        guard missing.isEmpty else { throw ValidationError("\(model): tensor \(missing[0]) is missing") }
+        let (logits, _) = tokenLogits(tagger, features, ids: (Int32(vocabulary.padID), Int32(vocabulary.clsID), Int32(vocabulary.sepID)))
+        let predicted = zip(logits, features).map { predictedTags($0.0, feature: $0.1, labels: setup.task.labels) }
+        let separator = data.sentenceLines.first?.first?.contains("\t") == false ? " " : "\t"
+        var text = ""
+        for (lines, tags) in zip(data.sentenceLines, predicted) {
+            for (line, tag) in zip(lines, tags) { text += line + separator + tag + "\n" }
+            text += "\n"
+        }
+        if let out {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+            FileHandle.standardError.write(Data("wrote the tags of \(data.sentences.count) sentences to \(out)\n".utf8))
+        } else {
+            print(text, terminator: "")
+        }
+        if data.sentences.allSatisfy({ $0.tags != nil }) {
+            let s = entityScores(gold: data.sentences.map { $0.tags! }, predicted: predicted)
+            FileHandle.standardError.write(Data(String(format: "entities: precision %.4f  recall %.4f  F1 %.4f  (%d gold, %d predicted, %d right)\n",
+                                                       s.precision, s.recall, s.f1, s.goldChunks, s.predictedChunks, s.correctChunks).utf8))
         }
     }
 }

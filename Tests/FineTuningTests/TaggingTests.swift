@@ -69,6 +69,7 @@ final class TaggingTests: XCTestCase {
         let file = try readConllFile(path)
         XCTAssertEqual(file.sentences.map(\.words), [["d"], ["g"]])
         XCTAssertEqual(file.badLines.map(\.line), [2, 7])
+        XCTAssertEqual(file.skippedSentences, 2)
         XCTAssertTrue(file.badLines[0].description.hasPrefix("\(path):2: 3 columns where"), file.badLines[0].description)
         XCTAssertTrue(file.badLines[1].description.contains("tag \"PER\" is not BIO"), file.badLines[1].description)
         XCTAssertThrowsError(try readConllFile(try write("\n\n"))) { XCTAssertTrue("\($0)".contains("no usable sentence")) }
