@@ -17,7 +17,7 @@ struct Predict: ParsableCommand {
     @Argument(help: "The file to predict (the task's layout; a label column is not needed).") var file: String
     @Option(help: "Write here instead of standard output.") var out: String?
     @Flag(help: "Only index and prediction (GLUE's submission format), no probability column.") var glue = false
-    @Flag(help: "Also write every class's logit.") var logits = false
+    @Flag(help: "Also write every class's logit (tagging: every tag's, at each word's first sub-token).") var logits = false
     @Option(help: "Rows per forward pass.") var batchSize = 32
     @Option(help: "Threads for matrix products.") var threads = ProcessInfo.processInfo.activeProcessorCount
 
@@ -84,8 +84,16 @@ struct Predict: ParsableCommand {
         let predicted = zip(logits, features).map { predictedTags($0.0, feature: $0.1, labels: setup.task.labels) }
         let separator = data.sentenceLines.first?.first?.contains("\t") == false ? " " : "\t"
         var text = ""
-        for (lines, tags) in zip(data.sentenceLines, predicted) {
-            for (line, tag) in zip(lines, tags) { text += line + separator + tag + "\n" }
+        let K = setup.numLabels
+        for ((lines, tags), (z, feature)) in zip(zip(data.sentenceLines, predicted), zip(logits, features)) {
+            for ((line, tag), start) in zip(zip(lines, tags), feature.wordStarts) {
+                text += line + separator + tag
+                if self.logits {   // every tag's logit at the word's first sub-token ("-" for a word without one)
+                    text += start < 0 ? String(repeating: separator + "-", count: K)
+                        : (0..<K).map { separator + String(format: "%.6f", z[start * K + $0]) }.joined()
+                }
+                text += "\n"
+            }
             text += "\n"
         }
         if let out {
