@@ -4,11 +4,27 @@
 # thread (RAYON_NUM_THREADS=1, TOKENIZERS_PARALLELISM=false, best of 2), same file, same vocab.
 # Prints MB/s for both and the ratio. Default inputs: the sample corpus (English) and the
 # hard-cases fixture repeated to ~1 MB (mixed scripts, the non-ASCII path).
-# Usage: tools/bench-tokenizer.sh [FILE...]
+# --baseline REV: also builds REV's electra-dev (git archive into .build/bench-baseline/REV, release)
+# and times both binaries on each file, alternating, best of 3 runs each: a before/after of one
+# change in one run, on the same machine state.
+# Usage: tools/bench-tokenizer.sh [--baseline REV] [FILE...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+baseline=
+if [ "${1:-}" = --baseline ]; then baseline=$(git rev-parse --short "$2"); shift 2; fi
 PY=$(tools/venv.sh tokenizers==0.23.3)
 swift build -c release --product electra-dev >/dev/null
+if [ -n "$baseline" ]; then
+  base=.build/bench-baseline/$baseline
+  if [ ! -x "$base/.build/release/electra-dev" ]; then
+    rm -rf "$base" && mkdir -p "$base"
+    git archive "$baseline" | tar -x -C "$base"
+    (cd "$base" && swift build -c release --product electra-dev >/dev/null)
+  fi
+fi
+bench() {   # bench BINARY FILE: "N MB/s ..." on CPU 0
+  taskset -c 0 "$1" bench-tokenize --vocab "$VOCAB" "$2" 2>/dev/null || "$1" bench-tokenize --vocab "$VOCAB" "$2"
+}
 VOCAB=vocab/bert-base-uncased.txt
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -18,8 +34,15 @@ if [ $# -eq 0 ]; then
   set -- data/sample/kjv.txt "$tmp/multilingual.txt"
 fi
 for f in "$@"; do
-  ours=$(taskset -c 0 .build/release/electra-dev bench-tokenize --vocab "$VOCAB" "$f" 2>/dev/null \
-         || .build/release/electra-dev bench-tokenize --vocab "$VOCAB" "$f")
+  if [ -n "$baseline" ]; then   # alternate: after, before, after, before, after, before
+    echo "== $(basename "$f") ($(wc -c < "$f") bytes): this tree against $baseline"
+    for _ in 1 2 3; do
+      echo "  this tree: $(bench .build/release/electra-dev "$f")"
+      echo "  $baseline:   $(bench "$base/.build/release/electra-dev" "$f")"
+    done
+    continue
+  fi
+  ours=$(bench .build/release/electra-dev "$f")
   ours_mbs=${ours%% MB/s*}
   hf_mbs=$(RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false "$PY" tools/hf_bert_reference.py --vocab "$VOCAB" --bench "$f")
   echo "== $(basename "$f") ($(wc -c < "$f") bytes)"
