@@ -25,6 +25,8 @@ public enum TableFormat: String, Codable, Sendable {
     case jsonl
     /// CoNLL-style tagging: a token and its tag per line, a blank line between sentences (Conll.swift).
     case conll
+    /// SQuAD JSON (Squad.swift).
+    case squad
 
     /// The format of a file by its extension (.tsv/.txt: TSV, .csv: CSV, .jsonl/.json: JSONL).
     public static func of(path: String) -> TableFormat? {
@@ -47,6 +49,8 @@ public enum TaskMetric: String, Codable, Sendable {
     case correlation
     /// Entity-level precision, recall and F1 (conlleval, seqeval): tagging.
     case entityF1 = "entity_f1"
+    /// The official SQuAD evaluation's EM and F1 (v2.0: at the best null threshold).
+    case squad
 }
 
 /// What a task reads and predicts.
@@ -66,6 +70,11 @@ public struct TaskSpec: Codable, Equatable, Sendable {
     public var epochs: Int
     /// Tagging: where token and tag are on a line (nil for the table tasks).
     public var layout: ConllLayout?
+    /// Question answering: the windows, the training file's SQuAD version, and the null-score
+    /// threshold predictions use (v2.0: the best on dev, set by export).
+    public var windowing: SquadWindowing?
+    public var squadVersion: SquadVersion?
+    public var nullThreshold: Double?
 
     public init(name: String, format: TableFormat, hasHeader: Bool, text: ColumnRef, textPair: ColumnRef?, label: ColumnRef,
                 labels: [String], regression: Bool, metric: TaskMetric, epochs: Int = 3) {
@@ -82,6 +91,15 @@ public struct TaskSpec: Codable, Equatable, Sendable {
         var spec = TaskSpec(name: "tagging", format: .conll, hasHeader: false, text: .index(layout.tokenColumn), textPair: nil,
                             label: .index(layout.tagColumn ?? -1), labels: labels, regression: false, metric: .entityF1)
         spec.layout = layout
+        return spec
+    }
+
+    /// Extractive question answering over SQuAD files (2 epochs, as configure_finetuning.py).
+    public static func squad(windowing: SquadWindowing, version: SquadVersion) -> TaskSpec {
+        var spec = TaskSpec(name: "squad", format: .squad, hasHeader: false, text: .name("question"), textPair: .name("context"),
+                            label: .name("answers"), labels: [], regression: false, metric: .squad, epochs: 2)
+        spec.windowing = windowing
+        spec.squadVersion = version
         return spec
     }
 

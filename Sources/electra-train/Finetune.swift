@@ -11,10 +11,10 @@ import Tokenization
 struct Finetune: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fine-tune a pre-trained discriminator on a classification, regression or tagging task.",
-        discussion: "Tasks: \(TaskSpec.glueNames.joined(separator: ", ")) (GLUE's TSV files), custom (--text-column ...), or tagging (CoNLL-style token<TAB>tag files, BIO tags; --token-column, --tag-column). Writes OUT/metrics.jsonl, OUT/best.bin (the best dev epoch), OUT/checkpoint.bin; electra-train export OUT writes it for transformers.")
+        discussion: "Tasks: \(TaskSpec.glueNames.joined(separator: ", ")) (GLUE's TSV files), custom (--text-column ...), tagging (CoNLL-style token<TAB>tag files, BIO tags; --token-column, --tag-column), or squad (SQuAD v1.1/v2.0 JSON; --max-seq-length, --doc-stride, --max-query-length). Writes OUT/metrics.jsonl, OUT/best.bin (the best dev epoch), OUT/checkpoint.bin; electra-train export OUT writes it for transformers.")
 
     @Option(help: "The model: a pre-training run (runs/NAME), an exported discriminator (hf/NAME or hf/NAME/discriminator).") var model: String
-    @Option(help: "A GLUE task name, custom, or tagging.") var task: String
+    @Option(help: "A GLUE task name, custom, tagging, or squad.") var task: String
     @Option(help: "Training file.") var train: String
     @Option(help: "Dev file, evaluated after every epoch (the best checkpoint is chosen on it); repeat for more (MNLI: matched, then mismatched).") var dev: [String] = []
     @Option(help: "Run directory (default: runs/<model name>-<task>).") var out: String?
@@ -22,6 +22,10 @@ struct Finetune: ParsableCommand {
     @Option(help: "custom: the second text column of a pair task.") var textPairColumn: String?
     @Option(help: "custom: the label column.") var labelColumn = "label"
     @Option(help: "custom: the class names in order; tagging: the tags (default: those of the training file, sorted).") var labels: String?
+    @Option(help: "squad: tokens per window, [CLS] and [SEP]s included (ELECTRA's 512).") var maxSeqLength = 512
+    @Option(help: "squad: tokens two windows of one context share.") var docStride = 128
+    @Option(help: "squad: the question is cut to this many tokens.") var maxQueryLength = 64
+    @Flag(help: "squad: refuse a file with a bad question (default: skip it, counted and named by question id).") var strict = false
     @Option(help: "tagging: the token's column, from 1.") var tokenColumn = 1
     @Option(help: "tagging: the tag's column, from 1 (default: the last).") var tagColumn: Int?
     @Flag(help: "custom: a regression task (one output, mean squared error).") var regression = false
@@ -45,7 +49,10 @@ struct Finetune: ParsableCommand {
         guard batchSize > 0, maxLength >= 3, (epochs ?? 1) > 0 else { throw ValidationError("--batch-size, --epochs must be positive and --max-length at least 3") }
         let source = try loadEncoderSource(model)
         var spec: TaskSpec
-        if task == "tagging" {
+        if task == "squad" {
+            spec = .squad(windowing: SquadWindowing(maxSeqLength: maxSeqLength, maxQueryLength: maxQueryLength, docStride: docStride),
+                          version: .v1)   // the version is the training file's
+        } else if task == "tagging" {
             guard tokenColumn >= 1, (tagColumn ?? 2) >= 1 else { throw ValidationError("--token-column and --tag-column count from 1") }
             spec = .tagging(layout: ConllLayout(tokenColumn: tokenColumn - 1, tagColumn: tagColumn.map { $0 - 1 }),
                             labels: labels.map { $0.split(separator: ",").map(String.init) } ?? [])
@@ -58,7 +65,7 @@ struct Finetune: ParsableCommand {
             guard TableFormat.of(path: train) != nil else { throw ValidationError("\(train): name it .tsv, .csv or .jsonl so that its format is known") }
         } else {
             guard let glue = TaskSpec.glue(task) else {
-                throw ValidationError("unknown task \(task): one of \(TaskSpec.glueNames.joined(separator: ", ")), custom, or tagging")
+                throw ValidationError("unknown task \(task): one of \(TaskSpec.glueNames.joined(separator: ", ")), custom, tagging, or squad")
             }
             spec = glue
         }
@@ -82,9 +89,13 @@ struct Finetune: ParsableCommand {
         // Read, label and tokenize (nothing is written before the input is known to be usable).
         let vocabulary = try Vocabulary(tokens: source.vocabulary)
         let specialIDs = (Int32(vocabulary.padID), Int32(vocabulary.clsID), Int32(vocabulary.sepID))
-        let prepared = spec.metric == .entityF1
-            ? try prepareTagging(&spec, options: options, vocabulary: vocabulary, tokenizer: source.tokenizer, specialIDs: specialIDs)
-            : try prepareClassification(&spec, options: options, vocabulary: vocabulary, tokenizer: source.tokenizer, specialIDs: specialIDs)
+        let prepared: Prepared
+        switch spec.metric {
+        case .entityF1: prepared = try prepareTagging(&spec, options: options, vocabulary: vocabulary, tokenizer: source.tokenizer, specialIDs: specialIDs)
+        case .squad: prepared = try prepareSquad(&spec, options: options, vocabulary: vocabulary, tokenizer: source.tokenizer, specialIDs: specialIDs,
+                                                 maxPositions: source.config.maxPositions)
+        default: prepared = try prepareClassification(&spec, options: options, vocabulary: vocabulary, tokenizer: source.tokenizer, specialIDs: specialIDs)
+        }
         var setup = FineTuneSetup(task: spec, options: options, config: source.config, seqLength: prepared.seqLength,
                                   model: model, train: train, dev: dev.first, tokenizer: tokenizerRecord(source.tokenizer))
         try FileManager.default.createDirectory(at: runURL, withIntermediateDirectories: true)
@@ -116,6 +127,7 @@ struct Finetune: ParsableCommand {
         if let headOut, headOut.shape.first != setup.numLabels || source.setup.map({ $0.task.metric != spec.metric }) ?? false {
             initial = initial.filter { !$0.key.hasPrefix("classifier.") }
         }
+        if spec.metric != .squad { initial = initial.filter { !$0.key.hasPrefix("qa_outputs.") } }
         let tuner = try FineTuner(setup: setup, run: runURL, workload: try prepared.makeWorkload(setup), initial: initial, resume: resume)
         print("electra-train finetune: \(spec.name) from \(fromScratch ? "random initialization, the sizes of " : "")\(source.description)")
         print("  " + prepared.summary)
@@ -208,6 +220,37 @@ struct Finetune: ParsableCommand {
             + (cut > 0 ? "; \(cut) sentences have words without a token (cut at --max-length \(options.maxLength), or nothing left after cleaning): those words count as O" : "")
         return Prepared(seqLength: max(longest, 2), summary: summary) { setup in
             try TaggingWorkload(setup: setup, train: trainFeatures, dev: devFeatures, devSentences: devSentences, specialIDs: specialIDs)
+        }
+    }
+
+    /// Question answering: the SQuAD files (the training file's version), windows and labels.
+    func prepareSquad(_ spec: inout TaskSpec, options: FineTuningOptions, vocabulary: Vocabulary, tokenizer: TokenizerOptions,
+                      specialIDs: (Int32, Int32, Int32), maxPositions: Int) throws -> Prepared {
+        guard dev.count <= 1 else { throw ValidationError("squad takes one --dev file") }
+        guard var windowing = spec.windowing else { throw ValidationError("squad: no window sizes") }
+        guard windowing.maxSeqLength <= maxPositions else {
+            throw ValidationError("--max-seq-length \(windowing.maxSeqLength) is more than the model's \(maxPositions) positions")
+        }
+        windowing.maxSeqLength = max(windowing.maxSeqLength, 4)
+        let trainFile = try readSquadFile(train, strict: strict)
+        let devFile = try dev.first.map { try readSquadFile($0, strict: strict) }
+        for file in [trainFile] + (devFile.map { [$0] } ?? []) where !file.problems.isEmpty {
+            FileHandle.standardError.write(Data("warning: \(file.path): skipped \(file.problems.count) bad question(s) of \(file.problems.count + file.examples.count)\n".utf8))
+            for p in file.problems.prefix(10) { FileHandle.standardError.write(Data("  \(p)\n".utf8)) }
+            if file.problems.count > 10 { FileHandle.standardError.write(Data("  ... and \(file.problems.count - 10) more\n".utf8)) }
+        }
+        spec.squadVersion = trainFile.version
+        let version = devFile?.version == .v2 ? SquadVersion.v2 : trainFile.version
+        var tokenizerInstance = BertTokenizer(vocabulary: vocabulary, options: tokenizer)
+        let trainFeatures = try squadFeatures(trainFile.examples, tokenizer: &tokenizerInstance, windowing: windowing)
+        let devExamples = devFile?.examples ?? []
+        let devFeatures = try squadFeatures(devExamples, tokenizer: &tokenizerInstance, windowing: windowing)
+        let longest = (trainFeatures + devFeatures).map(\.ids.count).max() ?? 2
+        let answerable = trainFeatures.filter { $0.start != 0 }.count
+        let summary = "\(trainFile.examples.count) training questions (SQuAD \(trainFile.version.rawValue)) in \(trainFeatures.count) windows (\(answerable) holding the answer), \(devExamples.count) dev questions in \(devFeatures.count) windows; windows of \(windowing.maxSeqLength) tokens, doc stride \(windowing.docStride), questions cut to \(windowing.maxQueryLength)"
+        return Prepared(seqLength: max(longest, 2), summary: summary) { setup in
+            try QuestionAnsweringWorkload(setup: setup, train: trainFeatures, dev: devFeatures, devExamples: devExamples, version: version,
+                                          specialIDs: specialIDs)
         }
     }
 }

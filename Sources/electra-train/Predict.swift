@@ -17,6 +17,7 @@ struct Predict: ParsableCommand {
     @Argument(help: "The file to predict (the task's layout; a label column is not needed).") var file: String
     @Option(help: "Write here instead of standard output.") var out: String?
     @Flag(help: "Only index and prediction (GLUE's submission format), no probability column.") var glue = false
+    @Option(help: "squad v2.0: predict no answer when null score - best span score exceeds this (default: the best threshold on dev, or 0).") var nullThreshold: Double?
     @Flag(help: "Also write every class's logit (tagging: every tag's, at each word's first sub-token).") var logits = false
     @Option(help: "Rows per forward pass.") var batchSize = 32
     @Option(help: "Threads for matrix products.") var threads = ProcessInfo.processInfo.activeProcessorCount
@@ -28,6 +29,7 @@ struct Predict: ParsableCommand {
             throw ValidationError("\(model) is not a fine-tuned model (pass a run of electra-train finetune, or its export)")
         }
         if setup.task.metric == .entityF1 { return try predictTags(source, setup) }
+        if setup.task.metric == .squad { return try predictAnswers(source, setup) }
         let data = try readTaskFile(file, spec: setup.task, requireLabel: false)
         for row in data.badRows.prefix(10) { FileHandle.standardError.write(Data("warning: skipped \(row)\n".utf8)) }
         if data.badRows.count > 10 { FileHandle.standardError.write(Data("warning: ... and \(data.badRows.count - 10) more bad rows\n".utf8)) }
@@ -62,6 +64,60 @@ struct Predict: ParsableCommand {
             FileHandle.standardError.write(Data("wrote \(outputs.count) predictions to \(out)\n".utf8))
         } else {
             print(text, terminator: "")
+        }
+    }
+
+    /// Question answering: the predictions file the official scripts read (question id -> answer),
+    /// with --out also FILE.nbest.json and, for v2.0, FILE.null_odds.json beside it; EM and F1 on
+    /// standard error when the file has answers.
+    func predictAnswers(_ source: EncoderSource, _ setup: FineTuneSetup) throws {
+        let data = try readSquadFile(file, requireAnswers: false)
+        for p in data.problems.prefix(10) { FileHandle.standardError.write(Data("warning: skipped \(p)\n".utf8)) }
+        if data.problems.count > 10 { FileHandle.standardError.write(Data("warning: ... and \(data.problems.count - 10) more bad questions\n".utf8)) }
+        let vocabulary = try Vocabulary(tokens: source.vocabulary)
+        var tokenizer = BertTokenizer(vocabulary: vocabulary, options: source.tokenizer)
+        let features = try squadFeatures(data.examples, tokenizer: &tokenizer, windowing: setup.task.windowing ?? SquadWindowing())
+        let L = max(2, features.map(\.ids.count).max() ?? 2)
+        var config = setup.config
+        config.dropout = 0
+        let reader = try TokenClassifier(config: config, head: .span, batchSize: batchSize, seqLength: L, seed: 0)
+        let missing = try reader.assign(source.tensors, source: model)
+        guard missing.isEmpty else { throw ValidationError("\(model): tensor \(missing[0]) is missing") }
+        let (logits, _) = spanLogits(reader, features, ids: (Int32(vocabulary.padID), Int32(vocabulary.clsID), Int32(vocabulary.sepID)))
+        let version: SquadVersion = data.version == .v2 || setup.task.squadVersion == .v2 ? .v2 : .v1
+        let threshold = nullThreshold ?? setup.task.nullThreshold ?? bestNullThreshold(URL(fileURLWithPath: model)) ?? 0
+        let predictions = squadPredictions(data.examples, features, logits: logits, version: version, nullThreshold: threshold)
+        func json(_ object: Any) throws -> Data {
+            try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) + Data("\n".utf8)
+        }
+        let answers = try json(Dictionary(predictions.map { ($0.id, $0.text) }, uniquingKeysWith: { a, _ in a }))
+        if let out {
+            let base = URL(fileURLWithPath: out)
+            let stem = base.deletingPathExtension()
+            try answers.write(to: base, options: .atomic)
+            let nBest = Dictionary(predictions.map { p in
+                (p.id, p.nBest.map { ["text": $0.text, "start_logit": Double($0.startLogit), "end_logit": Double($0.endLogit), "probability": $0.probability] as [String: Any] })
+            }, uniquingKeysWith: { a, _ in a })
+            try json(nBest).write(to: stem.appendingPathExtension("nbest.json"), options: .atomic)
+            if version == .v2 {
+                try json(Dictionary(predictions.map { ($0.id, $0.nullOdds ?? 0) }, uniquingKeysWith: { a, _ in a }))
+                    .write(to: stem.appendingPathExtension("null_odds.json"), options: .atomic)
+            }
+            FileHandle.standardError.write(Data("wrote \(predictions.count) answers to \(out) (n-best: \(stem.path).nbest.json\(version == .v2 ? ", null odds: \(stem.path).null_odds.json" : ""))\n".utf8))
+        } else {
+            FileHandle.standardOutput.write(answers)
+        }
+        if data.examples.contains(where: { !$0.answers.isEmpty }) {
+            let gold = squadGold(data.examples)
+            let texts = Dictionary(predictions.map { ($0.id, $0.text) }, uniquingKeysWith: { a, _ in a })
+            if version == .v1 {
+                let r = squadV1Evaluate(gold, predictions: texts)
+                FileHandle.standardError.write(Data(String(format: "SQuAD v1.1: exact %.4f  f1 %.4f  (%d questions)\n", r.exactMatch, r.f1, gold.count).utf8))
+            } else {
+                let r = squadV2Evaluate(gold, predictions: texts, naProbs: predictions.map { ($0.id, $0.nullOdds ?? 0) })
+                FileHandle.standardError.write(Data(String(format: "SQuAD v2.0 (null threshold %.4f): exact %.4f  f1 %.4f; best over thresholds: exact %.4f (%.4f)  f1 %.4f (%.4f)\n",
+                                                           threshold, r.exact, r.f1, r.best!.exact, r.best!.exactThreshold, r.best!.f1, r.best!.f1Threshold).utf8))
+            }
         }
     }
 
