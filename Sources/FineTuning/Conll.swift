@@ -51,7 +51,7 @@ public func isChunkTag(_ tag: String) -> Bool {
 /// token. Errors for the whole file: unreadable, not UTF-8, no usable sentence.
 public func readConllFile(_ path: String, layout: ConllLayout = ConllLayout(), requireTags: Bool = true) throws -> ConllFile {
     guard let data = FileManager.default.contents(atPath: path) else { throw TaskDataError.unreadable(path) }
-    guard let text = String(data: data, encoding: .utf8) else {
+    guard String(data: data, encoding: .utf8) != nil else {
         throw TaskDataError.badFile(file: path, problem: "not UTF-8 text")
     }
     // Lines split on the byte \n (a String splits "\r\n" as one character).
