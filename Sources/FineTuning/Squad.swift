@@ -132,6 +132,10 @@ public struct SquadFeature: Equatable, Sendable {
     public var offsets: [Range<Int>?]
     /// The answer's first and last token in this window, (0, 0) for none.
     public var start: Int32, end: Int32
+
+    public init(example: Int, ids: [Int32], segments: [Int32], offsets: [Range<Int>?], start: Int32, end: Int32) {
+        self.example = example; self.ids = ids; self.segments = segments; self.offsets = offsets; self.start = start; self.end = end
+    }
 }
 
 /// The sizes of the windows (run_qa / configure_finetuning.py defaults: 384 there, ELECTRA's 512 here).

@@ -4,6 +4,7 @@
 // question that leaves no room; the best span over windows and v2.0's null answer.
 import FineTuning
 import Foundation
+import Model
 import TestSupport
 import Tokenization
 import XCTest
@@ -111,5 +112,51 @@ final class SquadTests: XCTestCase {
         // A span longer than max_answer_length is never chosen.
         let short = squadPredictions([e], features, logits: logits, version: .v1, maxAnswerLength: 1)
         XCTAssertNotEqual(short[0].text, "Santa Clara")
+    }
+}
+
+final class QuestionAnsweringLoopTests: XCTestCase {
+    /// The answer is the two tokens starting at token 7 (or none: [CLS]); the reader learns it through the loop.
+    func testReaderLearnsThroughTheLoop() throws {
+        var x: UInt64 = 9
+        func next(_ n: Int) -> Int { x = x &* 6364136223846793005 &+ 1442695040888963407; return Int((x >> 33) % UInt64(n)) }
+        func examples(_ n: Int) -> ([SquadExample], [SquadFeature]) {
+            var es: [SquadExample] = [], fs: [SquadFeature] = []
+            for i in 0..<n {
+                var context = (0..<8).map { _ in Int32(8 + next(12)) }
+                let at = next(6)
+                context[at] = 7
+                let words = context.map { "w\($0)" }
+                let text = words.joined(separator: " ")
+                let starts = words.indices.map { k in words[..<k].reduce(0) { $0 + $1.count + 1 } }
+                let answer = words[at] + " " + words[at + 1]
+                es.append(SquadExample(id: "\(i)", question: "q", context: text, answers: [SquadAnswer(text: answer, start: starts[at])]))
+                let ids: [Int32] = [2, 5, 3] + context + [3]
+                let offsets: [Range<Int>?] = [nil, nil, nil] + words.indices.map { starts[$0]..<(starts[$0] + words[$0].count) } + [nil]
+                fs.append(SquadFeature(example: i, ids: ids, segments: [0, 0, 0] + [Int32](repeating: 1, count: 9), offsets: offsets,
+                                       start: Int32(3 + at), end: Int32(4 + at)))
+            }
+            return (es, fs)
+        }
+        var config = ElectraConfig(vocabSize: 20, embeddingSize: 16, hiddenSize: 16, numLayers: 1, numHeads: 2,
+                                   intermediateSize: 32, maxPositions: 16)
+        config.generatorHiddenSize = 1; config.generatorHeads = 1; config.generatorIntermediateSize = 1
+        var options = FineTuningOptions()
+        options.learningRate = 1e-2
+        options.batchSize = 16
+        options.epochs = 8
+        options.seed = 3
+        let setup = FineTuneSetup(task: .squad(windowing: SquadWindowing(maxSeqLength: 12), version: .v1), options: options, config: config,
+                                  seqLength: 12, model: "random", train: "train", dev: "dev",
+                                  tokenizer: TokenizerOptionsRecord(lowercase: true, stripAccents: nil, handleChineseChars: true))
+        let (_, train) = examples(256), (devExamples, dev) = examples(40)
+        let workload = try QuestionAnsweringWorkload(setup: setup, train: train, dev: dev, devExamples: devExamples, version: .v1,
+                                                     specialIDs: (0, 2, 3))
+        let run = try makeTemporaryDirectory("qa-run", in: self)
+        let tuner = try FineTuner(setup: setup, run: run, workload: workload, initial: [:], resume: false)
+        var f1: [Double] = []
+        try tuner.fit { if case .evaluated(_, _, let values, _) = $0 { f1.append(values[0].1) } }
+        XCTAssertEqual(f1.count, 8)
+        XCTAssertGreaterThan(f1.last!, 90, "dev F1 by epoch: \(f1)")
     }
 }
