@@ -103,7 +103,7 @@ final class TaggingTests: XCTestCase {
         XCTAssertEqual(predictedTags([Float](repeating: 0, count: 6 * 3), feature: g, labels: labels), ["B-X", "B-X", "O", "O", "O"])
     }
 
-    func testTaggerLearnsThroughTheLoop() throws {
+    func testTaggerLearnsThroughTheLoopAndResumesExactly() throws {
         // Tag token 7 as B-X, the token after it as I-X, the rest O.
         var x: UInt64 = 3
         func next(_ n: Int) -> Int { x = x &* 6364136223846793005 &+ 1442695040888963407; return Int((x >> 33) % UInt64(n)) }
@@ -129,13 +129,30 @@ final class TaggingTests: XCTestCase {
         let setup = FineTuneSetup(task: .tagging(labels: labels), options: options, config: config, seqLength: 8, model: "random",
                                   train: "train", dev: "dev", tokenizer: TokenizerOptionsRecord(lowercase: true, stripAccents: nil, handleChineseChars: true))
         let train = sentences(256), dev = sentences(40)
-        let workload = try TaggingWorkload(setup: setup, train: train.map(\.0), dev: dev.map(\.0), devSentences: dev.map(\.1),
-                                           specialIDs: (0, 2, 3))
+        func tuner(_ setup: FineTuneSetup, _ run: URL, resume: Bool = false) throws -> FineTuner {
+            let workload = try TaggingWorkload(setup: setup, train: train.map(\.0), dev: dev.map(\.0), devSentences: dev.map(\.1),
+                                               specialIDs: (0, 2, 3))
+            return try FineTuner(setup: setup, run: run, workload: workload, initial: [:], resume: resume)
+        }
         let run = try makeTemporaryDirectory("tagging-run", in: self)
-        let tuner = try FineTuner(setup: setup, run: run, workload: workload, initial: [:], resume: false)
+        let whole = try tuner(setup, run)
         var f1: [Double] = []
-        try tuner.fit { if case .evaluated(_, _, let values, _) = $0 { f1.append(values[0].1) } }
+        try whole.fit { if case .evaluated(_, _, let values, _) = $0 { f1.append(values[0].1) } }
         XCTAssertEqual(f1.count, 10)
         XCTAssertGreaterThan(f1.last!, 0.9, "dev entity F1 by epoch: \(f1)")
+        // Interrupted in epoch 2 and resumed from the epoch's checkpoint: the same weights at the end.
+        var short = setup
+        short.options.epochs = 3
+        let a = try makeTemporaryDirectory("tagging-a", in: self), b = try makeTemporaryDirectory("tagging-b", in: self)
+        let uninterrupted = try tuner(short, a)
+        try uninterrupted.fit { _ in }
+        let first = try tuner(short, b)
+        try first.fit(stopAfter: first.stepsPerEpoch + 3) { _ in }
+        let resumed = try tuner(short, b, resume: true)
+        XCTAssertEqual(resumed.optimizer.step, first.stepsPerEpoch)
+        try resumed.fit { _ in }
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: uninterrupted.model.parameters, count: uninterrupted.model.parameterCount)),
+                       Array(UnsafeBufferPointer(start: resumed.model.parameters, count: resumed.model.parameterCount)),
+                       "the resumed tagging run's weights differ from the uninterrupted run's")
     }
 }
