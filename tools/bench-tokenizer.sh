@@ -5,7 +5,7 @@
 # Prints MB/s for both and the ratio. Default inputs: the sample corpus (English) and the
 # hard-cases fixture repeated to ~1 MB (mixed scripts, the non-ASCII path).
 # --baseline REV: also builds REV's electra-dev (git archive into .build/bench-baseline/REV, release)
-# and times both binaries on each file, alternating, 6 runs each (best of each): a before/after of one
+# and times both binaries on each file, alternating, 6 runs each (best MB/s and least CPU time of each): a before/after of one
 # change in one run, on the same machine state.
 # Usage: tools/bench-tokenizer.sh [--baseline REV] [FILE...]
 set -euo pipefail
@@ -36,12 +36,20 @@ fi
 for f in "$@"; do
   if [ -n "$baseline" ]; then   # alternate after/before 6 times; the best cold and warm MB/s of each
     echo "== $(basename "$f") ($(wc -c < "$f") bytes): this tree against $baseline"
+    # Also the user CPU seconds of each whole run (the same work in both: on a loaded machine the
+    # CPU time a run needs says more than the wall-clock MB/s).
     for _ in 1 2 3 4 5 6; do
-      echo "after $(bench .build/release/electra-dev "$f")"
-      echo "before $(bench "$base/.build/release/electra-dev" "$f")"
+      for side in after before; do
+        b=.build/release/electra-dev; [ $side = before ] && b=$base/.build/release/electra-dev
+        TIMEFORMAT=%U
+        { time bench "$b" "$f" > "$tmp/out"; } 2> "$tmp/cpu"
+        echo "$side $(cat "$tmp/out") cpu $(tail -n 1 "$tmp/cpu")"
+      done
     done | awk '{ cold[$1] = ($2 > cold[$1]) ? $2 : cold[$1]; split($0, w, "MB/s"); n = split(w[2], x, " "); warm = x[n] + 0
-                 hot[$1] = (warm > hot[$1]) ? warm : hot[$1]; print "  " $0 }
-                END { printf "  best: this tree %.1f MB/s cold, %.1f warm; before %.1f cold, %.1f warm\n", cold["after"], hot["after"], cold["before"], hot["before"] }'
+                 hot[$1] = (warm > hot[$1]) ? warm : hot[$1]; cpu = $NF + 0
+                 low[$1] = (low[$1] == "" || cpu < low[$1]) ? cpu : low[$1]; print "  " $0 }
+                END { printf "  best: this tree %.1f MB/s cold, %.1f warm, %.2f s CPU; before %.1f cold, %.1f warm, %.2f s CPU\n",
+                             cold["after"], hot["after"], low["after"], cold["before"], hot["before"], low["before"] }'
     continue
   fi
   ours=$(bench .build/release/electra-dev "$f")
