@@ -8,6 +8,8 @@
 # sample corpus and the
 # scalars are checked against BertWordPieceTokenizer itself (--class); the hard cases, which
 # hold a literal "[MASK]", against the same pipeline without added special tokens.
+# Every comparison is made twice: the tokens, then each token's offsets into the line (tokenize
+# --offsets against the `offsets` of HF's encoding, as BertTokenizerFast returns them).
 # Prints the number of differing lines and the first differences; exits non-zero unless 0.
 # Usage: tools/check-tokenizer-parity.sh [FILE...]   (default: the files above)
 set -euo pipefail
@@ -31,13 +33,19 @@ declare -A FLAGS=(
 
 total_diff=0
 total_lines=0
-# compare NAME FILE OPTIONSET [--class]
+offset_diff=0
+offset_lines=0
+# compare NAME FILE OPTIONSET [--class]: the tokens, then their offsets (--offsets)
 compare() {
-  local name=$1 file=$2 set=$3 class=${4:-}
+  compare_mode "$1" "$2" "$3" "${4:-}" ""
+  compare_mode "$1" "$2" "$3" "${4:-}" --offsets
+}
+compare_mode() {
+  local name=$1 file=$2 set=$3 class=${4:-} mode=${5:-}
   # shellcheck disable=SC2086
-  "$PY" tools/hf_bert_reference.py --vocab "$VOCAB" ${FLAGS[$set]} $class "$file" > "$tmp/hf.txt"
+  "$PY" tools/hf_bert_reference.py --vocab "$VOCAB" ${FLAGS[$set]} $class $mode "$file" > "$tmp/hf.txt"
   # shellcheck disable=SC2086
-  "$BIN" tokenize --vocab "$VOCAB" ${FLAGS[$set]} "$file" > "$tmp/ours.txt" 2> "$tmp/err.txt"
+  "$BIN" tokenize --vocab "$VOCAB" ${FLAGS[$set]} $mode "$file" > "$tmp/ours.txt" 2> "$tmp/err.txt"
   local lines diff
   lines=$(wc -l < "$tmp/hf.txt")
   diff=$("$PY" - "$tmp/hf.txt" "$tmp/ours.txt" "$file" <<'EOF'
@@ -54,9 +62,14 @@ for i in bad[:5]:
 print(len(bad))
 EOF
 )
-  printf '%-16s %-20s %-8s %8d lines %6d differ\n' "$name" "$set" "${class:+class}" "$lines" "$diff"
-  total_diff=$((total_diff + diff))
-  total_lines=$((total_lines + lines))
+  printf '%-16s %-20s %-8s %-8s %8d lines %6d differ\n' "$name" "$set" "${class:+class}" "${mode:+offsets}" "$lines" "$diff"
+  if [ -n "$mode" ]; then
+    offset_diff=$((offset_diff + diff))
+    offset_lines=$((offset_lines + lines))
+  else
+    total_diff=$((total_diff + diff))
+    total_lines=$((total_lines + lines))
+  fi
 }
 
 if [ $# -gt 0 ]; then
@@ -83,4 +96,5 @@ EOF
   for set in default all-off cased-strip-accents no-clean-text; do compare fuzz "$tmp/fuzz.txt" "$set" --class; done
 fi
 echo "tokenizer parity: $total_diff of $total_lines lines differ from HF tokenizers"
-[ "$total_diff" -eq 0 ]
+echo "offset parity: $offset_diff of $offset_lines lines differ from HF tokenizers' offsets (BertTokenizerFast's return_offsets_mapping)"
+[ "$total_diff" -eq 0 ] && [ "$offset_diff" -eq 0 ]

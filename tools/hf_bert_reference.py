@@ -11,7 +11,7 @@ and decoded with errors="replace".
 
 `--class` uses BertWordPieceTokenizer itself (same output on text without a literal special token).
 
-Usage: $PY tools/hf_bert_reference.py --vocab VOCAB [--ids] [--no-lower-case] [--no-strip-accents]
+Usage: $PY tools/hf_bert_reference.py --vocab VOCAB [--ids | --offsets] [--no-lower-case] [--no-strip-accents]
            [--strip-accents] [--no-clean-text] [--no-chinese-chars] [--class] FILE  > tokens.txt
        $PY tools/hf_bert_reference.py --vocab VOCAB --bench FILE   (one thread, prints MB/s)
 """
@@ -66,6 +66,7 @@ def main():
     ap.add_argument("file")
     ap.add_argument("--vocab", required=True)
     ap.add_argument("--ids", action="store_true")
+    ap.add_argument("--offsets", action="store_true", help="print each token's begin:end (character offsets into the line)")
     ap.add_argument("--no-lower-case", action="store_true")
     ap.add_argument("--no-strip-accents", action="store_true")
     ap.add_argument("--strip-accents", action="store_true")
@@ -91,7 +92,10 @@ def main():
         return
     out = sys.stdout
     for enc in tok.encode_batch(lines, add_special_tokens=False):
-        out.write(" ".join(map(str, enc.ids)) if a.ids else " ".join(enc.tokens))
+        if a.offsets:
+            out.write(" ".join(f"{b}:{e}" for b, e in enc.offsets))
+        else:
+            out.write(" ".join(map(str, enc.ids)) if a.ids else " ".join(enc.tokens))
         out.write("\n")
 
 

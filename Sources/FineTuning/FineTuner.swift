@@ -65,37 +65,130 @@ public func epochOrder(count: Int, seed: UInt64, epoch: Int) -> [Int] {
     return order
 }
 
-/// Fine-tunes a classifier over tokenized training rows, writing into a run directory.
-public final class FineTuner {
-    public let setup: FineTuneSetup
-    public let run: URL
-    public let model: SequenceClassifier
-    public let optimizer: LayerwiseAdamW
+/// The task side of the fine-tuning loop: the model, the training rows, one training step over
+/// some of them, and the evaluation of the dev set(s).
+public protocol FineTuningWorkload: AnyObject {
+    var model: any EncoderTaskModel { get }
+    /// The number of training rows (the loop draws their order).
+    var trainingRows: Int { get }
+    /// One forward + backward (dropout from `rng`) over these training rows, gradients accumulated
+    /// into the model's; returns the loss and the rows' tokens.
+    func trainStep(_ rows: ArraySlice<Int>, rng: inout Xoshiro256) -> (loss: Float, tokens: Int)
+    var hasDev: Bool { get }
+    /// The dev set's metrics (dropout off).
+    func evaluateDev() -> DevEvaluation
+}
+
+/// A dev evaluation: the metrics, the main one (the best epoch is chosen by it), the mean loss,
+/// and values of further dev sets, already named NAME/metric.
+public struct DevEvaluation {
+    public var values: [(String, Double)]
+    public var main: Double
+    public var loss: Double
+    public var extra: [(String, Double)]
+
+    public init(values: [(String, Double)], main: Double, loss: Double, extra: [(String, Double)] = []) {
+        self.values = values; self.main = main; self.loss = loss; self.extra = extra
+    }
+}
+
+/// Sequence classification and regression (SequenceClassifier over `Feature`s).
+public final class ClassificationWorkload: FineTuningWorkload {
+    public let classifier: SequenceClassifier
+    public var model: any EncoderTaskModel { classifier }
+    let setup: FineTuneSetup
     let train: [Feature], dev: [Feature]
+    let ids: (pad: Int32, cls: Int32, sep: Int32)
     /// Further dev sets (MNLI's mismatched one), evaluated too; their metrics are written as NAME/metric.
     public var extraDev: [(name: String, features: [Feature])] = []
-    let ids: (pad: Int32, cls: Int32, sep: Int32)
-    var rng: Xoshiro256
-    var bestMetric: Double?
-    var bestStep: Int?
-    public var stepsPerEpoch: Int { (train.count + setup.options.batchSize - 1) / setup.options.batchSize }
-    public var totalSteps: Int { stepsPerEpoch * setup.options.epochs }
 
-    /// A fresh run from `initial` (HuggingFace names; the head's tensors may be absent: random; all
-    /// absent: a randomly initialized model),
-    /// or, with `resume`, the state of RUN/checkpoint.bin.
-    public init(setup: FineTuneSetup, run: URL, train: [Feature], dev: [Feature], initial: [String: (shape: [Int], values: [Float])],
-                specialIDs: (pad: Int32, cls: Int32, sep: Int32), resume: Bool) throws {
+    public init(setup: FineTuneSetup, train: [Feature], dev: [Feature], specialIDs: (pad: Int32, cls: Int32, sep: Int32)) throws {
         self.setup = setup
-        self.run = run
         self.train = train
         self.dev = dev
         ids = specialIDs
         var config = setup.config
         config.dropout = setup.options.dropout
-        model = try SequenceClassifier(config: config, numLabels: setup.numLabels, batchSize: setup.options.batchSize,
-                                       seqLength: setup.seqLength, seed: setup.options.seed)
-        let steps = (train.count + setup.options.batchSize - 1) / setup.options.batchSize * setup.options.epochs
+        classifier = try SequenceClassifier(config: config, numLabels: setup.numLabels, batchSize: setup.options.batchSize,
+                                            seqLength: setup.seqLength, seed: setup.options.seed)
+    }
+
+    public var trainingRows: Int { train.count }
+    public var hasDev: Bool { !dev.isEmpty }
+
+    public func trainStep(_ rows: ArraySlice<Int>, rng: inout Xoshiro256) -> (loss: Float, tokens: Int) {
+        let batch = makeBatch(train, rows, batchSize: setup.options.batchSize, seqLength: setup.seqLength, padID: ids.pad,
+                              clsID: ids.cls, sepID: ids.sep)
+        let result = classifier.step(batch, training: true, computeGradients: true, rng: &rng)
+        return (result.loss, rows.reduce(0) { $0 + train[$1].ids.count })
+    }
+
+    public func evaluateDev() -> DevEvaluation {
+        let (values, main, loss) = evaluate(dev)
+        var extra: [(String, Double)] = []
+        for (name, features) in extraDev {
+            let other = evaluate(features)
+            for (k, v) in other.values + [("loss", other.loss)] { extra.append((name + "/" + k, v)) }
+        }
+        return DevEvaluation(values: values, main: main, loss: loss, extra: extra)
+    }
+
+    /// Predictions over `features` (dropout off): the metric values, the main metric and the mean
+    /// loss. A feature with `unknownLabel` counts as a wrong prediction (gold class -1) and has no
+    /// loss (the mean is over the others).
+    public func evaluate(_ features: [Feature]) -> (values: [(String, Double)], main: Double, loss: Double) {
+        let out = predict(classifier, features, seqLength: setup.seqLength, ids: ids)
+        let gold = features.map { $0.unknownLabel ? -1 : Double($0.label) }
+        let predicted = setup.task.regression ? out.map { Double($0[0]) } : out.map { Double(argmax($0)) }
+        var loss = 0.0
+        for (z, y) in zip(out, gold) where y >= 0 || setup.task.regression {
+            if setup.task.regression { loss += Double((z[0] - Float(y)) * (z[0] - Float(y))) } else {
+                let m = z.max()!
+                let logZ = Double(m) + log(z.reduce(0.0) { $0 + Double(expf($1 - m)) })
+                loss += logZ - Double(z[Int(y)])
+            }
+        }
+        let (values, main) = taskMetrics(setup.task.metric, predictions: predicted, gold: gold)
+        let withLoss = features.filter { !$0.unknownLabel }.count
+        return (values, main, loss / Double(max(withLoss, 1)))
+    }
+}
+
+/// Fine-tunes a task model over its training rows, writing into a run directory.
+public final class FineTuner {
+    public let setup: FineTuneSetup
+    public let run: URL
+    public let workload: any FineTuningWorkload
+    public var model: any EncoderTaskModel { workload.model }
+    public let optimizer: LayerwiseAdamW
+    /// Further dev sets of a classification task (MNLI's mismatched one); their metrics are written as NAME/metric.
+    public var extraDev: [(name: String, features: [Feature])] {
+        get { (workload as? ClassificationWorkload)?.extraDev ?? [] }
+        set { (workload as? ClassificationWorkload)?.extraDev = newValue }
+    }
+    var rng: Xoshiro256
+    var bestMetric: Double?
+    var bestStep: Int?
+    public var stepsPerEpoch: Int { (workload.trainingRows + setup.options.batchSize - 1) / setup.options.batchSize }
+    public var totalSteps: Int { stepsPerEpoch * setup.options.epochs }
+
+    /// A classification (or regression) run over tokenized rows; see `init(setup:run:workload:initial:resume:)`.
+    public convenience init(setup: FineTuneSetup, run: URL, train: [Feature], dev: [Feature], initial: [String: (shape: [Int], values: [Float])],
+                            specialIDs: (pad: Int32, cls: Int32, sep: Int32), resume: Bool) throws {
+        let workload = try ClassificationWorkload(setup: setup, train: train, dev: dev, specialIDs: specialIDs)
+        try self.init(setup: setup, run: run, workload: workload, initial: initial, resume: resume)
+    }
+
+    /// A fresh run from `initial` (HuggingFace names; the head's tensors may be absent: random; all
+    /// absent: a randomly initialized model),
+    /// or, with `resume`, the state of RUN/checkpoint.bin.
+    public init(setup: FineTuneSetup, run: URL, workload: any FineTuningWorkload, initial: [String: (shape: [Int], values: [Float])],
+                resume: Bool) throws {
+        self.setup = setup
+        self.run = run
+        self.workload = workload
+        let model = workload.model
+        let steps = (workload.trainingRows + setup.options.batchSize - 1) / setup.options.batchSize * setup.options.epochs
         optimizer = LayerwiseAdamW(model: model, options: setup.options, totalSteps: steps)
         rng = Xoshiro256(seed: setup.options.seed, stream: 0x6472_6F70)   // "drop"
         let checkpoint = run.appendingPathComponent("checkpoint.bin")
@@ -121,7 +214,7 @@ public final class FineTuner {
             bestStep = state.bestStep
         } else if !initial.isEmpty {   // empty: every parameter random (a baseline without pre-training)
             let missing = try model.assign(initial, source: setup.model)
-            if let encoderMissing = missing.first(where: { !$0.hasPrefix("classifier.") }) {
+            if let encoderMissing = missing.first(where: { $0.hasPrefix("electra.") }) {
                 throw ModelError.mismatch("\(setup.model): tensor \(encoderMissing) is missing (not an ELECTRA discriminator of this size?)")
             }
         }
@@ -141,17 +234,17 @@ public final class FineTuner {
         while optimizer.step < min(totalSteps, stopAfter ?? totalSteps) {
             let step = optimizer.step
             let epoch = step / stepsPerEpoch, i = step % stepsPerEpoch
-            if order.epoch != epoch { order = (epoch, epochOrder(count: train.count, seed: setup.options.seed, epoch: epoch)) }
-            let rows = order.rows[(i * B)..<min((i + 1) * B, train.count)]
-            let batch = makeBatch(train, rows, batchSize: B, seqLength: setup.seqLength, padID: ids.pad, clsID: ids.cls, sepID: ids.sep)
+            let count = workload.trainingRows
+            if order.epoch != epoch { order = (epoch, epochOrder(count: count, seed: setup.options.seed, epoch: epoch)) }
+            let rows = order.rows[(i * B)..<min((i + 1) * B, count)]
             model.zeroGradients()
-            let result = model.step(batch, training: true, computeGradients: true, rng: &rng)
+            let result = workload.trainStep(rows, rng: &rng)
             guard result.loss.isFinite else {
                 throw ModelError.mismatch("step \(step): the loss is NaN or infinite; lower --learning-rate (the last checkpoint is \(run.appendingPathComponent("checkpoint.bin").path))")
             }
             let (norm, lr) = optimizer.update(model)
             windowLoss += Double(result.loss); windowSteps += 1; windowExamples += rows.count
-            windowTokens += rows.reduce(0) { $0 + train[$1].ids.count }
+            windowTokens += result.tokens
             let elapsed = Date().timeIntervalSince(windowStart)
             onEvent(.progress(step: step + 1, total: totalSteps, loss: Double(result.loss),
                               examplesPerSecond: Double(windowExamples) / max(elapsed, 1e-9),
@@ -168,15 +261,12 @@ public final class FineTuner {
             if !endOfEpoch, checkpointEvery > 0, (step + 1) % checkpointEvery == 0 { try saveCheckpoint() }
             if endOfEpoch {
                 var best = false
-                if !dev.isEmpty {
-                    let (values, main, loss) = evaluate(dev)
-                    var line: [String: Any] = ["step": step + 1, "kind": "eval", "epoch": epoch + 1, "loss": loss, "main": main]
-                    var shown = values + [("loss", loss)]
-                    for (k, v) in values { line[k] = v }
-                    for (name, features) in extraDev {
-                        let other = evaluate(features)
-                        for (k, v) in other.values + [("loss", other.loss)] { line[name + "/" + k] = v; shown.append((name + "/" + k, v)) }
-                    }
+                if workload.hasDev {
+                    let evaluation = workload.evaluateDev()
+                    let main = evaluation.main
+                    var line: [String: Any] = ["step": step + 1, "kind": "eval", "epoch": epoch + 1, "loss": evaluation.loss, "main": main]
+                    let shown = evaluation.values + [("loss", evaluation.loss)] + evaluation.extra
+                    for (k, v) in evaluation.values + evaluation.extra { line[k] = v }
                     try appendLine(metricsURL, line)
                     if bestMetric == nil || main > bestMetric! {
                         bestMetric = main; bestStep = step + 1; best = true
@@ -186,7 +276,7 @@ public final class FineTuner {
                     onEvent(.evaluated(epoch: epoch + 1, step: step + 1, values: shown, best: best))
                 }
                 try saveCheckpoint()
-                if dev.isEmpty {   // without a dev set the last epoch is the one kept
+                if !workload.hasDev {   // without a dev set the last epoch is the one kept
                     try TensorFile.write(model.parameterTensors(), metadata: ["step": "\(step + 1)"], to: run.appendingPathComponent("best.bin"))
                 }
             }
@@ -216,26 +306,6 @@ public final class FineTuner {
             tensors += model.parameterTable.map { (prefix + $0.name, $0.shape, UnsafeBufferPointer(start: base + $0.offset, count: $0.count)) }
         }
         try TensorFile.write(tensors, metadata: ["state": json], to: run.appendingPathComponent("checkpoint.bin"))
-    }
-
-    /// Predictions over `features` (dropout off): the metric values, the main metric and the mean
-    /// loss. A feature with `unknownLabel` counts as a wrong prediction (gold class -1) and has no
-    /// loss (the mean is over the others).
-    public func evaluate(_ features: [Feature]) -> (values: [(String, Double)], main: Double, loss: Double) {
-        let out = predict(model, features, seqLength: setup.seqLength, ids: ids)
-        let gold = features.map { $0.unknownLabel ? -1 : Double($0.label) }
-        let predicted = setup.task.regression ? out.map { Double($0[0]) } : out.map { Double(argmax($0)) }
-        var loss = 0.0
-        for (z, y) in zip(out, gold) where y >= 0 || setup.task.regression {
-            if setup.task.regression { loss += Double((z[0] - Float(y)) * (z[0] - Float(y))) } else {
-                let m = z.max()!
-                let logZ = Double(m) + log(z.reduce(0.0) { $0 + Double(expf($1 - m)) })
-                loss += logZ - Double(z[Int(y)])
-            }
-        }
-        let (values, main) = taskMetrics(setup.task.metric, predictions: predicted, gold: gold)
-        let withLoss = features.filter { !$0.unknownLabel }.count
-        return (values, main, loss / Double(max(withLoss, 1)))
     }
 }
 

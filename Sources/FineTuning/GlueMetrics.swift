@@ -23,6 +23,8 @@ public func taskMetrics(_ metric: TaskMetric, predictions: [Double], gold: [Doub
     case .correlation:
         let p = pearson(predictions, gold), s = spearman(predictions, gold)
         return ([("pearson", p), ("spearman", s)], (p + s) / 2)
+    case .entityF1, .squad:
+        preconditionFailure("entity F1 and SQuAD's EM/F1 are computed over sequences and spans (entityScores, squadEvaluation), not per row")
     }
 }
 

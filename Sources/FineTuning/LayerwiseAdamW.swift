@@ -40,7 +40,7 @@ public final class LayerwiseAdamW: AdamMoments {
     /// The base rate's schedule: pre-training's (warm-up times linear decay), at this run's peak and lengths.
     private let schedule: AdamWOptions
 
-    public init(model: SequenceClassifier, options: FineTuningOptions, totalSteps: Int) {
+    public init(model: any EncoderTaskModel, options: FineTuningOptions, totalSteps: Int) {
         self.options = options
         self.totalSteps = totalSteps
         warmupSteps = Int(Float(totalSteps) * options.warmupProportion)
@@ -61,7 +61,7 @@ public final class LayerwiseAdamW: AdamMoments {
 
     /// Clips, updates every parameter and advances `step`; returns the norm before clipping and the base rate.
     @discardableResult
-    public func update(_ model: SequenceClassifier) -> (gradientNorm: Float, learningRate: Float) {
+    public func update(_ model: any EncoderTaskModel) -> (gradientNorm: Float, learningRate: Float) {
         let g = model.gradients, p = model.parameters, m = self.m, v = self.v
         let norm = AdamW.globalNorm(g, count)
         let clip = options.clipNorm / max(norm, options.clipNorm)

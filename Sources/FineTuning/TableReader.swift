@@ -38,6 +38,8 @@ func readRecords(_ text: String, format: TableFormat, file: String) throws -> [R
         }
     case .csv:
         return try csvRecords(text, file: file)
+    case .conll, .squad:
+        throw TaskDataError.badFile(file: file, problem: "a CoNLL or SQuAD file is read by readConllFile or readSquadFile, not as a table")
     }
 }
 

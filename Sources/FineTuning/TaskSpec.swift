@@ -23,6 +23,10 @@ public enum TableFormat: String, Codable, Sendable {
     case csv
     /// One JSON object per line.
     case jsonl
+    /// CoNLL-style tagging: a token and its tag per line, a blank line between sentences (Conll.swift).
+    case conll
+    /// SQuAD JSON (Squad.swift).
+    case squad
 
     /// The format of a file by its extension (.tsv/.txt: TSV, .csv: CSV, .jsonl/.json: JSONL).
     public static func of(path: String) -> TableFormat? {
@@ -43,6 +47,10 @@ public enum TaskMetric: String, Codable, Sendable {
     case matthews
     /// Pearson and Spearman correlation (STS-B).
     case correlation
+    /// Entity-level precision, recall and F1 (conlleval, seqeval): tagging.
+    case entityF1 = "entity_f1"
+    /// The official SQuAD evaluation's EM and F1 (v2.0: at the best null threshold).
+    case squad
 }
 
 /// What a task reads and predicts.
@@ -60,6 +68,13 @@ public struct TaskSpec: Codable, Equatable, Sendable {
     public var metric: TaskMetric
     /// Default epochs (configure_finetuning.py: 10 for RTE and STS-B, 3 otherwise).
     public var epochs: Int
+    /// Tagging: where token and tag are on a line (nil for the table tasks).
+    public var layout: ConllLayout?
+    /// Question answering: the windows, the training file's SQuAD version, and the null-score
+    /// threshold predictions use (v2.0: the best on dev, set by export).
+    public var windowing: SquadWindowing?
+    public var squadVersion: SquadVersion?
+    public var nullThreshold: Double?
 
     public init(name: String, format: TableFormat, hasHeader: Bool, text: ColumnRef, textPair: ColumnRef?, label: ColumnRef,
                 labels: [String], regression: Bool, metric: TaskMetric, epochs: Int = 3) {
@@ -70,6 +85,23 @@ public struct TaskSpec: Codable, Equatable, Sendable {
     /// The GLUE tasks whose two sentences can be swapped without changing the label
     /// (classification_tasks.py doubles these under double_unordered).
     public static let unorderedPairTasks: Set<String> = ["mrpc", "sts-b"]
+
+    /// Token tagging over CoNLL-style files; `labels` are the tags (from the training file when empty).
+    public static func tagging(layout: ConllLayout = ConllLayout(), labels: [String] = []) -> TaskSpec {
+        var spec = TaskSpec(name: "tagging", format: .conll, hasHeader: false, text: .index(layout.tokenColumn), textPair: nil,
+                            label: .index(layout.tagColumn ?? -1), labels: labels, regression: false, metric: .entityF1)
+        spec.layout = layout
+        return spec
+    }
+
+    /// Extractive question answering over SQuAD files (2 epochs, as configure_finetuning.py).
+    public static func squad(windowing: SquadWindowing, version: SquadVersion) -> TaskSpec {
+        var spec = TaskSpec(name: "squad", format: .squad, hasHeader: false, text: .name("question"), textPair: .name("context"),
+                            label: .name("answers"), labels: [], regression: false, metric: .squad, epochs: 2)
+        spec.windowing = windowing
+        spec.squadVersion = version
+        return spec
+    }
 
     public static let glueNames = ["cola", "sst-2", "mrpc", "sts-b", "qqp", "mnli", "qnli", "rte", "wnli"]
 

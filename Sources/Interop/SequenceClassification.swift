@@ -1,7 +1,7 @@
-// HuggingFace folders for fine-tuning: reading an ELECTRA discriminator folder (ElectraForPreTraining
-// or ElectraForSequenceClassification: config.json, model.safetensors, vocab.txt,
-// tokenizer_config.json) and writing an ElectraForSequenceClassification folder (config.json with
-// num_labels, id2label, label2id and problem_type).
+// HuggingFace folders for fine-tuning: reading an ELECTRA discriminator folder (ElectraForPreTraining,
+// ElectraForSequenceClassification, ElectraForTokenClassification or ElectraForQuestionAnswering:
+// config.json, model.safetensors, vocab.txt, tokenizer_config.json) and writing a fine-tuned one
+// (config.json with num_labels, id2label, label2id and, for classification, problem_type).
 import Durability
 import Foundation
 import Model
@@ -52,7 +52,7 @@ public func readElectraFolder(_ directory: URL) throws -> ElectraFolder {
     let config = try electraConfig(fromHuggingFace: hf, file: configURL.path)
     let file = try SafetensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors"))
     var tensors: [String: (shape: [Int], values: [Float])] = [:]
-    for (name, t) in file.tensors where name.hasPrefix("electra.") || name.hasPrefix("classifier.") {
+    for (name, t) in file.tensors where name.hasPrefix("electra.") || name.hasPrefix("classifier.") || name.hasPrefix("qa_outputs.") {
         tensors[name] = (t.shape, try file.floats(name))
     }
     let vocabulary = try Vocabulary(contentsOf: directory.appendingPathComponent("vocab.txt")).tokens
@@ -64,7 +64,8 @@ public func readElectraFolder(_ directory: URL) throws -> ElectraFolder {
         options.handleChineseChars = t["tokenize_chinese_chars"] as? Bool ?? true
     }
     var labels: [String]?
-    if let architectures = hf["architectures"] as? [String], architectures.contains("ElectraForSequenceClassification"),
+    if let architectures = hf["architectures"] as? [String],
+       architectures.contains("ElectraForSequenceClassification") || architectures.contains("ElectraForTokenClassification"),
        let id2label = hf["id2label"] as? [String: Any] {
         labels = (0..<id2label.count).map { id2label["\($0)"].map { "\($0)" } ?? "LABEL_\($0)" }
     }
@@ -89,19 +90,30 @@ public func classifierTensors(fromPretraining parameters: [String: (shape: [Int]
 public func writeSequenceClassificationFolder(_ directory: URL, config: ElectraConfig, labels: [String], regression: Bool,
                                               tensors: [(name: String, shape: [Int], values: [Float])],
                                               vocabulary: [String], tokenizer: TokenizerOptions) throws {
+    try writeTaskFolder(directory, architecture: "ElectraForSequenceClassification", config: config,
+                        labels: regression ? ["LABEL_0"] : labels,
+                        problemType: regression ? "regression" : "single_label_classification",
+                        tensors: tensors, vocabulary: vocabulary, tokenizer: tokenizer)
+}
+
+/// Writes a fine-tuned model folder for transformers' `architecture` (ElectraForSequenceClassification,
+/// ElectraForTokenClassification, ElectraForQuestionAnswering): config.json (num_labels, id2label,
+/// label2id, problem_type when given), model.safetensors and the tokenizer files; each file atomically.
+public func writeTaskFolder(_ directory: URL, architecture: String, config: ElectraConfig, labels: [String], problemType: String?,
+                            tensors: [(name: String, shape: [Int], values: [Float])],
+                            vocabulary: [String], tokenizer: TokenizerOptions) throws {
     // The tokenizer files and the base config are the discriminator export's.
     try writeHuggingFaceFolder(directory, part: .discriminator, config: config, parameters: [:], vocabulary: vocabulary,
                                tokenizer: tokenizer)
     try writeSafetensors(tensors.map { SafetensorsTensor(name: $0.name, shape: $0.shape, values: $0.values) },
                          metadata: ["format": "pt"], to: directory.appendingPathComponent("model.safetensors"))
     var hf = huggingFaceConfig(config, part: .discriminator)
-    hf["architectures"] = ["ElectraForSequenceClassification"]
+    hf["architectures"] = [architecture]
     hf["tie_word_embeddings"] = false
-    let names = regression ? ["LABEL_0"] : labels
-    hf["num_labels"] = names.count
-    hf["id2label"] = Dictionary(uniqueKeysWithValues: names.enumerated().map { ("\($0.offset)", $0.element) })
-    hf["label2id"] = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.element, $0.offset) })
-    hf["problem_type"] = regression ? "regression" : "single_label_classification"
+    hf["num_labels"] = labels.count
+    hf["id2label"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ("\($0.offset)", $0.element) })
+    hf["label2id"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.element, $0.offset) })
+    if let problemType { hf["problem_type"] = problemType }
     let data = try JSONSerialization.data(withJSONObject: hf, options: [.prettyPrinted, .sortedKeys])
     try writeFileAtomically(data + Data("\n".utf8), to: directory.appendingPathComponent("config.json"))
 }

@@ -21,7 +21,7 @@ public struct ClassificationBatch {
 }
 
 /// ElectraForSequenceClassification: encoder + classification head, forward and backward.
-public final class SequenceClassifier {
+public final class SequenceClassifier: EncoderTaskModel {
     public let config: ElectraConfig
     public let numLabels: Int
     public let batchSize: Int, seqLength: Int
@@ -43,25 +43,15 @@ public final class SequenceClassifier {
     /// regression); parameters drawn as HuggingFace initializes them (N(0, initializerRange),
     /// LayerNorm 1, biases 0, padding row 0) with `seed`.
     public init(config: ElectraConfig, numLabels: Int, batchSize: Int, seqLength: Int, seed: UInt64) throws {
-        try config.validate()
-        guard numLabels >= 1 else { throw ModelError.badConfiguration("a classifier needs at least one output") }
-        guard seqLength >= 2, seqLength <= config.maxPositions else {
-            throw ModelError.badConfiguration("sequence length \(seqLength) is not in 2...\(config.maxPositions) (the model's max positions)")
-        }
+        try validateTaskModel(config, outputs: numLabels, seqLength: seqLength)
         self.config = config
         self.numLabels = numLabels
         self.batchSize = batchSize
         self.seqLength = seqLength
         var table = ParameterTableBuilder()
-        let V = config.vocabSize, E = config.embeddingSize, H = config.hiddenSize
-        shared = SharedEmbeddings(
-            word: table.add("electra.embeddings.word_embeddings.weight", [V, E]),
-            position: table.add("electra.embeddings.position_embeddings.weight", [config.maxPositions, E]),
-            tokenType: table.add("electra.embeddings.token_type_embeddings.weight", [config.typeVocabSize, E]),
-            normWeight: table.add("electra.embeddings.LayerNorm.weight", [E], decays: false),
-            normBias: table.add("electra.embeddings.LayerNorm.bias", [E], decays: false))
-        let shape = EncoderShape(H: H, NH: config.numHeads, F: config.intermediateSize, layers: config.numLayers, E: E)
-        let offsets = EncoderOffsets(prefix: "electra.", shape: shape, table: &table)
+        let H = config.hiddenSize
+        let (shared, shape, offsets) = addEncoderParameters(config, to: &table)
+        self.shared = shared
         denseW = table.add("classifier.dense.weight", [H, H])
         denseB = table.add("classifier.dense.bias", [H], decays: false)
         outW = table.add("classifier.out_proj.weight", [numLabels, H])
@@ -79,36 +69,12 @@ public final class SequenceClassifier {
         }
         arena = carved.arena
         (cls, act, geluD, logits, dLogits, dAct, dCls) = carved.views
-        var rng = Xoshiro256(seed: seed, stream: 0x696E_6974)   // "init"
-        for p in parameterTable {
-            let x = parameters + p.offset
-            if p.name.hasSuffix("LayerNorm.weight") {
-                for i in 0..<p.count { x[i] = 1 }
-            } else if !p.name.hasSuffix(".bias") {
-                for i in 0..<p.count { x[i] = gaussian(&rng) * config.initializerRange }
-                if p.name == "electra.embeddings.word_embeddings.weight" {
-                    for e in 0..<E { x[Int(config.padID) * E + e] = 0 }
-                }
-            }
-        }
+        initializeTaskParameters(parameters, table: parameterTable, config: config, seed: seed)
     }
 
     deinit {
         parameters.deallocate()
         gradients.deallocate()
-    }
-
-    /// Sets every gradient to zero (backward passes accumulate).
-    public func zeroGradients() { gradients.update(repeating: 0, count: parameterCount) }
-
-    /// The encoder layer a parameter belongs to: 0 for the embeddings (and their projection),
-    /// l + 1 for `electra.encoder.layer.l`, layers + 2 for the head (the depths of
-    /// google-research/electra model/optimization.py `_get_layer_lrs`).
-    public func depth(of p: ParameterInfo) -> Int {
-        if p.name.hasPrefix("classifier.") { return config.numLayers + 2 }
-        let prefix = "electra.encoder.layer."
-        if p.name.hasPrefix(prefix), let l = Int(p.name.dropFirst(prefix.count).prefix { $0 != "." }) { return l + 1 }
-        return 0
     }
 
     /// Forward (and, with `computeGradients`, backward, accumulating into `gradients`).
@@ -169,31 +135,5 @@ public final class SequenceClassifier {
                              config: config, w: w, g: g)
         }
         return (Array(UnsafeBufferPointer(start: logits, count: rows * K)), meanLoss)
-    }
-
-    /// The parameters as (name, shape, values) under their HuggingFace names.
-    public func parameterTensors(prefix: String = "") -> [(name: String, shape: [Int], values: UnsafeBufferPointer<Float>)] {
-        parameterTable.map { (prefix + $0.name, $0.shape, UnsafeBufferPointer(start: parameters + $0.offset, count: $0.count)) }
-    }
-
-    /// Copies the tensors present in `tensors` (names with `prefix`) into the parameters; a tensor
-    /// of the wrong shape is an error naming it. Returns the names of the tensors it did NOT find.
-    @discardableResult
-    public func assign(_ tensors: [String: (shape: [Int], values: [Float])], prefix: String = "", source: String) throws -> [String] {
-        var missing: [String] = []
-        for p in parameterTable {
-            guard let t = tensors[prefix + p.name] else { missing.append(p.name); continue }
-            guard t.shape == p.shape else {
-                throw ModelError.mismatch("\(source): tensor \(prefix + p.name) has shape \(t.shape), the model expects \(p.shape)")
-            }
-            _ = UnsafeMutableBufferPointer(start: parameters + p.offset, count: p.count).update(from: t.values)
-        }
-        return missing
-    }
-
-    /// A buffer (parameters, gradients, moments) of one tensor by name.
-    public func view(_ base: UnsafeMutablePointer<Float>, _ name: String) -> UnsafeMutableBufferPointer<Float>? {
-        guard let info = parameterTable.first(where: { $0.name == name }) else { return nil }
-        return UnsafeMutableBufferPointer(start: base + info.offset, count: info.count)
     }
 }

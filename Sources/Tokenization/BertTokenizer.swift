@@ -81,6 +81,11 @@ public struct BertTokenizer {
         return ids
     }
 
+    /// WordPiece on one normalized word, without the word cache (the offsets path).
+    func wordPieceTokenize(_ word: UnsafeRawBufferPointer, into ids: inout [UInt32]) -> Int {
+        wordPiece.tokenize(word, into: &ids)
+    }
+
     /// The token strings of `ids` (ids outside the vocabulary give "[UNK]").
     public func tokens(_ ids: [UInt32]) -> [String] {
         ids.map { Int($0) < vocabulary.count ? vocabulary.tokens[Int($0)] : "[UNK]" }

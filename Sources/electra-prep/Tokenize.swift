@@ -132,11 +132,15 @@ struct Tokenize: ParsableCommand {
     @Flag(help: "Print token ids instead of tokens.")
     var ids = false
 
+    @Flag(help: "Print each token's begin:end offsets instead (Unicode scalars of the input line, end exclusive: Python string indices, as BertTokenizerFast's return_offsets_mapping).")
+    var offsets = false
+
     @OptionGroup var tokenizer: TokenizerFlags
 
     @OptionGroup var input: FormatFlags
 
     func run() throws {
+        if ids && offsets { throw ValidationError("--ids and --offsets print different things: pass one") }
         let vocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: vocab))
         let sources = try expandCorpusArguments(inputs.isEmpty ? ["-"] : inputs)
         var tok = BertTokenizer(vocabulary: vocabulary, options: try tokenizer.options(forVocabulary: vocab))
@@ -164,6 +168,21 @@ struct Tokenize: ParsableCommand {
                         FileHandle.standardError.write(Data(
                             "\rtokenize: file \(index + 1)/\(sources.count) \(source)\(done), \(lines) lines   ".utf8))
                     }
+                }
+                if offsets {
+                    var bad = 0
+                    let spans = tok.encodeWithOffsets(line, invalidBytes: &bad)
+                    if bad > 0 || containsNUL(line) { damaged += 1 }
+                    invalid += bad
+                    for (k, span) in spans.enumerated() {
+                        if k > 0 { out.append(0x20) }
+                        out.appendDecimal(UInt32(span.start))
+                        out.append(0x3A)
+                        out.appendDecimal(UInt32(span.end))
+                    }
+                    out.append(0x0A)
+                    out.flushIfFull()
+                    return
                 }
                 lineIDs.removeAll(keepingCapacity: true)
                 let bad = tok.encode(line, into: &lineIDs)

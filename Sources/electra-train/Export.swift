@@ -21,8 +21,8 @@ struct Export: ParsableCommand {
         let run = URL(fileURLWithPath: runDirectory)
         if FileManager.default.fileExists(atPath: run.appendingPathComponent("finetune.json").path) {   // a fine-tuning run
             let output = URL(fileURLWithPath: out ?? "hf/\(run.lastPathComponent)")
-            try exportFineTuned(run: run, to: output)
-            return print("wrote \(output.path) (ElectraForSequenceClassification)")
+            let architecture = try exportFineTuned(run: run, to: output)
+            return print("wrote \(output.path) (\(architecture))")
         }
         let checkpoint = try loadCheckpoint(run: run, step: step)
         guard let shardPath = shards ?? checkpoint.shards else {

@@ -87,19 +87,54 @@ func tokenizerRecord(_ o: TokenizerOptions) -> TokenizerOptionsRecord {
     TokenizerOptionsRecord(lowercase: o.lowercase, stripAccents: o.stripAccents, handleChineseChars: o.handleChineseChars)
 }
 
-/// Writes a fine-tuning run's best weights as an ElectraForSequenceClassification folder, with
-/// the run's task in electra_finetune.json (so that `predict --model DIR` reads files the same way).
-func exportFineTuned(run: URL, to directory: URL) throws {
+/// Writes a fine-tuning run's best weights as a transformers folder (ElectraForSequenceClassification,
+/// or ElectraForTokenClassification for tagging), with the run's task in electra_finetune.json (so
+/// that `predict --model DIR` reads files the same way). Returns the architecture.
+@discardableResult
+func exportFineTuned(run: URL, to directory: URL) throws -> String {
     let source = try loadEncoderSource(run.path)
-    guard let setup = source.setup else { throw ValidationError("\(run.path) is not a fine-tuning run") }
-    let classifier = try SequenceClassifier(config: setup.config, numLabels: setup.numLabels, batchSize: 1,
-                                            seqLength: setup.seqLength, seed: 0)
-    let missing = try classifier.assign(source.tensors, source: run.path)
+    guard var setup = source.setup else { throw ValidationError("\(run.path) is not a fine-tuning run") }
+    let model: any EncoderTaskModel
+    let architecture: String
+    if setup.task.metric == .squad {
+        model = try TokenClassifier(config: setup.config, head: .span, batchSize: 1, seqLength: setup.seqLength, seed: 0)
+        architecture = "ElectraForQuestionAnswering"
+        if setup.task.nullThreshold == nil { setup.task.nullThreshold = bestNullThreshold(run) }
+    } else if setup.task.metric == .entityF1 {
+        model = try TokenClassifier(config: setup.config, head: .tagging(labels: setup.numLabels), batchSize: 1,
+                                    seqLength: setup.seqLength, seed: 0)
+        architecture = "ElectraForTokenClassification"
+    } else {
+        model = try SequenceClassifier(config: setup.config, numLabels: setup.numLabels, batchSize: 1, seqLength: setup.seqLength, seed: 0)
+        architecture = "ElectraForSequenceClassification"
+    }
+    let missing = try model.assign(source.tensors, source: run.path)
     guard missing.isEmpty else { throw ValidationError("\(run.path)/best.bin lacks \(missing[0])") }
-    let tensors = classifier.parameterTensors().map { ($0.name, $0.shape, Array($0.values)) }
-    try writeSequenceClassificationFolder(directory, config: setup.config, labels: setup.task.labels, regression: setup.task.regression,
-                                          tensors: tensors, vocabulary: source.vocabulary, tokenizer: source.tokenizer)
+    let tensors = model.parameterTensors().map { ($0.name, $0.shape, Array($0.values)) }
+    if setup.task.metric == .squad {   // ElectraForQuestionAnswering's qa_outputs has num_labels (2) outputs
+        try writeTaskFolder(directory, architecture: architecture, config: setup.config, labels: ["LABEL_0", "LABEL_1"], problemType: nil,
+                            tensors: tensors, vocabulary: source.vocabulary, tokenizer: source.tokenizer)
+    } else if setup.task.metric == .entityF1 {
+        try writeTaskFolder(directory, architecture: architecture, config: setup.config, labels: setup.task.labels, problemType: nil,
+                            tensors: tensors, vocabulary: source.vocabulary, tokenizer: source.tokenizer)
+    } else {
+        try writeSequenceClassificationFolder(directory, config: setup.config, labels: setup.task.labels, regression: setup.task.regression,
+                                              tensors: tensors, vocabulary: source.vocabulary, tokenizer: source.tokenizer)
+    }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     try writeFileAtomically(try encoder.encode(setup), to: directory.appendingPathComponent("electra_finetune.json"))
+    return architecture
+}
+
+/// A SQuAD v2.0 run's null threshold: best_f1_thresh of its best dev evaluation (metrics.jsonl), or nil.
+func bestNullThreshold(_ run: URL) -> Double? {
+    guard let text = try? String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8) else { return nil }
+    var best: (main: Double, threshold: Double)?
+    for line in text.split(separator: "\n") {
+        guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], o["kind"] as? String == "eval",
+              let main = o["main"] as? Double, let t = o["best_f1_thresh"] as? Double else { continue }
+        if best == nil || main > best!.main { best = (main, t) }
+    }
+    return best?.threshold
 }

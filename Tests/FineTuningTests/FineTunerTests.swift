@@ -54,7 +54,8 @@ final class FineTunerTests: XCTestCase {
         let t = try tuner(setup(epochs: 1), try makeTemporaryDirectory("finetune-unknown", in: self))
         let dev = features(40, seed: 2)
         let unknown = features(10, seed: 3).map { Feature(ids: $0.ids, segments: $0.segments, label: 0, unknownLabel: true) }
-        let known = t.evaluate(dev), all = t.evaluate(dev + unknown)
+        let workload = try XCTUnwrap(t.workload as? ClassificationWorkload)
+        let known = workload.evaluate(dev), all = workload.evaluate(dev + unknown)
         XCTAssertEqual(all.main, known.main * 40 / 50, accuracy: 1e-12, "10 more rows, all wrong")
         XCTAssertEqual(all.loss, known.loss, accuracy: 1e-9, "the dev loss is over the rows with a class")
     }
