@@ -163,7 +163,9 @@ public func resumedShardDirectory(run: URL, given: String?) throws -> String? {
     // vocabulary and the stream position are still checked against the checkpoint.
     guard let was = try? ShardIndex(directory: URL(fileURLWithPath: recorded)) else { return given }
     let now = try ShardIndex(directory: URL(fileURLWithPath: given))
-    if now.shards.map(\.sha256) != was.shards.map(\.sha256) || now.meta.vocabSHA256 != was.meta.vocabSHA256 {
+    // Another vocabulary: the checkpoint's own check names both vocabularies, more usefully.
+    if now.meta.vocabSHA256 != was.meta.vocabSHA256 { return given }
+    if now.shards.map(\.sha256) != was.shards.map(\.sha256) {
         throw TrainingError.incompatible(
             path: run.appendingPathComponent("config.json").path,
             problem: "the run trained on the shards in \(recorded) (\(was.sequenceCount) sequences in \(was.shards.count) shard files), --shards \(given) holds another dataset (\(now.sequenceCount) sequences in \(now.shards.count) shard files); leave out --shards to resume on the run's shards, or start a new run in another --out")
