@@ -39,6 +39,7 @@ from transformers.utils import logging as hf_logging
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ports import auc, splitmix64  # noqa: E402
+from pretrain_torch import ElectraAdamW  # noqa: E402
 from shard_reader import ShardError, ShardReader  # noqa: E402
 
 def held_out_frames(reader, fraction):
@@ -116,35 +117,6 @@ def pair_forward(gen, disc, batch, noise=None, hidden=False):
     return dict(loss=gen_loss + 50.0 * disc_loss, gen_loss=gen_loss, disc_loss=disc_loss,
                 predictions=logits.detach().argmax(-1), sampled=sampled, disc_logits=d.detach(), labels=labels,
                 disc_hidden=out.hidden_states[-1].detach() if hidden else None)
-
-
-class ElectraAdamW:
-    """google-research/electra model/optimization.py: Adam without bias correction, decoupled
-    decay except LayerNorm weights and biases, global-norm clipping, linear warm-up x decay."""
-
-    def __init__(self, named, lr, warmup, total):
-        self.params = [p for _, p in named]
-        self.decay = [not ("LayerNorm" in n or n.endswith("bias")) for n, _ in named]
-        self.m = [torch.zeros_like(p) for p in self.params]
-        self.v = [torch.zeros_like(p) for p in self.params]
-        self.lr, self.warmup, self.total, self.step = lr, warmup, total, 0
-
-    @torch.no_grad()
-    def update(self):
-        norm = torch.sqrt(sum((p.grad.double() ** 2).sum() for p in self.params)).item()
-        clip = 1.0 / max(norm, 1.0)
-        t = self.step
-        lr = self.lr * (1 - min(t, self.total) / max(self.total, 1)) * (min(1.0, t / self.warmup) if self.warmup > 0 else 1.0)
-        for p, m, v, decay in zip(self.params, self.m, self.v, self.decay):
-            g = p.grad * clip
-            m.mul_(0.9).add_(g, alpha=0.1)
-            v.mul_(0.999).addcmul_(g, g, value=0.001)
-            update = m / (v.sqrt() + 1e-6)
-            if decay:
-                update = update + 0.01 * p
-            p.sub_(lr * update)
-        self.step += 1
-        return norm, lr
 
 
 def build_pair(gen_config, disc_config):

@@ -57,14 +57,7 @@ def auc(scores, labels):
     if pos == 0 or neg == 0:
         return 0.5
     order = np.argsort(scores, kind="mergesort")
-    s = scores[order]
-    ranks = np.empty(len(s))
-    i = 0
-    while i < len(s):
-        j = i
-        while j + 1 < len(s) and s[j + 1] == s[i]:
-            j += 1
-        ranks[i:j + 1] = (i + j) / 2 + 1
-        i = j + 1
-    rank_sum = ranks[labels[order] > 0.5].sum()
-    return (rank_sum - pos * (pos + 1) / 2) / (pos * neg)
+    _, first, counts = np.unique(scores[order], return_index=True, return_counts=True)
+    ranks = np.repeat(first + (counts - 1) / 2 + 1, counts)
+    return float((ranks[labels[order] > 0.5].sum() - pos * (pos + 1) / 2) / (pos * neg))
+

@@ -34,6 +34,9 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ports import auc  # noqa: E402  (Mann-Whitney U, ties counted half: electra-train's areaUnderROC)
+
 # tied as electra-train ties them; sizes of Sources/Model/ElectraConfig.swift's presets
 PRESETS = {  # embedding, hidden, layers, heads, generator fraction, learning rate
     "tiny": (64, 128, 4, 2, 0.25, 1e-3),
@@ -147,19 +150,6 @@ class ElectraAdamW:
             p.sub_(lr * update)
         self.step += 1
         return norm, lr
-
-
-def auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Mann-Whitney U with ties counted half (electra-train's areaUnderROC)."""
-    pos = labels.sum()
-    neg = len(labels) - pos
-    if pos == 0 or neg == 0:
-        return 0.5
-    order = np.argsort(scores, kind="mergesort")
-    s = scores[order]
-    _, first, counts = np.unique(s, return_index=True, return_counts=True)
-    ranks = np.repeat(first + (counts - 1) / 2 + 1, counts)
-    return float((ranks[labels[order] > 0.5].sum() - pos * (pos + 1) / 2) / (pos * neg))
 
 
 def to_device(batch, device):
