@@ -87,9 +87,9 @@ class Masker:
                     weights=t(weights), originals=t(originals))
 
 
-def pair_forward(gen, disc, batch, noise=None, hidden=False):
+def pair_forward(gen, disc, batch, noise=None, want_hidden=False):
     """One ELECTRA forward as run_pretraining.py: returns losses, predictions, samples, disc logits,
-    labels (and with `hidden` the discriminator's last-layer output)."""
+    labels (and with `want_hidden` the discriminator's last-layer output)."""
     ids, masked, seg, att = batch["ids"], batch["masked"], batch["seg"], batch["att"]
     B, L = ids.shape
     N = batch["positions"].shape[1]
@@ -109,14 +109,14 @@ def pair_forward(gen, disc, batch, noise=None, hidden=False):
         real = w > 0
         disc_ids[rows[real]] = sampled[real]
         labels = (disc_ids != ids.reshape(-1)).float()
-    out = disc(input_ids=disc_ids.reshape(B, L), attention_mask=att, token_type_ids=seg, output_hidden_states=hidden)
+    out = disc(input_ids=disc_ids.reshape(B, L), attention_mask=att, token_type_ids=seg, output_hidden_states=want_hidden)
     d = out.logits.reshape(-1)
     m = att.reshape(-1).float()
     bce = torch.nn.functional.binary_cross_entropy_with_logits(d, labels, reduction="none")
     disc_loss = (bce * m).sum() / (m.sum() + 1e-6)
     return dict(loss=gen_loss + 50.0 * disc_loss, gen_loss=gen_loss, disc_loss=disc_loss,
                 predictions=logits.detach().argmax(-1), sampled=sampled, disc_logits=d.detach(), labels=labels,
-                disc_hidden=out.hidden_states[-1].detach() if hidden else None)
+                disc_hidden=out.hidden_states[-1].detach() if want_hidden else None)
 
 
 def build_pair(gen_config, disc_config):
@@ -159,7 +159,7 @@ def evaluate(gen, disc, batches, noises):
     hidden_rows, predicted = [], {}
     for batch, noise in zip(batches, noises):
         with torch.no_grad():
-            r = pair_forward(gen, disc, batch, noise, hidden=True)
+            r = pair_forward(gen, disc, batch, noise, want_hidden=True)
         hidden_rows.append(r["disc_hidden"].reshape(-1, r["disc_hidden"].shape[-1])[batch["att"].reshape(-1) > 0].double())
         for t in r["predictions"][batch["weights"].reshape(-1) > 0].tolist():
             predicted[t] = predicted.get(t, 0) + 1

@@ -31,7 +31,7 @@ public struct TrainArguments: ParsableArguments {
     @Option(help: "Sequences per batch (default \(defaults.batchSize)).") public var batchSize: Int?
     @Option(help: "Peak learning rate (default: the preset's, \(presetRates)).")
     public var learningRate: Float?
-    @Option(help: "Linear warm-up steps (default \(defaults.warmupSteps)).") public var warmupSteps: Int?
+    @Option(help: "Linear warm-up steps (default: a fifth of --steps, at least 100 and at most 10,000; on --resume, the run's).") public var warmupSteps: Int?
     @Option(help: "Seed of everything random: initialization, masking, sampling, dropout, shuffling (default \(defaults.seed)).")
     public var seed: UInt64?
     @Option(help: "The run directory (default: runs/<preset>, e.g. runs/\(TrainingOptions.defaultPreset)).") public var out: String?

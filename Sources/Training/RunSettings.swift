@@ -98,7 +98,11 @@ extension TrainingRequest {
         if let steps { options.steps = steps }
         if let batchSize { options.batchSize = batchSize }
         if let learningRate { options.learningRate = learningRate }
-        if let warmupSteps { options.warmupSteps = warmupSteps }
+        if let warmupSteps {
+            options.warmupSteps = warmupSteps
+        } else if previous == nil {
+            options.warmupSteps = TrainingOptions.defaultWarmupSteps(steps: options.steps)
+        }
         if let seed { options.seed = seed }
         if let logEvery { options.logEvery = logEvery }
         if let evalEvery { options.evalEvery = evalEvery }

@@ -296,7 +296,7 @@ public final class Trainer {
     }
 
     /// Below this last-layer spread the discriminator has collapsed: the same vector at every
-    /// position (tools/collapse-compare.sh: collapsed runs, ours and PyTorch's, end under 0.001;
+    /// position (tools/compare-learning.sh: collapsed runs, ours and PyTorch's, end under 0.001;
     /// live ones above 0.05).
     public static let collapsedSpread = 0.01
 

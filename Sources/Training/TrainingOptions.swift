@@ -18,8 +18,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var batchSize = 32
     /// Peak learning rate (the default preset's; `init(preset:)` takes another preset's).
     public var learningRate: Float = ElectraConfig.presetLearningRate(TrainingOptions.defaultPreset)!
-    /// Linear warm-up steps.
-    public var warmupSteps = 50
+    /// Linear warm-up steps (`defaultWarmupSteps(steps:)` of the default 300 steps: 100).
+    public var warmupSteps = TrainingOptions.defaultWarmupSteps(steps: 300)
     /// Seed of everything random: initialization, masking, sampling, dropout, shuffling.
     public var seed: UInt64 = 0
     /// A training line in metrics.jsonl every `logEvery` steps.
@@ -38,6 +38,18 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var maskTokenFraction: Float = MaskingOptions().maskTokenFraction
 
     public init() {}
+
+    /// The warm-up of a run of `steps` that names none: a fifth of the steps, at least 100 and at
+    /// most 10,000 (google-research/electra's, for its 1M steps). The original's AdamW has no bias
+    /// correction, so an update early in a run is larger than the learning rate by about
+    /// (1 - 0.9^t) / sqrt(1 - 0.999^t): 3.2x at update 100, 1.4x at 1,000. Behind its 10,000
+    /// warm-up steps that never shows; behind 50 (this tool's old default) the tiny preset's
+    /// discriminator took updates of 4.5x its 1e-3 and collapsed in every run (issue 28). A fifth
+    /// of the run keeps the effective peak near 1e-3 at the tiny preset's 5e-4 for runs of 300
+    /// to 50,000 steps (docs/ARCHITECTURE.md, "Default recipe").
+    public static func defaultWarmupSteps(steps: Int) -> Int {
+        min(10_000, max(100, steps / 5))
+    }
 
     /// The defaults, with the learning rate of `preset` (nil for an unknown preset).
     public init?(preset: String) {

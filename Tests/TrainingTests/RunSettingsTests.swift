@@ -26,7 +26,14 @@ final class RunSettingsTests: XCTestCase {
         expected.learningRate = ElectraConfig.presetLearningRate("tiny")!
         XCTAssertEqual(run.options, expected)
         XCTAssertEqual(run.options.steps, 300)
-        XCTAssertEqual(run.options.warmupSteps, 50)
+        XCTAssertEqual(run.options.warmupSteps, 100)
+        XCTAssertEqual(run.options.learningRate, 5e-4)
+        // The warm-up follows the steps when it is not given: a fifth, within [100, 10,000].
+        for (steps, warmup) in [(100, 100), (300, 100), (1_000, 200), (4_000, 800), (100_000, 10_000)] {
+            var request = TrainingRequest()
+            request.steps = steps
+            XCTAssertEqual(try request.resolve(shards: shards, previous: nil).options.warmupSteps, warmup, "\(steps) steps")
+        }
         XCTAssertEqual(run.options.saveEvery, 100)
         XCTAssertEqual(run.preset, "tiny")
         var config = ElectraConfig.preset("tiny", vocabSize: 300)!
