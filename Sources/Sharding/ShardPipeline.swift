@@ -58,6 +58,10 @@ extension ShardBuilder {
         let maxInFlight = max(4, options.threads * 3)
         inputCount = sources.count
         for (position, source) in sources.enumerated() {
+            if stopRequested() {   // between inputs: those before are finished and get committed
+                summary.stoppedBefore = source.description
+                return
+            }
             let size = sizes[position]
             let bufferSize = readBufferSize(source, size: size)
             var expectedHash: String? = nil
@@ -100,6 +104,7 @@ extension ShardBuilder {
             reader.computesHash = !background
             var handedOut = false
             func handOut(_ bytes: [UInt8], bytesRead: Int) throws {
+                if stopRequested() { throw ShardingError.stopped(inProgress: source.description) }
                 if summary.timings.firstBlockSeconds == 0 { summary.timings.firstBlockSeconds = monotonicSeconds() - runStart }
                 handedOut = true
                 if background { hasher.add(bytes) }

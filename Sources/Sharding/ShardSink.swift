@@ -82,7 +82,7 @@ final class ShardSink {
             condition.lock()
             while queue.isEmpty && !finishing { condition.wait() }
             if queue.isEmpty || failure != nil {
-                if abandonAtEnd { openShard?.writer.abandon(); openShard = nil }
+                if abandonAtEnd { abandonUncommitted() }
                 cpuSeconds = threadCPUSeconds()
                 done = true
                 condition.broadcast()
@@ -106,6 +106,15 @@ final class ShardSink {
                 return
             }
         }
+    }
+
+    /// Deletes the open shard's temporary file and the shard files finished but not committed
+    /// (the index never lists them; a later run would remove them as orphans).
+    private func abandonUncommitted() {
+        openShard?.writer.abandon()
+        openShard = nil
+        for (_, shard) in pendingShards { unlink(outputDirectory.appendingPathComponent(shard.path).path) }
+        pendingShards.removeAll()
     }
 
     private func execute(_ command: SinkCommand) throws {
