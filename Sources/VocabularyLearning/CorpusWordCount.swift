@@ -47,8 +47,8 @@ public let defaultMaxDistinctWords = 2_000_000
 public func countWords(
     sources: [CorpusSource], tokenizer: TokenizerOptions, threads: Int, strict: Bool = false,
     maxWords: Int? = defaultMaxDistinctWords, blockSize: Int = 1 << 22,
-    shouldStop: () -> Bool = { false },
-    progress: (VocabularyLearningEvent) -> Void = { _ in }
+    progress: (VocabularyLearningEvent) -> Void = { _ in },
+    shouldStop: () -> Bool = { false }
 ) throws -> CorpusWordCounts {
     let threads = max(1, min(threads, wordCountLanes))
     let lanes = wordCountLanes

@@ -79,8 +79,8 @@ public struct LearnedVocabulary: Sendable {
 /// - Complexity: O(total symbols + merges x words touched per merge); memory O(distinct words).
 public func learnWordPieceVocabulary(
     words input: [(word: String, count: Int)], options: VocabularyLearnerOptions,
-    shouldStop: () -> Bool = { false },
-    progress: (VocabularyLearningEvent) -> Void = { _ in }
+    progress: (VocabularyLearningEvent) -> Void = { _ in },
+    shouldStop: () -> Bool = { false }
 ) throws -> LearnedVocabulary {
     guard options.minFrequency >= 1 else { throw VocabularyLearningError.badOption("--min-frequency must be at least 1") }
     guard options.limitAlphabet >= 1 else { throw VocabularyLearningError.badOption("--limit-alphabet must be at least 1") }

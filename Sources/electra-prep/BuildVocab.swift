@@ -87,7 +87,7 @@ struct BuildVocab: ParsableCommand {
     /// tokenizer configuration to `configURL`); stops with `VocabularyLearningError.stopped` on a signal.
     func learn(sources: [CorpusSource], url: URL, configURL: URL, start: Date, progress: ProgressLine) throws {
         let counts = try countWords(sources: sources, tokenizer: tokenizer.options, threads: threads, strict: input.strict,
-                                    maxWords: maxWords == 0 ? nil : maxWords, shouldStop: { Interruption.requested }) { event in
+                                    maxWords: maxWords == 0 ? nil : maxWords, progress: { event in
             switch event {
             case .reading(let read, let total, let source):
                 progress.progress(rateLine(bytes: read, total: total, start: start, label: "counting words in \(source)"))
@@ -96,7 +96,7 @@ struct BuildVocab: ParsableCommand {
             default:
                 break
             }
-        }
+        }, shouldStop: { Interruption.requested })
         progress.finish()
         if counts.damagedLines > 0 {
             printError("warning: \(counts.damagedLines) line(s) held NUL bytes or invalid UTF-8 (\(counts.invalidUTF8Bytes) invalid bytes, read as U+FFFD); \(tokenizer.options.cleanText ? "clean-text dropped them" : "--no-clean-text kept them")")
@@ -112,12 +112,11 @@ struct BuildVocab: ParsableCommand {
         options.vocabSize = vocabSize
         options.minFrequency = minFrequency
         options.limitAlphabet = limitAlphabet
-        let learned = try learnWordPieceVocabulary(words: counts.counter.sortedWords(), options: options,
-                                                   shouldStop: { Interruption.requested }) { event in
+        let learned = try learnWordPieceVocabulary(words: counts.counter.sortedWords(), options: options, progress: { event in
             if case .merging(let done, let target) = event {
                 progress.progress("merges \(done)/\(target)")
             }
-        }
+        }, shouldStop: { Interruption.requested })
         progress.finish()
         if Interruption.requested { throw VocabularyLearningError.stopped }
         try writeVocabulary(learned, to: url, tokenizer: tokenizer.options, learner: options,
