@@ -112,9 +112,6 @@ public struct ShardingSummary: Sendable {
     public var shardBytes = 0
     /// Where the run's time went, thread by thread (see `ShardTimings`).
     public var timings = ShardTimings()
-    /// Set when `stopRequested` stopped the run between two inputs: the first input not read (the
-    /// ones before were committed; running again shards this one and those after it).
-    public var stoppedBefore: String?
 }
 
 /// The CPU seconds each thread of a sharding run used, against the run's wall seconds: a thread
@@ -168,9 +165,9 @@ public final class ShardBuilder {
     var crashAfterShardFiles: Int?
     struct SimulatedCrash: Error {}
     /// Polled before each block of input is handed out (electra-prep: SIGINT or SIGTERM arrived):
-    /// between two inputs, `run` commits the inputs before and returns (`summary.stoppedBefore`);
-    /// inside an input, it commits nothing more, removes the files of shards not committed, and
-    /// throws `ShardingError.stopped`.
+    /// `run` finishes the work handed out (committing what reached a commit point, as an
+    /// uninterrupted run would), removes the files of shards not committed, and throws
+    /// `ShardingError.stopped`: a rerun gives the bytes of an uninterrupted run.
     public var stopRequested: () -> Bool = { false }
 
     public init(outputDirectory: URL, vocabulary: ShardVocabulary, options: ShardingOptions,

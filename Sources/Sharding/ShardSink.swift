@@ -95,8 +95,10 @@ final class ShardSink {
             do {
                 try execute(command)
             } catch {
-                if !(error is ShardBuilder.SimulatedCrash) { openShard?.writer.abandon() }
-                openShard = nil   // after a simulated crash its temporary file stays, as after kill -9
+                // The shards not committed go (on a full disk their space comes back); after a
+                // simulated crash the files stay, as after kill -9.
+                if !(error is ShardBuilder.SimulatedCrash) { abandonUncommitted() }
+                openShard = nil
                 condition.lock()
                 failure = error
                 queue.removeAll()

@@ -62,6 +62,7 @@ struct BuildVocab: ParsableCommand {
     }
 
     func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0)   // the lines appear as they happen, also in logs
         let start = Date()
         let url = URL(fileURLWithPath: out)
         let configURL = url.deletingLastPathComponent().appendingPathComponent(TokenizerConfigFile.fileName)

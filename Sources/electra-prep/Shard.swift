@@ -118,14 +118,13 @@ struct Shard: ParsableCommand {
         let summary: ShardingSummary
         do {
             summary = try shard(builder, sources: sources, reporter: reporter, start: start)
-        } catch ShardingError.stopped(let inProgress) {
+        } catch ShardingError.stopped(let at, let inside) {
             reporter.finish()
-            Interruption.report("electra-prep shard", "stopped inside \(inProgress ?? "an input"): the inputs committed before it stay in \(out)/index.sqlite, that input was not committed (its partial shard files were removed); to continue: \(resumeCommand(adding: nil))")
+            let index = try? ShardIndex(directory: URL(fileURLWithPath: out))
+            let kept = index.map { "\(counted($0.sources.count, "input")) in \(counted($0.shards.count, "shard file")) committed" } ?? "nothing committed"
+            Interruption.report("electra-prep shard", "stopped \(inside ? "inside" : "before") \(at): \(kept) in \(out) (shard files not committed were removed); to continue: \(resumeCommand(adding: nil))")
         }
         reporter.finish()
-        if let next = summary.stoppedBefore {
-            Interruption.report("electra-prep shard", "stopped before \(next): \(counted(summary.sourcesSharded, "input")) sharded in this run are committed (\(counted(summary.sequences, "sequence")) in \(counted(summary.shardsWritten, "new shard"))); to continue: \(resumeCommand(adding: nil))")
-        }
         try report(summary, setupSeconds: setupSeconds)
     }
 

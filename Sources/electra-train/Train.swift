@@ -35,7 +35,8 @@ struct Train: ParsableCommand {
         }
         if case .stopped(let step, let checkpoint) = outcome {
             guard communicator.isRoot else { Foundation.exit(Interruption.exitCode) }   // rank 0 says it for all
-            Interruption.report("electra-train", "stopped after step \(step), checkpoint \(checkpoint) written; to continue: \(resumeCommand(adding: "--resume"))")
+            let how = communicator.size > 1 ? "the same mpirun job (\(communicator.size) ranks) of " : ""
+            Interruption.report("electra-train", "stopped after step \(step), checkpoint \(checkpoint) written; to continue: \(how)\(resumeCommand(adding: "--resume"))")
         }
     }
 }
