@@ -147,5 +147,13 @@ expect_failure "shard, read-only --out" "$ro/data: on a read-only file system" $
 expect_failure "build-vocab, read-only --out" "$ro: on a read-only file system" $prep build-vocab "$tmp/in1.txt" --out "$ro/vocab.txt"
 expect_failure "export, read-only --out" "$ro/hf: on a read-only file system" $train export "$tmp/whole" --out "$ro/hf"
 grep -q "build-vocab: writing" "$tmp/out" && fail "build-vocab started before refusing the read-only place"
-echo "read-only --out: refused at start by train, shard, build-vocab and export"
+mkdir -p "$tmp/model"   # finetune: a tiny model folder (sizes and the committed vocabulary; --from-scratch)
+cp vocab/bert-base-uncased.txt "$tmp/model/vocab.txt"
+printf '\x02\x00\x00\x00\x00\x00\x00\x00{}' > "$tmp/model/model.safetensors"
+echo '{"model_type": "electra", "vocab_size": 30522, "embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 1,
+ "num_attention_heads": 2, "intermediate_size": 64, "max_position_embeddings": 64}' > "$tmp/model/config.json"
+printf 'text\tlabel\nthe king went up\tyes\na shepherd came down\tno\n' > "$tmp/train.tsv"
+expect_failure "finetune, read-only --out" "$ro/ft: on a read-only file system" \
+  $train finetune --model "$tmp/model" --from-scratch --task custom --train "$tmp/train.tsv" --text-column text --out "$ro/ft"
+echo "read-only --out: refused at start by train, finetune, shard, build-vocab and export"
 echo "check-disk-full: OK"
