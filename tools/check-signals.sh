@@ -122,6 +122,20 @@ if command -v mpirun > /dev/null; then
   strip_timing "$run/metrics.jsonl" | cmp -s - "$tmp/mpi-expected.txt" || fail "mpirun: metrics differ from the uninterrupted 2-rank run"
   cmp -s "$run/checkpoints/step-36/weights.bin" "$tmp/mpi-whole/checkpoints/step-36/weights.bin" || fail "mpirun: final weights differ"
   echo "mpirun, SIGTERM to both ranks: both stopped after step $step (mpirun exit $status), rank 0 wrote it; resumed: identical to the uninterrupted 2-rank run"
+  # SIGTERM to mpirun itself: it forwards it to the ranks (its exit status and relaying of the
+  # ranks' last line are Open MPI's); the stop's checkpoint is complete and resumes identically.
+  run="$tmp/mpi-mpirun"
+  "${mpi[@]}" $train "${args[@]}" --threads 1 --out "$run" > "$tmp/log" 2> "$tmp/err" &
+  pid=$!
+  wait_for $pid "$run/metrics.jsonl" '"step":12,'
+  kill -TERM $pid
+  set +e; wait $pid; status=$?; set -e
+  newest=$(ls "$run/checkpoints" | sort -t- -k2 -n | tail -n 1)
+  [ "${newest#step-}" -ge 12 ] && [ -f "$run/checkpoints/$newest/state.json" ] || fail "mpirun SIGTERM: no complete checkpoint of the stop ($newest)"
+  "${mpi[@]}" $train "${args[@]}" --threads 1 --out "$run" --resume > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "mpirun --resume after SIGTERM to mpirun failed"; }
+  strip_timing "$run/metrics.jsonl" | cmp -s - "$tmp/mpi-expected.txt" || fail "mpirun SIGTERM: metrics differ from the uninterrupted 2-rank run"
+  cmp -s "$run/checkpoints/step-36/weights.bin" "$tmp/mpi-whole/checkpoints/step-36/weights.bin" || fail "mpirun SIGTERM: final weights differ"
+  echo "SIGTERM to mpirun: forwarded, the ranks stopped with $newest complete (mpirun exit $status); resumed: identical"
 else
   echo "mpirun not installed: the 2-rank case is not checked"
 fi
@@ -168,7 +182,7 @@ sargs=("$tmp"/in?.txt --vocab "$tmp/vocab.txt" --max-seq-length 64 --threads 1 -
 $prep shard "${sargs[@]}" --out "$tmp/shard-whole" > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "the uninterrupted shard run failed"; }
 $prep shard "${sargs[@]}" --out "$tmp/shard-int" > "$tmp/log" 2> "$tmp/err.all" &
 pid=$!
-wait_for $pid "$tmp/err.all" 'done: .*in1.txt'
+wait_for $pid "$tmp/err.all" 'done: .*in4.txt'
 kill -INT $pid
 set +e; wait $pid; status=$?; set -e
 grep "electra-prep shard: SIGINT" "$tmp/err.all" > "$tmp/err" || true
