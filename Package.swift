@@ -81,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "electra-prep",
             dependencies: [
-                "CommandLineSupport", "Tokenization", "Corpus", "VocabularyLearning", "Sharding", "CCPUFeatures",
+                "CommandLineSupport", "Tokenization", "Corpus", "VocabularyLearning", "Sharding", "CCPUFeatures", "Durability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),

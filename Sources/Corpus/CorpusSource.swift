@@ -50,6 +50,8 @@ public enum CorpusError: Error, CustomStringConvertible, Equatable {
     case binary(String, reason: String)
     case badRecord(BadRecord)
     case noInputs
+    /// Line `line` (from 1) is longer than `limit` bytes (`LineReader.maxLineBytes`).
+    case lineTooLong(String, line: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -67,6 +69,8 @@ public enum CorpusError: Error, CustomStringConvertible, Equatable {
             return "\(bad) (--strict refuses the file; without it bad lines are skipped and counted)"
         case .noInputs:
             return "no corpus inputs were given"
+        case .lineTooLong(let path, let line, let limit):
+            return "\(path):\(line): the line is longer than \(limit >> 20) MiB (the most one line may hold, which bounds the memory a tokenizer thread needs); split it into lines, e.g. one paragraph or sentence a line (a JSONL record: several records), or remove it"
         }
     }
 }

@@ -13,7 +13,8 @@ import Foundation
 /// try reader.forEachLine { line in /* line: raw bytes, no trailing \n or \r\n */ }
 /// print(reader.contentSHA256!)
 /// ```
-/// Memory holds one buffer of `bufferSize` bytes, grown only to fit the longest line.
+/// Memory holds one buffer of `bufferSize` bytes, grown only to fit the longest line, which may
+/// hold at most `maxLineBytes` (a longer one throws `CorpusError.lineTooLong` naming its number).
 public final class LineReader {
     public let source: CorpusSource
     /// Bytes consumed from the file (compressed bytes for .zst/.gz), for progress.
@@ -28,6 +29,14 @@ public final class LineReader {
     /// When false, `contentSHA256` stays nil (a caller that hashes the blocks elsewhere: for a plain
     /// file they are exactly its bytes, in order).
     public var computesHash = true
+    /// The longest line handed out; a longer one throws `CorpusError.lineTooLong`. What bounds
+    /// the memory of the tokenizers and word counters downstream, which hold a line whole (about
+    /// 12 bytes a byte of line while tokenizing it).
+    public var maxLineBytes = LineReader.defaultMaxLineBytes
+    /// 32 MiB: a whole book in one JSONL record fits; a tokenizer thread then peaks near 400 MB.
+    public static let defaultMaxLineBytes = 32 << 20
+    /// Lines handed out so far (for the number of a line that is too long).
+    public private(set) var linesRead = 0
 
     private let fd: Int32
     private let ownsFD: Bool
@@ -91,18 +100,26 @@ public final class LineReader {
             }
         }
         while !finished {
-            if end == capacity { grow() }
+            if end == capacity {   // the buffer holds one partial line: the lines before were handed out
+                if end >= maxLineBytes { throw CorpusError.lineTooLong(source.description, line: linesRead + 1, limit: maxLineBytes) }
+                grow()
+            }
             let n = try fill(buffer + end, capacity - end)
             if n == 0 { finished = true; break }
             end += n
             // Yield everything up to the last newline; keep the partial line.
             guard let last = lastNewline(end) else { continue }
+            linesRead += newlines(last + 1)
             try body(UnsafeRawBufferPointer(start: buffer, count: last + 1))
             let rest = end - last - 1
             if rest > 0 { memmove(buffer, buffer + last + 1, rest) }
             end = rest
         }
-        if end > 0 { try body(UnsafeRawBufferPointer(start: buffer, count: end)) }
+        if end > 0 {
+            if end > maxLineBytes { throw CorpusError.lineTooLong(source.description, line: linesRead + 1, limit: maxLineBytes) }
+            linesRead += 1
+            try body(UnsafeRawBufferPointer(start: buffer, count: end))
+        }
         if computesHash { contentSHA256 = hexString(hasher.finalize()) }
     }
 
@@ -113,6 +130,20 @@ public final class LineReader {
         try forEachBlock { block in
             try splitLines(block, body)
         }
+    }
+
+    /// The newlines among the buffer's first `count` bytes.
+    private func newlines(_ count: Int) -> Int {
+        let bytes = UnsafeRawBufferPointer(start: buffer, count: count)
+        var n = 0
+        var from = bytes.baseAddress!
+        let stop = from + count
+        while from < stop, let hit = memchr(from, 0x0A, stop - from) {
+            n += 1
+            from = UnsafeRawPointer(hit) + 1
+        }
+        _ = bytes
+        return n
     }
 
     private func lastNewline(_ end: Int) -> Int? {

@@ -69,3 +69,18 @@ public func fsyncDirectory(_ url: URL) throws {
         throw FileWriteError(path: url.path, errno: errno, doing: "fsync")
     }
 }
+
+/// Creates the directory `url` (and its parents) when needed and checks that files can be created
+/// in it, so that a command refuses a read-only or unwritable place before any work.
+/// - Throws: `FileProblem` naming the directory ("on a read-only file system; choose a directory
+///   on a writable file system").
+public func prepareWritableDirectory(_ url: URL) throws {
+    do {
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    } catch {
+        throw FileProblem(error, path: url.path, writing: true)
+            ?? FileProblem(path: url.path, reason: "cannot be created (\(error))", remedy: "choose another directory")
+    }
+    // access() reports a read-only file system (EROFS) even to root, whom permissions do not stop.
+    if access(url.path, W_OK | X_OK) != 0 { throw FileProblem(path: url.path, errno: errno, writing: true) }
+}

@@ -42,6 +42,17 @@ struct FineTuneState: Codable {
     var rng: Xoshiro256
     var bestMetric: Double?
     var bestStep: Int?
+    /// The loss sum and steps of the metrics window still open (nil when it is empty), so that a
+    /// run stopped inside a window and resumed writes the same next train line.
+    var windowLoss: Double?
+    var windowSteps: Int?
+}
+
+/// How `FineTuner.fit` ended.
+public enum FineTuneOutcome: Equatable {
+    case finished
+    /// `stopRequested` said stop: the run stopped after `step` and checkpointed it.
+    case stopped(step: Int)
 }
 
 /// What the loop reports (the CLI prints it).
@@ -169,6 +180,8 @@ public final class FineTuner {
     var rng: Xoshiro256
     var bestMetric: Double?
     var bestStep: Int?
+    /// The open metrics window (loss sum, steps) that `saveCheckpoint` stores.
+    var openWindow: (loss: Double, steps: Int) = (0, 0)
     public var stepsPerEpoch: Int { (workload.trainingRows + setup.options.batchSize - 1) / setup.options.batchSize }
     public var totalSteps: Int { stepsPerEpoch * setup.options.epochs }
 
@@ -212,6 +225,7 @@ public final class FineTuner {
             try dropMetricLines(after: state.step)
             bestMetric = state.bestMetric
             bestStep = state.bestStep
+            openWindow = (state.windowLoss ?? 0, state.windowSteps ?? 0)
         } else if !initial.isEmpty {   // empty: every parameter random (a baseline without pre-training)
             let missing = try model.assign(initial, source: setup.model)
             if let encoderMissing = missing.first(where: { $0.hasPrefix("electra.") }) {
@@ -223,11 +237,16 @@ public final class FineTuner {
     /// Runs the remaining steps; `onEvent` sees progress and evaluations.
     /// A checkpoint is written after every epoch and, with `checkpointEvery` > 0, every that many
     /// steps; `stopAfter` ends the run early at that step (as an interruption would, for tests).
-    public func fit(checkpointEvery: Int = 0, stopAfter: Int? = nil, onEvent: (FineTuneEvent) -> Void) throws {
+    /// `stopRequested` is polled after every step (electra-train: SIGINT or SIGTERM arrived): when
+    /// true, the step is checkpointed (unless it just was) and the run returns `.stopped`.
+    @discardableResult
+    public func fit(checkpointEvery: Int = 0, stopAfter: Int? = nil, stopRequested: () -> Bool = { false },
+                    onEvent: (FineTuneEvent) -> Void) throws -> FineTuneOutcome {
         let B = setup.options.batchSize
         if optimizer.step > 0 { onEvent(.resumed(step: optimizer.step)) }
         let metricsURL = run.appendingPathComponent("metrics.jsonl")
-        var windowLoss = 0.0, windowSteps = 0, windowTokens = 0, windowExamples = 0
+        var (windowLoss, windowSteps) = openWindow
+        var windowTokens = 0, windowExamples = 0
         var windowStart = Date()
         let fitStart = Date()
         var order: (epoch: Int, rows: [Int]) = (-1, [])
@@ -258,7 +277,9 @@ public final class FineTuner {
                                             "elapsed_seconds": Date().timeIntervalSince(fitStart)])
                 windowLoss = 0; windowSteps = 0; windowTokens = 0; windowExamples = 0; windowStart = Date()
             }
-            if !endOfEpoch, checkpointEvery > 0, (step + 1) % checkpointEvery == 0 { try saveCheckpoint() }
+            openWindow = (windowLoss, windowSteps)
+            let saved = !endOfEpoch && checkpointEvery > 0 && (step + 1) % checkpointEvery == 0
+            if saved { try saveCheckpoint() }
             if endOfEpoch {
                 var best = false
                 if workload.hasDev {
@@ -280,7 +301,12 @@ public final class FineTuner {
                     try TensorFile.write(model.parameterTensors(), metadata: ["step": "\(step + 1)"], to: run.appendingPathComponent("best.bin"))
                 }
             }
+            if optimizer.step < totalSteps && stopRequested() {
+                if !saved && !endOfEpoch { try saveCheckpoint() }
+                return .stopped(step: optimizer.step)
+            }
         }
+        return .finished
     }
 
     /// Removes the metrics.jsonl lines of steps after `step` (written after the checkpoint a
@@ -297,7 +323,9 @@ public final class FineTuner {
 
     /// Writes RUN/checkpoint.bin: parameters, Adam moments and the loop state, atomically.
     public func saveCheckpoint() throws {
-        let state = FineTuneState(step: optimizer.step, rng: rng, bestMetric: bestMetric, bestStep: bestStep)
+        let open = openWindow.steps > 0
+        let state = FineTuneState(step: optimizer.step, rng: rng, bestMetric: bestMetric, bestStep: bestStep,
+                                  windowLoss: open ? openWindow.loss : nil, windowSteps: open ? openWindow.steps : nil)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]   // the same state gives the same bytes
         let json = String(decoding: try encoder.encode(state), as: UTF8.self)

@@ -1,6 +1,7 @@
 // A minimal wrapper over the SQLite C API: a connection, prepared statements with positional
 // bindings, and transactions. Errors carry the database path and SQLite's message.
 import CSQLite
+import Durability
 import Foundation
 
 private let SQLITE_TRANSIENT = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
@@ -17,6 +18,7 @@ final class SQLiteDatabase {
         let rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_FULLMUTEX, nil)
         if rc != SQLITE_OK {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            if let failure = SQLiteDatabase.systemFailure(path: path, rc: rc, handle: db) { sqlite3_close(db); throw failure }
             sqlite3_close(db)
             throw ShardingError.badIndex(path, "cannot open the index: \(message)")
         }
@@ -27,15 +29,30 @@ final class SQLiteDatabase {
     deinit { sqlite3_close(handle) }
 
     func error(_ what: String) -> ShardingError {
-        .badIndex(path, "\(what): \(String(cString: sqlite3_errmsg(handle)))")
+        SQLiteDatabase.systemFailure(path: path, rc: sqlite3_errcode(handle), handle: handle)
+            ?? .badIndex(path, "\(what): \(String(cString: sqlite3_errmsg(handle)))")
+    }
+
+    /// A failure of the file system under the index (full, read-only, no permission, I/O), in
+    /// words and with what to do; nil for anything else (a damaged index, a bad statement). Not
+    /// "move it away": the index is fine, the disk is not.
+    static func systemFailure(path: String, rc: Int32, handle: OpaquePointer?) -> ShardingError? {
+        let primary = rc & 0xFF
+        let code = primary == SQLITE_FULL ? ENOSPC : handle.map { sqlite3_system_errno($0) } ?? 0
+        guard primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY,
+              [ENOSPC, EDQUOT, EROFS, EACCES, EPERM, EIO].contains(code) else { return nil }
+        let problem = FileProblem(path: path, errno: code, writing: true)
+        return .io(path, "the index cannot be written: \(problem.reason); \(problem.remedy), then run the same command again (the shards committed before are kept)")
     }
 
     /// Runs one or more statements without results.
     func execute(_ sql: String) throws {
         var message: UnsafeMutablePointer<CChar>?
-        if sqlite3_exec(handle, sql, nil, nil, &message) != SQLITE_OK {
+        let rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        if rc != SQLITE_OK {
             let text = message.map { String(cString: $0) } ?? "error"
             sqlite3_free(message)
+            if let failure = SQLiteDatabase.systemFailure(path: path, rc: rc, handle: handle) { throw failure }
             throw ShardingError.badIndex(path, "SQL failed (\(text)): \(sql.prefix(80))")
         }
     }

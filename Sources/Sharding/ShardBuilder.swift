@@ -164,6 +164,11 @@ public final class ShardBuilder {
     /// as a killed process would.
     var crashAfterShardFiles: Int?
     struct SimulatedCrash: Error {}
+    /// Polled before each block of input is handed out (electra-prep: SIGINT or SIGTERM arrived):
+    /// `run` finishes the work handed out (committing what reached a commit point, as an
+    /// uninterrupted run would), removes the files of shards not committed, and throws
+    /// `ShardingError.stopped`: a rerun gives the bytes of an uninterrupted run.
+    public var stopRequested: () -> Bool = { false }
 
     public init(outputDirectory: URL, vocabulary: ShardVocabulary, options: ShardingOptions,
                 makeEncoder: @escaping () -> any LineEncoder) throws {

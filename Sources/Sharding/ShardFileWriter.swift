@@ -40,7 +40,7 @@ final class ShardFileWriter {
             .appendingPathComponent("." + finalURL.lastPathComponent + ".tmp")
         self.header = header
         fd = open(temporaryURL.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if fd < 0 { throw ShardingError.io(temporaryURL.path, String(cString: strerror(errno))) }
+        if fd < 0 { throw failure(errno) }
         try write(header.encoded())
     }
 
@@ -58,11 +58,11 @@ final class ShardFileWriter {
     /// Appends the frame table, fsyncs, renames the file into place and fsyncs the directory.
     func finish() throws -> WrittenShard {
         try write(ShardFooter(frames: frames).encoded())
-        if fsync(fd) != 0 { throw ShardingError.io(temporaryURL.path, "fsync: " + String(cString: strerror(errno))) }
+        if fsync(fd) != 0 { throw failure(errno) }
         close(fd)
         fd = -1
         if rename(temporaryURL.path, finalURL.path) != 0 {
-            throw ShardingError.io(finalURL.path, "rename: " + String(cString: strerror(errno)))
+            throw failure(errno)
         }
         try fsyncDirectory(finalURL.deletingLastPathComponent())
         let digest = hexString(hasher.finalize())
@@ -75,6 +75,13 @@ final class ShardFileWriter {
         unlink(temporaryURL.path)
     }
 
+    /// A failed system call on this shard, naming the shard (not its temporary name) with the
+    /// reason in words and what to do.
+    private func failure(_ code: Int32) -> ShardingError {
+        let problem = FileProblem(path: finalURL.path, errno: code, writing: true)
+        return .io(finalURL.path, "cannot be written: \(problem.reason); \(problem.remedy), then run the same command again (the shards committed before are kept)")
+    }
+
     private func write(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { buffer in
             var done = 0
@@ -82,7 +89,7 @@ final class ShardFileWriter {
                 let n = Foundation.write(fd, buffer.baseAddress! + done, buffer.count - done)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw ShardingError.io(temporaryURL.path, String(cString: strerror(errno)))
+                    throw failure(errno)
                 }
                 done += n
             }

@@ -58,6 +58,7 @@ extension ShardBuilder {
         let maxInFlight = max(4, options.threads * 3)
         inputCount = sources.count
         for (position, source) in sources.enumerated() {
+            if stopRequested() { try stop(at: source, inside: false) }
             let size = sizes[position]
             let bufferSize = readBufferSize(source, size: size)
             var expectedHash: String? = nil
@@ -100,6 +101,7 @@ extension ShardBuilder {
             reader.computesHash = !background
             var handedOut = false
             func handOut(_ bytes: [UInt8], bytesRead: Int) throws {
+                if stopRequested() { try stop(at: source, inside: true) }
                 if summary.timings.firstBlockSeconds == 0 { summary.timings.firstBlockSeconds = monotonicSeconds() - runStart }
                 handedOut = true
                 if background { hasher.add(bytes) }
@@ -138,6 +140,14 @@ extension ShardBuilder {
             // Keep what waits without pool work short (end-of-source records of tiny inputs).
             while pending.count - pendingHead > 4 * maxInFlight { _ = try consumeOne() }
         }
+    }
+
+    /// Stops the run on request: the work handed out is consumed (so that every commit point
+    /// reached, as an uninterrupted run has it, is committed), then `ShardingError.stopped` is
+    /// thrown and `run` abandons the rest (a rerun then gives the uninterrupted run's bytes).
+    private func stop(at source: CorpusSource, inside: Bool) throws -> Never {
+        while try consumeOne() {}
+        throw ShardingError.stopped(at: source.description, inside: inside)
     }
 
     private func refuse(_ source: CorpusSource, size: Int?, _ error: CorpusError) {

@@ -82,7 +82,7 @@ final class ShardSink {
             condition.lock()
             while queue.isEmpty && !finishing { condition.wait() }
             if queue.isEmpty || failure != nil {
-                if abandonAtEnd { openShard?.writer.abandon(); openShard = nil }
+                if abandonAtEnd { abandonUncommitted() }
                 cpuSeconds = threadCPUSeconds()
                 done = true
                 condition.broadcast()
@@ -95,8 +95,10 @@ final class ShardSink {
             do {
                 try execute(command)
             } catch {
-                if !(error is ShardBuilder.SimulatedCrash) { openShard?.writer.abandon() }
-                openShard = nil   // after a simulated crash its temporary file stays, as after kill -9
+                // The shards not committed go (on a full disk their space comes back); after a
+                // simulated crash the files stay, as after kill -9.
+                if !(error is ShardBuilder.SimulatedCrash) { abandonUncommitted() }
+                openShard = nil
                 condition.lock()
                 failure = error
                 queue.removeAll()
@@ -106,6 +108,15 @@ final class ShardSink {
                 return
             }
         }
+    }
+
+    /// Deletes the open shard's temporary file and the shard files finished but not committed
+    /// (the index never lists them; a later run would remove them as orphans).
+    private func abandonUncommitted() {
+        openShard?.writer.abandon()
+        openShard = nil
+        for (_, shard) in pendingShards { unlink(outputDirectory.appendingPathComponent(shard.path).path) }
+        pendingShards.removeAll()
     }
 
     private func execute(_ command: SinkCommand) throws {

@@ -21,6 +21,9 @@ public enum ShardingError: Error, CustomStringConvertible, Equatable {
     case sourceChanged(String)
     /// A sharding option is out of range.
     case invalidOption(String)
+    /// `ShardBuilder.stopRequested` said stop inside input `at` (or, `inside` false, before it):
+    /// the inputs committed before are in the index, the rest is not; running again shards it.
+    case stopped(at: String, inside: Bool)
 
     public var description: String {
         switch self {
@@ -43,6 +46,8 @@ public enum ShardingError: Error, CustomStringConvertible, Equatable {
             return reason
         case .invalidOption(let message):
             return message
+        case .stopped(let at, let inside):
+            return "stopped on request \(inside ? "inside" : "before") \(at); the inputs committed before stay in the index; run the same command again to shard what remains (committed inputs are skipped)"
         case .sourceChanged(let path):
             return "\(path): the file changed while it was being sharded (let it settle and run again)"
         }

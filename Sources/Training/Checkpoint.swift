@@ -105,9 +105,11 @@ enum Checkpoint {
         let step = state.step
         let final = checkpoints.appendingPathComponent("step-\(step)")
         let temporary = checkpoints.appendingPathComponent(".step-\(step).tmp-\(getpid())")
-        /// The failure names the checkpoint once, with the file and the reason in words.
+        /// The failure names the checkpoint once, with the file and the reason in words; the
+        /// half-written temporary directory is removed (on a full disk: its space comes back).
         func failed(_ file: String?, _ error: Error) -> TrainingError {
-            writeFailure(checkpoint: final, file: file, error: error)
+            try? fm.removeItem(at: temporary)
+            return writeFailure(checkpoint: final, file: file, error: error)
         }
         try? fm.removeItem(at: temporary)
         do {

@@ -67,13 +67,17 @@ public final class RunDirectory {
     func openMetrics(keepingUpTo step: Int) throws -> MetricsLog {
         let url = metricsFile
         if let text = try? String(contentsOf: url, encoding: .utf8) {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()   // the text ends in "\n"
             let kept = text.split(separator: "\n").filter { line in
                 guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                       let s = object["step"] as? Int else { return false }
                 // This session writes its own "system" record at `step`.
                 return s < step || (s == step && object["kind"] as? String != "system")
             }
-            try writeFileAtomically(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: url)
+            // Rewritten only when a line goes (a full disk then still lets a resumed run start).
+            if kept.count != lines.count || !text.hasSuffix("\n") && !text.isEmpty {
+                try writeFileAtomically(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: url)
+            }
         } else if !FileManager.default.createFile(atPath: url.path, contents: nil) {
             let problem = FileProblem(path: url.path, errno: errno, writing: true)
             throw TrainingError.io(path: url.path, failure: "cannot be created (\(problem.reason))", remedy: problem.remedy)
@@ -85,8 +89,9 @@ public final class RunDirectory {
     func writeConfig(model: ElectraConfig, training: TrainingOptions, shards: String, vocabSHA256: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try writeFileAtomically(try encoder.encode(RunConfig(model: model, training: training, shards: shards, vocabSHA256: vocabSHA256)),
-                                to: configFile)
+        let data = try encoder.encode(RunConfig(model: model, training: training, shards: shards, vocabSHA256: vocabSHA256))
+        if (try? Data(contentsOf: configFile)) == data { return }   // a resumed run with the same settings: nothing to write
+        try writeFileAtomically(data, to: configFile)
     }
 
     /// The shard directory recorded in RUN/config.json, when there is one.

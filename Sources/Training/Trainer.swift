@@ -47,6 +47,10 @@ public final class Trainer {
     /// Called on this rank after the update of each step with the step and the parameters: where
     /// fault injection (electra-dev diverge-train) makes one rank's parameters differ.
     public var afterUpdateHook: ((Int, UnsafeMutableBufferPointer<Float>) -> Void)?
+    /// Polled after every step (electra-train: SIGINT or SIGTERM arrived). When it is true on any
+    /// rank, every rank stops after that step (the ranks agree through a sum), rank 0 writing a
+    /// checkpoint of it first, and `run` returns `.stopped`.
+    public var stopRequested: () -> Bool = { false }
 
     /// Prepares a run: a fresh model, or the newest complete checkpoint of `runDirectory` when
     /// `resume` is set (its vocabulary, configuration, batch size, seed and masking must match).
@@ -149,8 +153,19 @@ public final class Trainer {
         return (gen, disc, model.parameterCount)
     }
 
-    /// Runs until `options.steps`, logging, evaluating and checkpointing on the way.
-    public func run(_ emit: (TrainingEvent) -> Void) throws {
+    /// How `run` ended.
+    public enum Outcome: Equatable {
+        /// All `options.steps` were done.
+        case finished
+        /// `stopRequested` said stop: the run stopped after `step`, checkpointed in `checkpoint`
+        /// (rank 0's path; "" on the other ranks).
+        case stopped(step: Int, checkpoint: String)
+    }
+
+    /// Runs until `options.steps` (or until `stopRequested`), logging, evaluating and
+    /// checkpointing on the way.
+    @discardableResult
+    public func run(_ emit: (TrainingEvent) -> Void) throws -> Outcome {
         let isRoot = communicator.isRoot
         func report(_ event: TrainingEvent) { if isRoot { emit(event) } }   // rank 0 alone reports
         try directory?.prepareCheckpoints()
@@ -233,11 +248,28 @@ public final class Trainer {
                     report(.evaluated(step: step, values: values))
                 }
             }
-            if communicator.isRoot && ((options.saveEvery > 0 && step % options.saveEvery == 0) || step == options.steps) {
+            let saved = (options.saveEvery > 0 && step % options.saveEvery == 0) || step == options.steps
+            if communicator.isRoot && saved {
                 let path = try saveCheckpoint(step: step, position: position, openWindow: sums)
                 report(.checkpointed(step: step, path: path))
             }
+            if step < options.steps, try stopAgreed() {
+                if communicator.isRoot && !saved {
+                    let path = try saveCheckpoint(step: step, position: position, openWindow: sums)
+                    report(.checkpointed(step: step, path: path))
+                }
+                return .stopped(step: step, checkpoint: lastCheckpoint ?? "")
+            }
         }
+        return .finished
+    }
+
+    /// Whether any rank was asked to stop (every rank calls this after every step: one sum of a
+    /// number over the ranks, so that all stop after the same step).
+    func stopAgreed() throws -> Bool {
+        let here = stopRequested()
+        guard communicator.size > 1 else { return here }
+        return try communicator.sum(here ? 1 : 0) > 0
     }
 
     /// Sequences of the held-out split (0 when the shards hold a single frame: the split takes

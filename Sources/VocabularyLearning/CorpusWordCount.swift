@@ -47,7 +47,8 @@ public let defaultMaxDistinctWords = 2_000_000
 public func countWords(
     sources: [CorpusSource], tokenizer: TokenizerOptions, threads: Int, strict: Bool = false,
     maxWords: Int? = defaultMaxDistinctWords, blockSize: Int = 1 << 22,
-    progress: (VocabularyLearningEvent) -> Void = { _ in }
+    progress: (VocabularyLearningEvent) -> Void = { _ in },
+    shouldStop: () -> Bool = { false }
 ) throws -> CorpusWordCounts {
     let threads = max(1, min(threads, wordCountLanes))
     let lanes = wordCountLanes
@@ -119,6 +120,7 @@ public func countWords(
             reader = try TextReader(source, bufferSize: blockSize)
             reader.strict = strict
             try reader.forEachBlock { block in
+                if shouldStop() { throw VocabularyLearningError.stopped }
                 counting = true
                 pending.append(Array(block))
                 if pending.count == lanes { drain() }

@@ -43,6 +43,8 @@ public enum VocabularyLearningError: Error, CustomStringConvertible, Equatable {
     case everyInputRefused(count: Int, first: String)
     case vocabularyTooSmall(requested: Int, needed: Int)
     case badOption(String)
+    /// The caller's `shouldStop` said stop (SIGINT, SIGTERM); nothing was written.
+    case stopped
 
     public var description: String {
         switch self {
@@ -54,6 +56,8 @@ public enum VocabularyLearningError: Error, CustomStringConvertible, Equatable {
             return "--vocab-size \(requested) is smaller than the 5 special tokens plus the alphabet as `c` and `##c` (\(needed)); raise --vocab-size or lower --limit-alphabet"
         case .badOption(let why):
             return why
+        case .stopped:
+            return "stopped on request before the vocabulary was written; nothing was written, run the same command again"
         }
     }
 }
@@ -75,7 +79,8 @@ public struct LearnedVocabulary: Sendable {
 /// - Complexity: O(total symbols + merges x words touched per merge); memory O(distinct words).
 public func learnWordPieceVocabulary(
     words input: [(word: String, count: Int)], options: VocabularyLearnerOptions,
-    progress: (VocabularyLearningEvent) -> Void = { _ in }
+    progress: (VocabularyLearningEvent) -> Void = { _ in },
+    shouldStop: () -> Bool = { false }
 ) throws -> LearnedVocabulary {
     guard options.minFrequency >= 1 else { throw VocabularyLearningError.badOption("--min-frequency must be at least 1") }
     guard options.limitAlphabet >= 1 else { throw VocabularyLearningError.badOption("--limit-alphabet must be at least 1") }
@@ -185,7 +190,10 @@ public func learnWordPieceVocabulary(
         pairWords[top.key] = nil
         for k in changed.sorted() where (pairCount[k] ?? 0) > 0 { heap.push(count: pairCount[k]!, key: k) }
         merges += 1
-        if merges % 500 == 0 { progress(.merging(done: merges, target: target)) }
+        if merges % 500 == 0 {
+            if shouldStop() { throw VocabularyLearningError.stopped }
+            progress(.merging(done: merges, target: target))
+        }
     }
     progress(.merging(done: merges, target: target))
     return LearnedVocabulary(tokens: vocabulary, alphabetSize: kept.count, merges: merges,

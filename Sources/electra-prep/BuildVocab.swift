@@ -2,6 +2,7 @@
 import ArgumentParser
 import CommandLineSupport
 import Corpus
+import Durability
 import Foundation
 import Tokenization
 import VocabularyLearning
@@ -61,6 +62,7 @@ struct BuildVocab: ParsableCommand {
     }
 
     func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0)   // the lines appear as they happen, also in logs
         let start = Date()
         let url = URL(fileURLWithPath: out)
         let configURL = url.deletingLastPathComponent().appendingPathComponent(TokenizerConfigFile.fileName)
@@ -69,12 +71,24 @@ struct BuildVocab: ParsableCommand {
             throw ValidationError("--out \(out) is a directory: pass the file to write, e.g. --out \(url.appendingPathComponent("vocab.txt").relativePath)")
         }
         // Before the corpus is read (hours on a large one): a place that cannot be written fails now.
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try prepareWritableDirectory(url.deletingLastPathComponent())
         print("build-vocab: writing \(url.path) and \(configURL.lastPathComponent) beside it (--out to choose another place)")
         let sources = input.apply(try expandCorpusArguments(corpus))
         let progress = ProgressLine()
+        Interruption.install(command: "electra-prep build-vocab", atOnce: "nothing was written")
+        do {
+            try learn(sources: sources, url: url, configURL: configURL, start: start, progress: progress)
+        } catch VocabularyLearningError.stopped {
+            progress.finish()
+            Interruption.report("electra-prep build-vocab", "stopped before \(url.path) was written (nothing written; \(url.lastPathComponent) and \(configURL.lastPathComponent) are as they were); to start again: \(resumeCommand(adding: nil))")
+        }
+    }
+
+    /// Counts the words of `sources`, learns the vocabulary and writes it to `url` (and its
+    /// tokenizer configuration to `configURL`); stops with `VocabularyLearningError.stopped` on a signal.
+    func learn(sources: [CorpusSource], url: URL, configURL: URL, start: Date, progress: ProgressLine) throws {
         let counts = try countWords(sources: sources, tokenizer: tokenizer.options, threads: threads, strict: input.strict,
-                                    maxWords: maxWords == 0 ? nil : maxWords) { event in
+                                    maxWords: maxWords == 0 ? nil : maxWords, progress: { event in
             switch event {
             case .reading(let read, let total, let source):
                 progress.progress(rateLine(bytes: read, total: total, start: start, label: "counting words in \(source)"))
@@ -83,7 +97,7 @@ struct BuildVocab: ParsableCommand {
             default:
                 break
             }
-        }
+        }, shouldStop: { Interruption.requested })
         progress.finish()
         if counts.damagedLines > 0 {
             printError("warning: \(counts.damagedLines) line(s) held NUL bytes or invalid UTF-8 (\(counts.invalidUTF8Bytes) invalid bytes, read as U+FFFD); \(tokenizer.options.cleanText ? "clean-text dropped them" : "--no-clean-text kept them")")
@@ -99,12 +113,13 @@ struct BuildVocab: ParsableCommand {
         options.vocabSize = vocabSize
         options.minFrequency = minFrequency
         options.limitAlphabet = limitAlphabet
-        let learned = try learnWordPieceVocabulary(words: counts.counter.sortedWords(), options: options) { event in
+        let learned = try learnWordPieceVocabulary(words: counts.counter.sortedWords(), options: options, progress: { event in
             if case .merging(let done, let target) = event {
                 progress.progress("merges \(done)/\(target)")
             }
-        }
+        }, shouldStop: { Interruption.requested })
         progress.finish()
+        if Interruption.requested { throw VocabularyLearningError.stopped }
         try writeVocabulary(learned, to: url, tokenizer: tokenizer.options, learner: options,
                             corpusSHA256: counts.corpusSHA256)
         if learned.isShort {

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Corpus
 import CommandLineSupport
+import Durability
 import Foundation
 import Sharding
 import Tokenization
@@ -82,6 +83,7 @@ struct Shard: ParsableCommand {
     }
 
     func run() throws {
+        try prepareWritableDirectory(URL(fileURLWithPath: out))   // a read-only --out: refused before any work
         let sources = input.apply(try expandCorpusArguments(corpus))
         if !FileManager.default.fileExists(atPath: vocab) {
             throw ValidationError("\(vocab): no such vocabulary; build one with `electra-prep build-vocab`, or pass --vocab vocab/bert-base-uncased.txt")
@@ -108,10 +110,27 @@ struct Shard: ParsableCommand {
                                        options: options) {
             tokenizer.copyForAnotherThread()
         }
+        Interruption.install(command: "electra-prep shard", atOnce: "the index lists only the shards committed before; run the same command again to continue")
+        builder.stopRequested = { Interruption.requested }
         let reporter = ProgressLine()
         let start = Date()
         let setupSeconds = start.timeIntervalSince(processStart)
-        let summary = try builder.run(sources: sources) { event in
+        let summary: ShardingSummary
+        do {
+            summary = try shard(builder, sources: sources, reporter: reporter, start: start)
+        } catch ShardingError.stopped(let at, let inside) {
+            reporter.finish()
+            let index = try? ShardIndex(directory: URL(fileURLWithPath: out))
+            let kept = index.map { "\(counted($0.sources.count, "input")) in \(counted($0.shards.count, "shard file")) committed" } ?? "nothing committed"
+            Interruption.report("electra-prep shard", "stopped \(inside ? "inside" : "before") \(at): \(kept) in \(out) (shard files not committed were removed); to continue: \(resumeCommand(adding: nil))")
+        }
+        reporter.finish()
+        try report(summary, setupSeconds: setupSeconds)
+    }
+
+    /// Runs `builder` over `sources`, showing its events on `reporter`.
+    func shard(_ builder: ShardBuilder, sources: [CorpusSource], reporter: ProgressLine, start: Date) throws -> ShardingSummary {
+        try builder.run(sources: sources) { event in
             switch event {
             case .removedIncompleteShards(let files):
                 reporter.message("removed \(files.count) incomplete shard file(s) left by an interrupted run; their inputs are sharded again")
@@ -137,7 +156,10 @@ struct Shard: ParsableCommand {
                 reporter.message("done: \(s.path): \(counted(s.documents, "document")), \(counted(s.lines, "line")), \(counted(s.sequences, "sequence")), \(counted(s.tokens, "token"))")
             }
         }
-        reporter.finish()
+    }
+
+    /// The summary lines of a finished run; throws `ExitCode.failure` when nothing was sharded.
+    func report(_ summary: ShardingSummary, setupSeconds: Double) throws {
         let elapsed = summary.timings.wallSeconds
         let rateBytes = max(summary.textBytes, summary.bytesRead)
         var read = String(format: "%.1f MB of text", Double(summary.textBytes) / 1e6)

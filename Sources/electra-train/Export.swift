@@ -1,5 +1,6 @@
 // electra-train export: a checkpoint as two HuggingFace folders (discriminator, generator).
 import ArgumentParser
+import Durability
 import Foundation
 import Interop
 import Model
@@ -19,6 +20,8 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let run = URL(fileURLWithPath: runDirectory)
+        // A read-only or unwritable place is refused before the checkpoint is read.
+        try prepareWritableDirectory(URL(fileURLWithPath: out ?? "hf/\(run.lastPathComponent)"))
         if FileManager.default.fileExists(atPath: run.appendingPathComponent("finetune.json").path) {   // a fine-tuning run
             let output = URL(fileURLWithPath: out ?? "hf/\(run.lastPathComponent)")
             let architecture = try exportFineTuned(run: run, to: output)

@@ -89,6 +89,7 @@ struct Finetune: ParsableCommand {
         }
         if resume && !existing { throw ValidationError("\(outPath): no checkpoint to resume (leave out --resume to start)") }
 
+        try prepareWritableDirectory(runURL)   // a read-only --out: refused before any work
         // Read, label and tokenize (nothing is written before the input is known to be usable).
         let vocabulary = try Vocabulary(tokens: source.vocabulary)
         let specialIDs = (Int32(vocabulary.padID), Int32(vocabulary.clsID), Int32(vocabulary.sepID))
@@ -137,7 +138,8 @@ struct Finetune: ParsableCommand {
         print("  \(counted(tuner.totalSteps, "step")) (\(counted(options.epochs, "epoch")) x \(tuner.stepsPerEpoch)), batch \(options.batchSize) x \(setup.seqLength) tokens, lr \(options.learningRate), layer-wise decay \(options.layerwiseDecay)")
         let progress = ProgressLine(enabled: isatty(1) != 0)
         let start = Date()
-        try tuner.fit(checkpointEvery: checkpointEvery) { event in
+        Interruption.install(command: "electra-train finetune", atOnce: "\(outPath)/checkpoint.bin holds the last complete checkpoint; continue with --resume")
+        let outcome = try tuner.fit(checkpointEvery: checkpointEvery, stopRequested: { Interruption.requested }) { event in
             switch event {
             case .resumed(let step):
                 print("resumed at step \(step) from \(outPath)/checkpoint.bin")
@@ -151,6 +153,9 @@ struct Finetune: ParsableCommand {
             }
         }
         progress.clear()
+        if case .stopped(let step) = outcome {
+            Interruption.report("electra-train finetune", "stopped after step \(step), checkpoint \(outPath)/checkpoint.bin written; to continue: \(resumeCommand(adding: "--resume"))")
+        }
         print("done in \(formatDuration(Date().timeIntervalSince(start))); metrics: \(outPath)/metrics.jsonl (plot: electra-train report \(outPath)); export: electra-train export \(outPath) --out DIR")
     }
 

@@ -1,5 +1,6 @@
 // electra-train [train]: pre-train ELECTRA on the shards written by electra-prep shard.
 import ArgumentParser
+import CommandLineSupport
 import Foundation
 import Kernels
 import TrainCommandLine
@@ -20,27 +21,39 @@ struct Train: ParsableCommand {
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)   // progress lines appear as they happen, also in logs
         let communicator = try jobCommunicator(stallTimeout: arguments.stallTimeout)
+        // After MPI's start-up, so that these handlers are the ones in place.
+        Interruption.install(command: "electra-train",
+                             atOnce: "the newest complete checkpoint in \(arguments.runDirectory)/checkpoints stays; continue with --resume")
+        var outcome = Trainer.Outcome.finished
         try runJob(communicator) {
             let (trainer, settings) = try arguments.makeTrainer(communicator: communicator)
+            trainer.stopRequested = { Interruption.requested }
             let blas = blasReport()   // the kernel in use and a 0.1 s sgemm probe, for the header and metrics.jsonl
             trainer.systemRecord = blas.jsonFields
-            try train(trainer, settings: settings, out: arguments.runDirectory, header: ["blas: " + blas.summary],
-                      quiet: !communicator.isRoot)
+            outcome = try train(trainer, settings: settings, out: arguments.runDirectory, header: ["blas: " + blas.summary],
+                                quiet: !communicator.isRoot)
+        }
+        if case .stopped(let step, let checkpoint) = outcome {
+            guard communicator.isRoot else { Foundation.exit(Interruption.exitCode) }   // rank 0 says it for all
+            let how = communicator.size > 1 ? "the same mpirun job (\(communicator.size) ranks) of " : ""
+            Interruption.report("electra-train", "stopped after step \(step), checkpoint \(checkpoint) written; to continue: \(how)\(resumeCommand(adding: "--resume"))")
         }
     }
 }
 
 /// Runs `trainer`, printing its events: a progress line on a terminal, the logged and held-out
 /// metrics, the checkpoints, and a summary at the end.
-/// `quiet` (a rank other than 0 under mpirun): nothing is printed.
-func train(_ trainer: Trainer, settings: ResolvedRun, out: String, header: [String] = [], quiet: Bool = false) throws {
+/// `quiet` (a rank other than 0 under mpirun): nothing is printed. A stopped run (SIGINT, SIGTERM)
+/// prints no summary: the caller says how to continue.
+@discardableResult
+func train(_ trainer: Trainer, settings: ResolvedRun, out: String, header: [String] = [], quiet: Bool = false) throws -> Trainer.Outcome {
     let options = settings.options
     let total = options.steps
     let progress = ProgressLine(enabled: isatty(1) != 0)
     var lastEval: [(String, Double)] = []
     var warnedCollapse = false
     var secondsPerStep = 0.0
-    try trainer.run { event in
+    let outcome = try trainer.run { event in
         switch event {
         case .started(let lines):
             print("electra-train: run directory \(out), preset \(settings.preset ?? "of the run")")
@@ -76,12 +89,13 @@ func train(_ trainer: Trainer, settings: ResolvedRun, out: String, header: [Stri
         }
     }
     progress.clear()
-    if quiet { return }
+    if quiet || outcome != .finished { return outcome }
     if !lastEval.isEmpty {
         print("held-out metrics:")
         for (k, v) in lastEval { print("  " + k.padding(toLength: 26, withPad: " ", startingAt: 0) + String(format: "%.4f", v)) }
     }
     print("metrics: \(out)/metrics.jsonl (plot: electra-train report \(out))")
+    return outcome
 }
 
 /// A progress line redrawn in place on a terminal (at most 10 times a second); nothing otherwise.

@@ -11,3 +11,25 @@ final class CountedTests: XCTestCase {
         XCTAssertEqual(counted(1, "entry", "entries"), "1 entry")
     }
 }
+
+/// The command a stopped run prints to continue (Interruption.swift).
+final class ResumeCommandTests: XCTestCase {
+    func testAddsTheFlagOnceAndQuotesForTheShell() {
+        XCTAssertEqual(resumeCommand(adding: "--resume", arguments: ["electra-train", "--out", "my run", "--seed", "1"]),
+                       "electra-train --out 'my run' --seed 1 --resume")
+        XCTAssertEqual(resumeCommand(adding: "--resume", arguments: ["electra-train", "--resume", "--out", "r"]),
+                       "electra-train --resume --out r")
+        XCTAssertEqual(resumeCommand(adding: nil, arguments: ["electra-prep", "shard", "it's.txt", "--out", ""]),
+                       "electra-prep shard 'it'\\''s.txt' --out ''")
+    }
+
+    func testExitCodeFollowsTheSignal() {
+        XCTAssertEqual(Interruption.exitCode, 1, "no signal yet")
+        XCTAssertFalse(Interruption.requested)
+        Interruption.simulate(SIGTERM)
+        Interruption.simulate(SIGINT)   // the first one counts
+        XCTAssertTrue(Interruption.requested)
+        XCTAssertEqual(Interruption.exitCode, 143)
+        XCTAssertEqual(Interruption.signalName, "SIGTERM")
+    }
+}

@@ -38,6 +38,33 @@ final class CorpusTests: XCTestCase {
         XCTAssertEqual(got, ["short", long, "end"])
     }
 
+    /// Hostile text (a huge line, a file of one character, a huge JSONL record): past
+    /// `maxLineBytes` the reader throws, naming the file and the line, having held at most about
+    /// the limit (the buffer doubles from the block size up to it).
+    func testLineLongerThanTheLimitIsRefusedNamingFileAndLine() throws {
+        let dir = try makeTemporaryDirectory(in: self)
+        let cases: [(name: String, text: String, line: Int)] = [
+            ("words.txt", "short\nline two\n\n" + String(repeating: "the lord said ", count: 2_000) + "\nend\n", 4),
+            ("one-character.txt", String(repeating: "a", count: 40_000), 1),   // no newline at all
+            ("record.jsonl", "{\"text\": \"a\"}\n{\"text\": \"" + String(repeating: "b", count: 30_000) + "\"}\n", 2),
+        ]
+        for (name, text, line) in cases {
+            let path = dir.appendingPathComponent(name).path
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            let reader = try LineReader(CorpusSource(path: path), bufferSize: 4096)
+            reader.maxLineBytes = 16_384
+            XCTAssertThrowsError(try reader.forEachLine { _ in }, name) { error in
+                XCTAssertEqual(error as? CorpusError, .lineTooLong(path, line: line, limit: 16_384), name)
+                XCTAssertTrue("\(error)".hasPrefix("\(path):\(line): the line is longer than"), "\(error)")
+            }
+            let fits = try LineReader(CorpusSource(path: path), bufferSize: 4096)
+            fits.maxLineBytes = 65_536
+            var count = 0
+            try fits.forEachLine { _ in count += 1 }
+            XCTAssertGreaterThanOrEqual(count, line, "\(name): under the limit the same text is read whole")
+        }
+    }
+
     func testBlocksEndOnLineBoundaries() throws {
         let dir = try makeTemporaryDirectory(in: self)
         let path = dir.appendingPathComponent("many.txt").path

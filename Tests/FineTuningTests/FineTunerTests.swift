@@ -85,4 +85,32 @@ final class FineTunerTests: XCTestCase {
         }
         XCTAssertEqual(try evals(a), try evals(b))
     }
+
+    /// A stop on request (SIGINT, SIGTERM) inside an epoch and inside a metrics window: the step is
+    /// checkpointed with the window's sums, and the resumed run writes exactly the uninterrupted
+    /// run's checkpoint and metrics (timing fields aside).
+    func testStopRequestedMidWindowResumesIdentically() throws {
+        let a = try makeTemporaryDirectory("finetune-stop-a", in: self), b = try makeTemporaryDirectory("finetune-stop-b", in: self)
+        let s = setup(epochs: 2)
+        try tuner(s, a).fit { _ in }
+        let first = try tuner(s, b)
+        var polls = 0
+        let outcome = try first.fit(stopRequested: { polls += 1; return polls == 3 }) { _ in }
+        XCTAssertEqual(outcome, .stopped(step: 3))
+        let resumed = try tuner(s, b, resume: true)
+        XCTAssertEqual(resumed.optimizer.step, 3, "the stop's step was checkpointed")
+        XCTAssertEqual(try resumed.fit { _ in }, .finished)
+        XCTAssertEqual(try Data(contentsOf: a.appendingPathComponent("checkpoint.bin")),
+                       try Data(contentsOf: b.appendingPathComponent("checkpoint.bin")))
+        func lines(_ run: URL) throws -> [[String: Double]] {
+            try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n").map { line in
+                var o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                for timing in ["examples_per_second", "tokens_per_second", "elapsed_seconds"] { o[timing] = nil }
+                return o.compactMapValues { ($0 as? NSNumber)?.doubleValue }
+            }
+        }
+        let expected = try lines(a)
+        XCTAssertEqual(expected.count, 4, "a train and an eval line an epoch")
+        XCTAssertEqual(try lines(b), expected, "the train line of the window the stop cut must average the same steps")
+    }
 }

@@ -89,6 +89,37 @@ final class TrainingTests: XCTestCase {
         for (name, t) in a { XCTAssertEqual(t.values, b[name]?.values, name) }
     }
 
+    /// `stopRequested` (SIGINT, SIGTERM) after step 1, inside the logging window of steps 1-2 and
+    /// between two checkpoints: the run checkpoints step 1 and says so; resuming gives exactly the
+    /// uninterrupted metrics and weights. Not polled after the last step (the run is done).
+    func testStopRequestedCheckpointsTheStepAndResumesIdentically() throws {
+        let dir = try makeTemporaryDirectory(in: self)
+        let shards = try makeShards(dir)
+        let whole = dir.appendingPathComponent("whole")
+        XCTAssertEqual(try Trainer(config: config(), options: options(), shards: shards, runDirectory: whole, resume: false).run { _ in },
+                       .finished)
+        let stopped = dir.appendingPathComponent("stopped")
+        do {   // the trainer (and its lock on the run directory) ends with this block
+            let trainer = try Trainer(config: config(), options: options(), shards: shards, runDirectory: stopped, resume: false)
+            var polls = 0
+            trainer.stopRequested = { polls += 1; return true }
+            var checkpointed: [Int] = []
+            let outcome = try trainer.run { if case .checkpointed(let step, _) = $0 { checkpointed.append(step) } }
+            XCTAssertEqual(outcome, .stopped(step: 1, checkpoint: stopped.appendingPathComponent("checkpoints/step-1").path))
+            XCTAssertEqual(polls, 1)
+            XCTAssertEqual(checkpointed, [1])
+        }
+        XCTAssertEqual(Checkpoint.complete(in: stopped).map(\.lastPathComponent), ["step-1"])
+        let resumed = try Trainer(config: config(), options: options(), shards: shards, runDirectory: stopped, resume: true)
+        var lastPoll = 0
+        resumed.stopRequested = { lastPoll += 1; return false }
+        XCTAssertEqual(try resumed.run { _ in }, .finished)
+        XCTAssertEqual(lastPoll, 4, "polled after steps 2-5, not after the last (6)")
+        XCTAssertEqual(try metrics(stopped), try metrics(whole))
+        XCTAssertEqual(try Data(contentsOf: stopped.appendingPathComponent("checkpoints/step-6/weights.bin")),
+                       try Data(contentsOf: whole.appendingPathComponent("checkpoints/step-6/weights.bin")))
+    }
+
     func testResumingWithAnotherConfigurationOrVocabularyIsAClearError() throws {
         let dir = try makeTemporaryDirectory(in: self)
         let shards = try makeShards(dir)
