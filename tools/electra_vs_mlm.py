@@ -32,7 +32,8 @@ def collect(out):
                 continue
             state = json.load(open(os.path.join(ckpt, "state.json")))
             scores = {}
-            for ft in glob.glob(os.path.join(run, f"finetune-{step}-seed-*")):
+            for ft in glob.glob(os.path.join(run, f"finetune-{step}-seed-*", "")):
+                ft = ft.rstrip("/")
                 lines = [json.loads(l) for l in open(os.path.join(ft, "metrics.jsonl")) if '"eval"' in l]
                 if lines:
                     scores[int(ft.rsplit("-", 1)[1])] = 100 * lines[-1]["main"]
@@ -55,8 +56,8 @@ def table(rows):
 
 
 def ticks_log(lo, hi):
-    """1-2-5 ticks inside [lo, hi] (decades only when they span more than two)."""
-    marks = (1,) if math.log10(hi / lo) > 2 else (1, 2, 5)
+    """1-2-3-5 ticks inside [lo, hi] (decades only when they span more than two)."""
+    marks = (1,) if math.log10(hi / lo) > 2 else (1, 2, 3, 5)
     return [m * 10.0 ** k for k in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
             for m in marks if lo <= m * 10.0 ** k <= hi]
 
@@ -94,7 +95,7 @@ def svg(rows, title):
             if not v:
                 continue
             m, sd = statistics.mean(v), (statistics.stdev(v) if len(v) > 1 else 0.0)
-            x = X(r["flops"])
+            x = X(r["flops"]) + 5 * (i - 1)   # objectives side by side, so equal points stay visible
             points.append(f"{x:.1f},{Y(m):.1f}")
             e.append(f'<line x1="{x:.1f}" y1="{Y(m - sd):.1f}" x2="{x:.1f}" y2="{Y(m + sd):.1f}" stroke="{color}"/>')
             for cap in (m - sd, m + sd):
