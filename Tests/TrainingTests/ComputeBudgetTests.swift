@@ -89,6 +89,30 @@ final class ComputeBudgetTests: XCTestCase {
         XCTAssertEqual(try lines(run).last?["step"] as? Int, 8)
     }
 
+    /// --max-flops without --steps: the run's steps are the budget's (the learning rate decays to 0
+    /// there); with --steps, the steps given. --objective goes into the model configuration
+    /// (electra as nil, so ELECTRA runs' files stay as they were).
+    func testBudgetSetsTheStepsAndTheObjectiveTheModel() throws {
+        XCTAssertEqual(stepsForBudget(10, perStep: 2), 5)
+        XCTAssertEqual(stepsForBudget(10.5, perStep: 2), 6)
+        XCTAssertEqual(stepsForBudget(0.1, perStep: 2), 1)
+        XCTAssertEqual(stepsForBudget(3e15, perStep: 8.681740236800e10), 34556)
+        let shards = ShardFacts(directory: "data", vocabSize: 300, vocabSHA256: "abc", maxSeqLength: 64)
+        var request = TrainingRequest()
+        request.objective = .mlm
+        request.maxFlops = 1e13
+        request.saveAtFlops = [5e12, 1e12]
+        let run = try request.resolve(shards: shards, previous: nil)
+        XCTAssertEqual(run.config.objective, .mlm)
+        let perStep = run.config.trainingFLOPsPerStep(batchSize: run.options.batchSize, sequenceLength: 64)
+        XCTAssertEqual(run.options.steps, Int((1e13 / perStep).rounded(.up)))
+        XCTAssertEqual(run.options.saveAtFlops, [1e12, 5e12])
+        request.steps = 7
+        XCTAssertEqual(try request.resolve(shards: shards, previous: nil).options.steps, 7)
+        request.objective = .electra
+        XCTAssertNil(try request.resolve(shards: shards, previous: nil).config.objective)
+    }
+
     func testSaveAtFlopsCheckpointsSurviveRotation() throws {
         let dir = try makeTemporaryDirectory(in: self)
         let shards = try makeShards(dir)
