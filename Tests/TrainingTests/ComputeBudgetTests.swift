@@ -113,6 +113,31 @@ final class ComputeBudgetTests: XCTestCase {
         XCTAssertNil(try request.resolve(shards: shards, previous: nil).config.objective)
     }
 
+    /// A masked-LM step in 2 micro-batches is the step of the whole batch (the 80/10/10 draw and
+    /// the dropout keyed by the global row; the loss normalised by the whole batch's count).
+    func testMaskedLMMicroBatchesGiveTheWholeBatchsStep() throws {
+        let dir = try makeTemporaryDirectory(in: self)
+        let shards = try makeShards(dir)
+        var o = options()
+        o.steps = 4
+        var runs: [[[String: Any]]] = []
+        for k in [1, 2] {
+            var parallel = ParallelOptions()
+            parallel.accumulate = k
+            let run = dir.appendingPathComponent("k\(k)")
+            try Trainer(config: config(.mlm), options: o, shards: shards, runDirectory: run, resume: false,
+                        parallel: parallel).run { _ in }
+            runs.append(try lines(run))
+        }
+        XCTAssertEqual(runs[0].count, 2)
+        for (a, b) in zip(runs[0], runs[1]) {
+            for key in ["loss", "generator_accuracy", "gradient_norm"] {
+                let x = try XCTUnwrap(a[key] as? Double), y = try XCTUnwrap(b[key] as? Double)
+                XCTAssertEqual(x, y, accuracy: 1e-4 * max(1, abs(x)), key)
+            }
+        }
+    }
+
     func testSaveAtFlopsCheckpointsSurviveRotation() throws {
         let dir = try makeTemporaryDirectory(in: self)
         let shards = try makeShards(dir)
