@@ -9,14 +9,25 @@ import Tokenization
 /// Which of the pair a folder holds.
 public enum ElectraPart: String, Sendable {
     case discriminator, generator
+    /// A run of BERT's objective (`--objective mlm`): the discriminator-sized encoder with its
+    /// masked-LM head, as ElectraForMaskedLM (our `discriminator.*` tensors; folder OUT/mlm).
+    case maskedLM = "mlm"
 
     var architecture: String { self == .discriminator ? "ElectraForPreTraining" : "ElectraForMaskedLM" }
+    /// The prefix of this part's tensors among our parameter names.
+    var ourPrefix: String { self == .generator ? "generator." : "discriminator." }
+    /// Whether the folder holds generator_lm_head.weight (tied to the word embeddings).
+    var hasTiedOutput: Bool { self != .discriminator }
+    /// The parts `electra-train export` writes for a run of `objective`.
+    public static func exported(for objective: PretrainingObjective) -> [ElectraPart] {
+        objective == .mlm ? [.maskedLM] : [.discriminator, .generator]
+    }
 }
 
 /// Our parameter names -> HuggingFace tensor names of `part` (shared embeddings go in both).
 public func huggingFaceName(_ ours: String, part: ElectraPart) -> String? {
     if ours.hasPrefix("embeddings.") { return "electra." + ours }
-    let prefix = part.rawValue + "."
+    let prefix = part.ourPrefix
     return ours.hasPrefix(prefix) ? String(ours.dropFirst(prefix.count)) : nil
 }
 
@@ -30,7 +41,7 @@ public func writeHuggingFaceFolder(_ directory: URL, part: ElectraPart, config: 
         guard let hf = huggingFaceName(name, part: part) else { continue }
         tensors.append(SafetensorsTensor(name: hf, shape: t.shape, values: t.values))
     }
-    if part == .generator, let word = parameters["embeddings.word_embeddings.weight"] {
+    if part.hasTiedOutput, let word = parameters["embeddings.word_embeddings.weight"] {
         tensors.append(SafetensorsTensor(name: "generator_lm_head.weight", shape: word.shape, values: word.values))
     }
     try writeSafetensors(tensors, metadata: ["format": "pt"], to: directory.appendingPathComponent("model.safetensors"))
@@ -58,7 +69,7 @@ public func readHuggingFaceFolder(_ directory: URL, part: ElectraPart) throws ->
     for (name, t) in file.tensors {
         if name == "generator_lm_head.weight" { continue }
         let ours: String
-        if name.hasPrefix("electra.embeddings.") { ours = String(name.dropFirst("electra.".count)) } else { ours = part.rawValue + "." + name }
+        if name.hasPrefix("electra.embeddings.") { ours = String(name.dropFirst("electra.".count)) } else { ours = part.ourPrefix + name }
         out[ours] = (t.shape, try file.floats(name))
     }
     return out

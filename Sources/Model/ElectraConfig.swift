@@ -23,6 +23,12 @@ public struct ElectraConfig: Codable, Equatable, Sendable {
     /// Weight of the discriminator loss in the total (ELECTRA: 50).
     public var discriminatorWeight: Float = 50
     public var padID: Int32 = 0
+    /// What the run learns from; nil is ELECTRA (and keeps configurations written before the
+    /// field existed, and ELECTRA runs' files, as they were).
+    public var objective: PretrainingObjective?
+
+    /// `objective`, ELECTRA when nil.
+    public var trainingObjective: PretrainingObjective { objective ?? .electra }
 
     /// A configuration from the discriminator's sizes and the generator's hidden-size fraction.
     public init(vocabSize: Int, embeddingSize: Int, hiddenSize: Int, numLayers: Int, numHeads: Int? = nil,

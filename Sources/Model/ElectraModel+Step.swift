@@ -53,6 +53,10 @@ extension ElectraModel {
                      gumbelNoise: [Float]? = nil, gradientsReady: ((Range<Int>) -> Void)? = nil) -> StepResult {
         precondition(batch.batchSize == batchSize && batch.seqLength == seqLength && batch.maxPredictions == maxPredictions,
                      "batch shape differs from the one the model was built for")
+        guard let generator, let sampler, let discriminatorHead else {   // BERT's objective
+            return maskedLMStep(batch, training: training, computeGradients: computeGradients, keys: keys,
+                                gradientsReady: gradientsReady)
+        }
         let w = parameters, g = gradients, keep = computeGradients
         let dropout: Float = training ? config.dropout : 0
         let P = batchSize * maxPredictions
@@ -80,9 +84,11 @@ extension ElectraModel {
             firstRow: keys.firstRow)
         profile?.lap("discriminator encoder forward")
         discriminatorHead.forward(discriminatorOutput, w: w, keepForBackward: keep)   // logits (B*L)
+        // ELECTRA: every real position; ELECTRA 15%: the masked positions only.
+        let fifteen = config.trainingObjective == .electra15
         let discriminatorLoss = discriminatorHead.loss(
-            labels: labels, weights: batch.attentionMask.map { Float($0) }, scale: config.discriminatorWeight,
-            keepForBackward: keep, weightSum: keys.realTokens)
+            labels: labels, weights: fifteen ? maskedPositionWeights(batch) : batch.attentionMask.map { Float($0) },
+            scale: config.discriminatorWeight, keepForBackward: keep, weightSum: fifteen ? keys.maskedTokens : keys.realTokens)
         let totalLoss = generatorLoss + config.discriminatorWeight * discriminatorLoss
         profile?.lap("discriminator head forward")
 

@@ -84,17 +84,19 @@ public final class ElectraModel {
     public let gradients: UnsafeMutablePointer<Float>
     /// Times the step's phases and the encoders' kernels when set (bench-model); nil: nothing is timed.
     public var profile: StepProfile? {
-        didSet { generator.profile = profile; discriminator.profile = profile }
+        didSet { generator?.profile = profile; discriminator.profile = profile }
     }
 
     /// Position of each tensor in `parameterTable`, by name.
     private let tableIndex: [String: Int]
     let shared: SharedEmbeddings
-    let generator: Encoder
+    /// nil for BERT's objective (`.mlm`), whose `discriminator` is the masked LM's encoder and
+    /// `generatorHead` its masked-LM head at the encoder's size.
+    let generator: Encoder?
     let generatorHead: GeneratorHead
-    let sampler: Sampler
+    let sampler: Sampler?
     let discriminator: Encoder
-    let discriminatorHead: DiscriminatorHead
+    let discriminatorHead: DiscriminatorHead?
     /// The pieces of the gradient buffer the backward finishes one after another.
     let gradientBuckets: [GradientBucket: Range<Int>]
 
@@ -125,11 +127,12 @@ public final class ElectraModel {
         gradients.initialize(repeating: 0, count: parameterCount)
         let B = batchSize, L = seqLength, N = maxPredictions
         shared = layout.shared
-        generator = Encoder(shape: gen, offsets: layout.generator, B: B, L: L)
-        generatorHead = GeneratorHead(offsets: layout.generatorHead, B: B, L: L, N: N, V: config.vocabSize, E: E, Hg: gen.H)
-        sampler = Sampler(P: B * N, V: config.vocabSize)
+        generator = layout.generator.map { Encoder(shape: gen, offsets: $0, B: B, L: L) }
+        let headInput = layout.generator == nil ? disc.H : gen.H   // BERT's head reads the encoder
+        generatorHead = GeneratorHead(offsets: layout.generatorHead, B: B, L: L, N: N, V: config.vocabSize, E: E, Hg: headInput)
+        sampler = layout.generator == nil ? nil : Sampler(P: B * N, V: config.vocabSize)
         discriminator = Encoder(shape: disc, offsets: layout.discriminator, B: B, L: L)
-        discriminatorHead = DiscriminatorHead(offsets: layout.discriminatorHead, M: B * L, H: disc.H)
+        discriminatorHead = layout.discriminatorHead.map { DiscriminatorHead(offsets: $0, M: B * L, H: disc.H) }
         gradientBuckets = GradientBucket.ranges(table: layout.table, discriminatorLayers: disc.layers,
                                                 generatorLayers: gen.layers)
         initializeParameters(seed: seed)
@@ -204,6 +207,7 @@ public final class ElectraModel {
     public func discriminatorLogits(ids: [Int32], segments: [Int32], attention: [Int32]) -> [Float] {
         let out = discriminator.forward(ids: ids, segments: segments, attention: attention, shared: shared,
                                         config: config, w: parameters, dropout: 0, keepForBackward: false, dropoutKey: 0)
+        guard let discriminatorHead else { preconditionFailure("a masked-LM model (objective mlm) has no replaced-token head") }
         discriminatorHead.forward(out, w: parameters, keepForBackward: false)
         return Array(UnsafeBufferPointer(start: discriminatorHead.logits, count: batchSize * seqLength))
     }

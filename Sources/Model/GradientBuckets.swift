@@ -7,6 +7,8 @@
 enum GradientBucket: Hashable {
     case discriminatorHead, discriminatorLayer(Int), discriminatorProjection
     case generatorHead, generatorLayer(Int), generatorProjection
+    /// BERT's objective: the encoder's masked-LM head.
+    case maskedLMHead
     case sharedEmbeddings
 
     /// The prefix of the parameter names in this piece.
@@ -16,6 +18,7 @@ enum GradientBucket: Hashable {
         case .discriminatorLayer(let l): return "discriminator.electra.encoder.layer.\(l)."
         case .discriminatorProjection: return "discriminator.electra.embeddings_project."
         case .generatorHead: return "generator.generator_"
+        case .maskedLMHead: return "discriminator.generator_"
         case .generatorLayer(let l): return "generator.electra.encoder.layer.\(l)."
         case .generatorProjection: return "generator.electra.embeddings_project."
         case .sharedEmbeddings: return "embeddings."
@@ -25,7 +28,7 @@ enum GradientBucket: Hashable {
     /// Each piece's range in the flat buffer (pieces without parameters left out). Every
     /// parameter belongs to exactly one piece and each piece is contiguous (checked).
     static func ranges(table: [ParameterInfo], discriminatorLayers: Int, generatorLayers: Int) -> [GradientBucket: Range<Int>] {
-        let all: [GradientBucket] = [.discriminatorHead] + (0..<discriminatorLayers).map { .discriminatorLayer($0) }
+        let all: [GradientBucket] = [.maskedLMHead, .discriminatorHead] + (0..<discriminatorLayers).map { .discriminatorLayer($0) }
             + [.discriminatorProjection, .generatorHead] + (0..<generatorLayers).map { .generatorLayer($0) }
             + [.generatorProjection, .sharedEmbeddings]
         var result: [GradientBucket: Range<Int>] = [:]

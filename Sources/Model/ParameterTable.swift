@@ -101,13 +101,16 @@ struct GeneratorHeadOffsets {
 }
 
 /// The whole table, in arena order: shared embeddings, discriminator encoder and head,
-/// generator encoder and head.
+/// generator encoder and head. BERT's objective (`.mlm`): shared embeddings, the
+/// discriminator-sized encoder and its masked-LM head (`discriminator.generator_predictions.*`,
+/// `discriminator.generator_lm_head.bias`: HF ElectraForMaskedLM's names at the encoder's size).
 struct ParameterLayout {
     let table: [ParameterInfo]
     let count: Int
     let shared: SharedEmbeddings
-    let discriminator: EncoderOffsets, discriminatorHead: DiscriminatorHeadOffsets
-    let generator: EncoderOffsets, generatorHead: GeneratorHeadOffsets
+    let discriminator: EncoderOffsets, discriminatorHead: DiscriminatorHeadOffsets?
+    /// nil for BERT's objective; `generatorHead` is then the encoder's masked-LM head.
+    let generator: EncoderOffsets?, generatorHead: GeneratorHeadOffsets
 
     init(config: ElectraConfig, discriminator disc: EncoderShape, generator gen: EncoderShape) {
         var table = ParameterTableBuilder()
@@ -119,6 +122,19 @@ struct ParameterLayout {
             normWeight: table.add("embeddings.LayerNorm.weight", [E], decays: false),
             normBias: table.add("embeddings.LayerNorm.bias", [E], decays: false))
         discriminator = EncoderOffsets(prefix: "discriminator.electra.", shape: disc, table: &table)
+        if config.trainingObjective == .mlm {
+            discriminatorHead = nil
+            generator = nil
+            generatorHead = GeneratorHeadOffsets(
+                dense: table.add("discriminator.generator_predictions.dense.weight", [E, H]),
+                denseBias: table.add("discriminator.generator_predictions.dense.bias", [E], decays: false),
+                normWeight: table.add("discriminator.generator_predictions.LayerNorm.weight", [E], decays: false),
+                normBias: table.add("discriminator.generator_predictions.LayerNorm.bias", [E], decays: false),
+                outputBias: table.add("discriminator.generator_lm_head.bias", [V], decays: false))
+            self.table = table.entries
+            count = table.total
+            return
+        }
         discriminatorHead = DiscriminatorHeadOffsets(
             dense: table.add("discriminator.discriminator_predictions.dense.weight", [H, H]),
             denseBias: table.add("discriminator.discriminator_predictions.dense.bias", [H], decays: false),

@@ -59,6 +59,12 @@ public struct TrainArguments: ParsableArguments {
     public var maskFraction: Float?
     @Flag(help: "Continue from the newest complete checkpoint in --out; options not given are the run's.")
     public var resume = false
+    @Option(help: "What to learn: electra (replaced-token detection, the default), mlm (BERT's masked LM on the discriminator-sized encoder, 80% [MASK] / 10% random / 10% kept at the masked positions), electra-15 (the discriminator's loss at the masked positions only). On --resume, the run's.")
+    public var objective: String?
+    @Option(help: "Stop at the first step whose training FLOPs (counted as the ELECTRA paper counts them) reach this budget, e.g. 3e15; without --steps, the run's length (the learning rate decays to 0 there).")
+    public var maxFlops: Double?
+    @Option(help: "Keep a checkpoint at the first step at or past each of these training FLOPs, e.g. 1e14,3e14 (outside --keep-checkpoints' rotation).")
+    public var saveAtFlops: String?
     @Option(help: "Start from the weights of a HuggingFace ELECTRA folder (electra-train export output, or a discriminator folder with an optional generator/ beside it).")
     public var initFrom: String?
 
@@ -83,6 +89,23 @@ public struct TrainArguments: ParsableArguments {
         if let learningRate, !(learningRate > 0 && learningRate.isFinite) { throw ValidationError("--learning-rate must be a positive number (got \(learningRate))") }
         if let maskProb, !(maskProb > 0 && maskProb < 1) { throw ValidationError("--mask-prob must be in (0, 1) (got \(maskProb))") }
         if let maskFraction, !(maskFraction >= 0 && maskFraction <= 1) { throw ValidationError("--mask-fraction must be in [0, 1] (got \(maskFraction))") }
+        if let objective, PretrainingObjective(rawValue: objective) == nil {
+            throw ValidationError("unknown --objective \(objective): choose one of \(PretrainingObjective.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let maxFlops, !(maxFlops > 0 && maxFlops.isFinite) { throw ValidationError("--max-flops must be a positive number (got \(maxFlops))") }
+        _ = try flopsPoints()
+    }
+
+    /// --save-at-flops as numbers.
+    func flopsPoints() throws -> [Double]? {
+        try saveAtFlops.map { text in
+            try text.split(separator: ",").map { item in
+                guard let x = Double(item.trimmingCharacters(in: .whitespaces)), x > 0, x.isFinite else {
+                    throw ValidationError("--save-at-flops takes positive numbers separated by commas, e.g. 1e14,3e14 (got \(item))")
+                }
+                return x
+            }
+        }
     }
 
     /// What the flags ask for (nil where a flag is not given).
@@ -93,6 +116,8 @@ public struct TrainArguments: ParsableArguments {
         r.steps = steps; r.batchSize = batchSize; r.learningRate = learningRate; r.warmupSteps = warmupSteps; r.seed = seed
         r.logEvery = logEvery; r.evalEvery = evalEvery; r.evalBatches = evalBatches; r.saveEvery = saveEvery
         r.keepCheckpoints = keepCheckpoints; r.maskProbability = maskProb; r.maskTokenFraction = maskFraction
+        r.objective = objective.flatMap(PretrainingObjective.init(rawValue:))
+        r.maxFlops = maxFlops; r.saveAtFlops = try? flopsPoints()
         return r
     }
 

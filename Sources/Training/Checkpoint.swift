@@ -25,11 +25,17 @@ struct CheckpointState: Codable {
     /// Metric sums of the logging window still open at the checkpoint (so that the next line
     /// averages the same steps as an uninterrupted run's).
     var openWindow: MetricSums?
+    /// Training FLOPs up to this step, as the paper counts them (nil in checkpoints written
+    /// before they were counted: then step x the run's FLOPs per step, which cannot change on
+    /// resume).
+    var trainFlops: Double?
 }
 
 /// Reading, writing and rotating the checkpoints of a run directory.
 enum Checkpoint {
     static let weightsName = "weights.bin", stateName = "state.json"
+    /// A file in a checkpoint kept at a --save-at-flops point: rotation leaves that checkpoint.
+    static let keptName = "kept"
     /// Tensor-name prefixes in weights.bin.
     static let parameterPrefix = "param/", firstMomentPrefix = "adam_m/", secondMomentPrefix = "adam_v/"
 
@@ -100,7 +106,7 @@ enum Checkpoint {
     /// it, calls `beforeRename` (fault injection: a throw or a kill there leaves the temporary
     /// directory behind), renames it into place and fsyncs the parent. Returns the final path.
     static func write(to checkpoints: URL, state: CheckpointState, tensors: [(name: String, shape: [Int], values: UnsafeBufferPointer<Float>)],
-                      beforeRename: ((Int) throws -> Void)?) throws -> URL {
+                      kept: String? = nil, beforeRename: ((Int) throws -> Void)?) throws -> URL {
         let fm = FileManager.default
         let step = state.step
         let final = checkpoints.appendingPathComponent("step-\(step)")
@@ -122,6 +128,7 @@ enum Checkpoint {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try writeFileAtomically(try encoder.encode(state), to: temporary.appendingPathComponent(stateName))
+            if let kept { try writeFileAtomically(Data((kept + "\n").utf8), to: temporary.appendingPathComponent(keptName)) }
             try fsyncDirectory(temporary)
         } catch {
             throw failed(stateName, error)
@@ -157,9 +164,17 @@ enum Checkpoint {
 
     /// Removes all but the newest `keep` (at least 1) complete checkpoints of a run.
     static func rotate(in run: URL, keep: Int) {
-        for old in complete(in: run).dropLast(max(1, keep)) {
+        let rotating = complete(in: run).filter { !isKept($0) }
+        for old in rotating.dropLast(max(1, keep)) {
             try? FileManager.default.removeItem(at: old)
         }
+    }
+}
+
+extension Checkpoint {
+    /// Whether `checkpoint` was kept at a --save-at-flops point (rotation leaves it).
+    static func isKept(_ checkpoint: URL) -> Bool {
+        FileManager.default.fileExists(atPath: checkpoint.appendingPathComponent(keptName).path)
     }
 }
 

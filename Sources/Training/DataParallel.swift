@@ -41,9 +41,10 @@ struct StepTally {
         for slot in 0..<(B * N) where batch.maskedWeights[slot] > 0 {
             sums[3] += 1
             if r.generatorPredictions[slot] == batch.maskedOriginalIDs[slot] { sums[4] += 1 }
-            if r.sampledTokens[slot] == batch.maskedOriginalIDs[slot] { sums[5] += 1 }
+            if !r.sampledTokens.isEmpty && r.sampledTokens[slot] == batch.maskedOriginalIDs[slot] { sums[5] += 1 }
         }
-        for m in 0..<(B * L) where batch.attentionMask[m] != 0 {
+        // BERT's objective has no replaced-token head (no logits): no positions counted.
+        for m in 0..<(B * L) where batch.attentionMask[m] != 0 && !r.discriminatorLogits.isEmpty {
             let positive = r.discriminatorLogits[m] > 0, label = r.discriminatorLabels[m] > 0.5
             sums[6] += 1
             if positive == label { sums[7] += 1 }

@@ -26,8 +26,9 @@ struct MetricSums: Codable, Equatable {
         for slot in 0..<(B * N) where batch.maskedWeights[slot] > 0 {
             maskedSlots += 1
             if r.generatorPredictions[slot] == batch.maskedOriginalIDs[slot] { generatorCorrect += 1 }
-            if r.sampledTokens[slot] == batch.maskedOriginalIDs[slot] { sampledCorrect += 1 }
+            if !r.sampledTokens.isEmpty && r.sampledTokens[slot] == batch.maskedOriginalIDs[slot] { sampledCorrect += 1 }
         }
+        guard !r.discriminatorLogits.isEmpty else { return }   // BERT's objective: no replaced-token head
         var scores: [Float] = [], labels: [Bool] = []
         for m in 0..<(B * L) where batch.attentionMask[m] != 0 {
             let positive = r.discriminatorLogits[m] > 0
@@ -45,6 +46,10 @@ struct MetricSums: Codable, Equatable {
     /// Averages, in the order metrics.jsonl writes them.
     func values() -> [(String, Double)] {
         let n = Double(max(steps, 1))
+        if positions == 0 && maskedSlots > 0 {   // BERT's objective: the masked LM's alone
+            return [("loss", totalLoss / n), ("generator_loss", generatorLoss / n),
+                    ("generator_accuracy", generatorCorrect / max(maskedSlots, 1)), ("gradient_norm", gradientNorm / n)]
+        }
         return [
             ("loss", totalLoss / n),
             ("generator_loss", generatorLoss / n),

@@ -43,7 +43,13 @@ func isFineTuning(_ lines: [MetricLine]) -> Bool {
 }
 
 func panels(_ lines: [MetricLine]) -> [(String, String)] {
-    guard isFineTuning(lines) else { return reportPanels }
+    guard isFineTuning(lines) else {
+        // A masked-LM run (--objective mlm) has no replaced-token head: no discriminator loss or AUC.
+        if !lines.contains(where: { $0.values["discriminator_loss"] != nil }) && lines.contains(where: { $0.values["loss"] != nil }) {
+            return reportPanels.filter { $0.1 != "discriminator_loss" && $0.1 != "discriminator_auc" }
+        }
+        return reportPanels
+    }
     return fineTuningPanels.filter { p in lines.contains { $0.values[p.1] != nil } }
 }
 

@@ -19,6 +19,8 @@ public struct TrainingRequest: Equatable, Sendable {
     public var heads: Int?
     public var generatorFraction: Double?
     public var dropout: Float?
+    /// What the run learns from (part of the model: a resumed run keeps its own).
+    public var objective: PretrainingObjective?
     /// Training options.
     public var steps: Int?
     public var batchSize: Int?
@@ -32,6 +34,10 @@ public struct TrainingRequest: Equatable, Sendable {
     public var keepCheckpoints: Int?
     public var maskProbability: Float?
     public var maskTokenFraction: Float?
+    /// A training-FLOPs budget; without `steps`, the run's steps are the budget's (the first step
+    /// at or past it), so the learning rate decays to 0 there.
+    public var maxFlops: Double?
+    public var saveAtFlops: [Double]?
 
     public init() {}
 
@@ -39,7 +45,7 @@ public struct TrainingRequest: Equatable, Sendable {
     /// preset, also on resume, and must equal the run's).
     public var givesModel: Bool {
         preset != nil || embeddingSize != nil || hiddenSize != nil || layers != nil || heads != nil
-            || generatorFraction != nil || dropout != nil
+            || generatorFraction != nil || dropout != nil || objective != nil
     }
 }
 
@@ -93,6 +99,7 @@ extension TrainingRequest {
             config = base
             config.maxPositions = max(config.maxPositions, shards.maxSeqLength)
             config.dropout = dropout ?? defaultDropout
+            config.objective = objective == .electra ? nil : objective   // ELECTRA's files as before
         }
         var options = previous?.options ?? TrainingOptions(preset: preset!)!
         if let steps { options.steps = steps }
@@ -111,6 +118,14 @@ extension TrainingRequest {
         if let keepCheckpoints { options.keepCheckpoints = keepCheckpoints }
         if let maskProbability { options.maskProbability = maskProbability }
         if let maskTokenFraction { options.maskTokenFraction = maskTokenFraction }
+        if let saveAtFlops { options.saveAtFlops = saveAtFlops.sorted() }
+        if let maxFlops {
+            options.maxFlops = maxFlops
+            if steps == nil {
+                options.steps = stepsForBudget(maxFlops, perStep: config.trainingFLOPsPerStep(
+                    batchSize: options.batchSize, sequenceLength: shards.maxSeqLength))
+            }
+        }
         if let previous {
             if options.steps <= previous.step {
                 throw TrainingError.alreadyTrained(run: previous.checkpoint.deletingLastPathComponent().deletingLastPathComponent().path,
@@ -143,7 +158,15 @@ func checkResumable(_ run: ResumableRun, config: ElectraConfig, options: Trainin
 }
 
 private func describe(_ c: ElectraConfig) -> String {
-    "(vocabulary \(c.vocabSize), embedding \(c.embeddingSize), hidden \(c.hiddenSize) x \(c.numLayers) layers, generator hidden \(c.generatorHiddenSize))"
+    "(objective \(c.trainingObjective.rawValue), vocabulary \(c.vocabSize), embedding \(c.embeddingSize), hidden \(c.hiddenSize) x \(c.numLayers) layers, generator hidden \(c.generatorHiddenSize))"
+}
+
+/// The first step count whose FLOPs reach `budget` (at least 1).
+public func stepsForBudget(_ budget: Double, perStep: Double) -> Int {
+    var n = max(1, Int((budget / perStep).rounded(.up)))
+    while n > 1 && Double(n - 1) * perStep >= budget { n -= 1 }
+    while Double(n) * perStep < budget { n += 1 }
+    return n
 }
 
 /// The shard directory a resumed run reads: `given` (--shards) when it holds the dataset of the

@@ -32,6 +32,10 @@ public final class Trainer {
     let streamOptions: BatchStreamOptions
     var lastCheckpoint: String?
     var resumedWindow: MetricSums?
+    /// Training FLOPs of one step of the global batch, as the paper counts them.
+    public let flopsPerStep: Double
+    /// Training FLOPs up to the step the run starts from (the checkpoint's).
+    var startFlops = 0.0
     /// The mixed shard directories (`--shards a=0.7,b=0.3`), in order; empty for one directory.
     var mixtureNames: [String] = []
     var mixtureWeights: [Double] = []
@@ -102,6 +106,8 @@ public final class Trainer {
         }
         self.config = config
         self.options = options
+        flopsPerStep = config.trainingFLOPsPerStep(batchSize: options.batchSize, sequenceLength: index.meta.maxSeqLength)
+        if let state = resumeState { startFlops = state.trainFlops ?? Double(state.step) * flopsPerStep }
         model = try ElectraModel(config: config, batchSize: rowsPerMicroBatch, seqLength: index.meta.maxSeqLength,
                                  maxPredictions: streamOptions.masking.maxPredictions, seed: options.seed)
         optimizer = AdamW(model: model, options: options.adamW)
@@ -174,13 +180,20 @@ public final class Trainer {
         func n(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }   // "1 head", "4 heads"
         let tokensPerStep = options.batchSize * index.meta.maxSeqLength
         let heldOut = heldOutSequenceCount
+        let modelLine = config.trainingObjective == .mlm
+            ? "model: masked LM (BERT's objective) \(counts.total) parameters (hidden \(config.hiddenSize), \(n(config.numLayers, "layer")), \(n(config.numHeads, "head")), masked-LM head to the embedding); embedding \(config.embeddingSize), vocabulary \(config.vocabSize)"
+            : "model: generator \(counts.generator) parameters (hidden \(config.generatorHiddenSize), \(n(config.generatorLayers, "layer")), \(n(config.generatorHeads, "head"))), discriminator \(counts.discriminator) (hidden \(config.hiddenSize), \(n(config.numLayers, "layer")), \(n(config.numHeads, "head"))), \(counts.total) in all; embedding \(config.embeddingSize), vocabulary \(config.vocabSize)"
+                + (config.trainingObjective == .electra15 ? "; objective electra-15 (the discriminator's loss at the masked positions only)" : "")
         report(.started([
-            "model: generator \(counts.generator) parameters (hidden \(config.generatorHiddenSize), \(n(config.generatorLayers, "layer")), \(n(config.generatorHeads, "head"))), discriminator \(counts.discriminator) (hidden \(config.hiddenSize), \(n(config.numLayers, "layer")), \(n(config.numHeads, "head"))), \(counts.total) in all; embedding \(config.embeddingSize), vocabulary \(config.vocabSize)",
+            modelLine,
             (mixtureNames.isEmpty ? "data: \(index.sequenceCount) sequences in \(index.directory.path)"
                 : "data: mixed by sample proportion, " + mixtureNames.indices.map { "\(mixtureNames[$0]) (weight \(mixtureWeights[$0]))" }.joined(separator: ", "))
                 + "; training \(stream.trainSequenceCount) sequences, \(n(stream.trainSequenceCount / options.batchSize, "step")) per epoch; held out \(heldOut)",
         ] + (heldOut > 0 ? [] : [noHeldOutReason]) + [
             "step: batch \(options.batchSize) x \(index.meta.maxSeqLength) = \(tokensPerStep) tokens, \(streamOptions.masking.maxPredictions) predictions per sequence; lr \(options.learningRate), warm-up \(options.warmupSteps), \(n(options.steps, "step")), seed \(options.seed)",
+            "compute: \(flopsText(flopsPerStep)) training FLOPs per step (google-research/electra's flops_computation.py)"
+                + (options.maxFlops.map { ", budget \(flopsText($0)) (--max-flops)" } ?? "")
+                + (options.saveAtFlops.map { ", checkpoints kept at \($0.map(flopsText).joined(separator: ", "))" } ?? ""),
             "split: \(communicator.size) rank(s) x \(parallel.accumulate) micro-batch(es) of \(rowsPerMicroBatch) rows"
                 + (communicator.size > 1 ? ", gradients summed \(reducer.overlap ? "during" : "after") the backward pass" : ""),
         ]))
@@ -195,7 +208,9 @@ public final class Trainer {
         var windowTokens = 0, windowWait = 0.0, windowReduce = 0.0
         var totalTokens = 0
         var step = start
-        while step < options.steps {
+        var flops = startFlops
+        var budgetReached = options.maxFlops.map { flops >= $0 } ?? false
+        while step < options.steps && !budgetReached {
             let (batch, position, skipped) = try stream.next()
             if !skipped.isEmpty { report(.skippedFrames(skipped)) }
             let (tally, communication) = try computeGradients(batch, step: step)
@@ -207,6 +222,12 @@ public final class Trainer {
                 throw TrainingError.nonFinite(step: step + 1, what: "gradient norm", lastCheckpoint: lastCheckpoint)
             }
             step += 1
+            let flopsBefore = flops
+            flops = startFlops + Double(step - start) * flopsPerStep
+            if let budget = options.maxFlops, flops >= budget { budgetReached = true }
+            let last = step == options.steps || budgetReached
+            // The --save-at-flops points this step reached (the first step at or past each).
+            let keptAt = (options.saveAtFlops ?? []).filter { flopsBefore < $0 && $0 <= flops }
             afterUpdateHook?(step, UnsafeMutableBufferPointer(start: model.parameters, count: model.parameterCount))
             sums.add(tally, gradientNorm: norm)
             let tokens = batch.attentionMask.reduce(0) { $0 + Int($1) }
@@ -220,7 +241,7 @@ public final class Trainer {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - runStart) / 1e9
             report(.progress(step: step, loss: tally.sums[0], tokensPerSecond: Double(totalTokens) / max(seconds, 1e-9),
                              secondsPerStep: seconds / Double(step - start)))
-            if step % options.logEvery == 0 || step == options.steps {
+            if step % options.logEvery == 0 || last {
                 let now = DispatchTime.now().uptimeNanoseconds
                 var values = [("learning_rate", Double(lr))] + sums.values()
                 values.append(("tokens_per_second", Double(windowTokens) / (Double(now - windowStart) / 1e9)))
@@ -228,6 +249,7 @@ public final class Trainer {
                 // Per step: seconds waited for the gradient sum after the backward pass, and spent in all-reduce.
                 values.append(("communication_wait_seconds", windowWait / Double(max(sums.steps, 1))))
                 values.append(("allreduce_seconds", windowReduce / Double(max(sums.steps, 1))))
+                values.append(("train_flops", flops))
                 // A mixture: the sequences taken from each directory since the run began.
                 for (name, source) in zip(mixtureNames, position.sources ?? []) {
                     values.append(("sequences_from_" + name, Double(source.sequencesConsumed)))
@@ -240,7 +262,7 @@ public final class Trainer {
                 windowReduce = 0
                 windowStart = now
             }
-            if options.evalEvery > 0 && (step % options.evalEvery == 0 || step == options.steps) {
+            if options.evalEvery > 0 && (step % options.evalEvery == 0 || last) {
                 // The others go on and wait in the next step's sum. Without a held-out set there
                 // is nothing to measure: no eval line (the start said so).
                 if communicator.isRoot, let values = try evaluate() {
@@ -248,14 +270,16 @@ public final class Trainer {
                     report(.evaluated(step: step, values: values))
                 }
             }
-            let saved = (options.saveEvery > 0 && step % options.saveEvery == 0) || step == options.steps
+            let saved = (options.saveEvery > 0 && step % options.saveEvery == 0) || last || !keptAt.isEmpty
             if communicator.isRoot && saved {
-                let path = try saveCheckpoint(step: step, position: position, openWindow: sums)
+                let kept = keptAt.isEmpty ? nil
+                    : "kept at \(keptAt.map(flopsText).joined(separator: ", ")) training FLOPs (--save-at-flops; this step has \(flopsText(flops))): checkpoint rotation leaves it"
+                let path = try saveCheckpoint(step: step, position: position, openWindow: sums, flops: flops, kept: kept)
                 report(.checkpointed(step: step, path: path))
             }
-            if step < options.steps, try stopAgreed() {
+            if !last, try stopAgreed() {
                 if communicator.isRoot && !saved {
-                    let path = try saveCheckpoint(step: step, position: position, openWindow: sums)
+                    let path = try saveCheckpoint(step: step, position: position, openWindow: sums, flops: flops, kept: nil)
                     report(.checkpointed(step: step, path: path))
                 }
                 return .stopped(step: step, checkpoint: lastCheckpoint ?? "")
@@ -294,6 +318,7 @@ public final class Trainer {
         var predicted: [Int32: Int] = [:]   // generator argmax at the masked slots
         let m = rowsPerMicroBatch
         for (number, (batch, rows)) in batches.enumerated() {
+            let batch = maskedLMInput(batch, key: derivedKey(options.seed, 0x6576_616C, UInt64(number)))
             let (masked, real) = batch.lossNormalizers
             var tally = StepTally()
             for first in stride(from: 0, to: batch.batchSize, by: m) {
@@ -345,6 +370,7 @@ public final class Trainer {
         let ready: ((Range<Int>) -> Void)? = K == 1 && communicator.size > 1 ? { [reducer] range in
             reducer.submit(UnsafeMutableBufferPointer(start: g + range.lowerBound, count: range.count))
         } : nil
+        let batch = maskedLMInput(batch, key: StepKeys.training(seed: options.seed, step: step).key)
         for k in 0..<K {
             let first = communicator.rank * rowsPerRank + k * m
             var keys = StepKeys.training(seed: options.seed, step: step)
@@ -365,6 +391,17 @@ public final class Trainer {
         return (try tally.global(communicator), communication)
     }
 
+    /// The batch the model reads: as it is for ELECTRA; for BERT's objective, the masked slots
+    /// redrawn 80% [MASK] / 10% random / 10% kept (keyed by the step's or held-out batch's key
+    /// and the global row: the same on every rank and micro-batch).
+    func maskedLMInput(_ batch: MaskedBatch, key: UInt64) -> MaskedBatch {
+        guard config.trainingObjective == .mlm else { return batch }
+        var batch = batch
+        batch.replaceForMaskedLM(maskID: streamOptions.specials.mask, vocabularySize: config.vocabSize,
+                                 key: derivedKey(key, 4))
+        return batch
+    }
+
     /// Compares a checksum of the parameters over ranks; a rank whose parameters differ from
     /// rank 0's stops the job.
     func compareParameters(step: Int) throws {
@@ -375,14 +412,15 @@ public final class Trainer {
 
     /// Writes checkpoint `step` (parameters, Adam moments, state), then keeps the newest
     /// `keepCheckpoints`.
-    func saveCheckpoint(step: Int, position: StreamPosition, openWindow: MetricSums) throws -> String {
+    func saveCheckpoint(step: Int, position: StreamPosition, openWindow: MetricSums, flops: Double,
+                        kept: String? = nil) throws -> String {
         guard let directory else { return "" }
         let state = CheckpointState(step: step, config: config, options: options, vocabSize: index.meta.vocabSize,
                                     vocabSHA256: index.meta.vocabSHA256, stream: position,
-                                    openWindow: openWindow.steps > 0 ? openWindow : nil)
+                                    openWindow: openWindow.steps > 0 ? openWindow : nil, trainFlops: flops)
         let final = try Checkpoint.write(to: directory.checkpoints, state: state,
                                          tensors: Checkpoint.tensors(model: model, optimizer: optimizer),
-                                         beforeRename: checkpointWriteHook)
+                                         kept: kept, beforeRename: checkpointWriteHook)
         lastCheckpoint = final.path
         Checkpoint.rotate(in: directory.url, keep: options.keepCheckpoints)
         return final.path
@@ -402,4 +440,9 @@ extension TrainingOptions {
                                           sep: Int32(meta.sepID), mask: Int32(meta.maskID))
         return stream
     }
+}
+
+/// "8.68e10": FLOPs as the paper writes them (three significant digits).
+public func flopsText(_ x: Double) -> String {
+    String(format: "%.3g", x).replacingOccurrences(of: "e+", with: "e").replacingOccurrences(of: "e0", with: "e")
 }

@@ -36,6 +36,13 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var maskProbability: Float = MaskingOptions().maskProbability
     /// Share of the chosen positions replaced by [MASK].
     public var maskTokenFraction: Float = MaskingOptions().maskTokenFraction
+    /// Stop at the first step whose cumulative training FLOPs (as the paper counts them, see
+    /// `ElectraConfig.trainingFLOPsPerStep`) reach this budget; nil: no budget. Optional here and
+    /// below so that options written before these existed still read.
+    public var maxFlops: Double?
+    /// Keep a checkpoint at the first step at or past each of these cumulative FLOPs, outside the
+    /// rotation of `keepCheckpoints`; nil: none.
+    public var saveAtFlops: [Double]?
 
     public init() {}
 

@@ -10,7 +10,7 @@ import Training
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a checkpoint as HuggingFace folders: OUT/discriminator (ElectraForPreTraining) and OUT/generator (ElectraForMaskedLM).")
+        abstract: "Write a checkpoint as HuggingFace folders: OUT/discriminator (ElectraForPreTraining) and OUT/generator (ElectraForMaskedLM); a run of --objective mlm as OUT/mlm (ElectraForMaskedLM at the encoder's size).")
 
     @Argument(help: ArgumentHelp("The run directory (electra-train --out).", valueName: "run"))
     var runDirectory: String
@@ -38,11 +38,11 @@ struct Export: ParsableCommand {
         let vocabulary = try index.vocabularyTokens()
         let tokenizer = (try? JSONDecoder().decode(TokenizerOptions.self, from: Data(index.meta.tokenizerOptions.utf8))) ?? TokenizerOptions()
         let output = URL(fileURLWithPath: out ?? "hf/\(run.lastPathComponent)")
-        for part in [ElectraPart.discriminator, .generator] {
+        for part in ElectraPart.exported(for: checkpoint.config.trainingObjective) {
             let dir = output.appendingPathComponent(part.rawValue)
             try writeHuggingFaceFolder(dir, part: part, config: checkpoint.config, parameters: checkpoint.parameters,
                                        vocabulary: vocabulary, tokenizer: tokenizer)
-            print("wrote \(dir.path) (\(part == .discriminator ? "ElectraForPreTraining" : "ElectraForMaskedLM"))")
+            print("wrote \(dir.path) (\(part == .discriminator ? "ElectraForPreTraining" : "ElectraForMaskedLM")\(part == .maskedLM ? ", BERT's objective: the encoder and its masked-LM head" : ""))")
         }
         print("from \(checkpoint.path) (step \(checkpoint.step))")
     }

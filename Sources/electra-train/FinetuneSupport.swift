@@ -57,6 +57,7 @@ func loadEncoderSource(_ path: String) throws -> EncoderSource {
     }
     var folder = url
     if !exists("config.json"), exists("discriminator/config.json") { folder = url.appendingPathComponent("discriminator") }
+    if !exists("config.json"), exists("mlm/config.json") { folder = url.appendingPathComponent("mlm") }   // --objective mlm
     let hf = try readElectraFolder(folder)
     var setup: FineTuneSetup?
     if let data = fm.contents(atPath: folder.appendingPathComponent("electra_finetune.json").path) {

@@ -66,6 +66,12 @@ func train(_ trainer: Trainer, settings: ResolvedRun, out: String, header: [Stri
                             + "  ETA " + formatDuration(perStep * Double(total - step)))
         case .logged(let step, let values):
             let v = Dictionary(uniqueKeysWithValues: values)
+            if v["discriminator_loss"] == nil {   // --objective mlm: the masked LM alone
+                progress.print(String(format: "step %d/%d  masked-LM loss %.3f (acc %.3f)  lr %.2e  %.0f tok/s",
+                                      step, total, v["loss"] ?? 0, v["generator_accuracy"] ?? 0, v["learning_rate"] ?? 0,
+                                      v["tokens_per_second"] ?? 0) + "  ETA " + formatDuration(secondsPerStep * Double(total - step)))
+                break
+            }
             progress.print(String(format: "step %d/%d  loss %.3f  gen %.3f (acc %.3f)  disc %.4f (auc %.3f)  lr %.2e  %.0f tok/s",
                                   step, total, v["loss"] ?? 0, v["generator_loss"] ?? 0, v["generator_accuracy"] ?? 0,
                                   v["discriminator_loss"] ?? 0, v["discriminator_auc"] ?? 0, v["learning_rate"] ?? 0,
@@ -73,9 +79,14 @@ func train(_ trainer: Trainer, settings: ResolvedRun, out: String, header: [Stri
         case .evaluated(let step, let values):
             lastEval = values
             let v = Dictionary(uniqueKeysWithValues: values)
+            if v["discriminator_loss"] == nil {   // --objective mlm
+                progress.print(String(format: "eval @ %d: masked-LM loss %.3f  accuracy %.3f  spread %.4f",
+                                      step, v["loss"] ?? 0, v["generator_accuracy"] ?? 0, v["discriminator_spread"] ?? 0))
+            } else {
             progress.print(String(format: "eval @ %d: loss %.3f  generator accuracy %.3f  discriminator auc %.3f  accuracy %.3f  spread %.4f",
                                   step, v["loss"] ?? 0, v["generator_accuracy"] ?? 0, v["discriminator_auc"] ?? 0,
                                   v["discriminator_accuracy"] ?? 0, v["discriminator_spread"] ?? 0))
+            }
             if let spread = v["discriminator_spread"], spread < Trainer.collapsedSpread, !warnedCollapse {
                 warnedCollapse = true
                 progress.print(String(format: "warning: the discriminator has collapsed at step %d: its last layer gives the same vector at every position (spread %.5f, under %.2f; generator's top prediction %.0f%% of its guesses); fine-tuned, it will do no better than a random initialization. Try a lower --learning-rate (half the preset's) or a longer --warmup-steps.",
