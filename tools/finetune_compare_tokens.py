@@ -47,8 +47,10 @@ def data(out, task):
     if task == "xquad":
         articles = json.load(open(XQUAD, encoding="utf-8"))["data"]
         for name, part in (("train", articles[:24]), ("dev", articles[24:32])):
-            with open(os.path.join(out, f"{name}.json"), "w", encoding="utf-8") as f:
+            path = os.path.join(out, f"{name}.json")
+            with open(path + f".{os.getpid()}", "w", encoding="utf-8") as f:
                 json.dump({"version": "1.1", "data": part}, f, ensure_ascii=False)
+            os.replace(path + f".{os.getpid()}", path)   # atomic: runs of other seeds may be reading it
         print(f"XQuAD split by article: 1-24 {out}/train.json, 25-32 {out}/dev.json")
 
 
