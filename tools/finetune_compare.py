@@ -160,7 +160,8 @@ def table(d):
         arms["a"].append(ours(os.path.join(d, f"a-{s}")))
         arms["b"].append(ours(os.path.join(d, f"b-{s}")))
         c = json.load(open(os.path.join(d, f"c-{s}.json")))
-        arms["c"].append((c["accuracy"][-1] * 100, c["tokens_per_second"], c.get("seconds"), c["tokens_per_second_with_masks"]))
+        with_masks = (c["tokens_per_second_with_masks"],) if "tokens_per_second_with_masks" in c else ()   # older runs lack it
+        arms["c"].append((c["accuracy"][-1] * 100, c["tokens_per_second"], c.get("seconds")) + with_masks)
     print_table(seeds, arms, "dev accuracy")
 
 
