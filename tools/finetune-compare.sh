@@ -13,9 +13,8 @@
 # Usage: tools/finetune-compare.sh [DISCRIMINATOR] [OUT]
 #   SEEDS="1 2 3" LR=3e-4 EPOCHS=3 BATCH=32 THREADS=2   fine-tuning
 #   DROPOUT=0                                            both sides without dropout (default: the model's 0.1)
-#   PRETRAIN_STEPS=4000                                  the pre-training run (no DISCRIMINATOR given; about 15 minutes on 2 cores),
-#   PRETRAIN_LR=preset PRETRAIN_WARMUP=default           at electra-train's defaults unless a rate or warm-up is given
-#   PACKING=lossless                                     how its shards are packed (shard --packing: lossless or original)
+#   PRETRAIN_STEPS=4000 PRETRAIN_LR=preset PRETRAIN_WARMUP=default PACKING=lossless  the pre-training run (no DISCRIMINATOR
+#                                                        given; electra-train's defaults unless given; tools/compare-pretrain.sh)
 #   TASK=vader                                           VADER word polarity instead (PyPI vaderSentiment 3.3.2, MIT)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,19 +31,7 @@ mkdir -p "$out"
 $PY tools/finetune_compare.py data "$out" "$task"
 if [ -z "$disc" ]; then
   [ "$task" = kjv ] || { echo "finetune-compare: TASK=$task needs a DISCRIMINATOR folder" >&2; exit 1; }
-  steps=${PRETRAIN_STEPS:-4000}; plr=${PRETRAIN_LR:-preset}; pw=${PRETRAIN_WARMUP:-default}
-  packing=${PACKING:-lossless}
-  pre=$out/pretrain-$steps-$plr-$pw-$packing   # one folder per setting, so a changed setting never reuses another's discriminator
-  if [ ! -f "$pre/hf/discriminator/model.safetensors" ]; then
-    rm -rf "$pre"
-    echo "== pre-training on $out/pretrain.txt: $steps steps, learning rate $plr, warm-up $pw"
-    $prep build-vocab "$out/pretrain.txt" --vocab-size 8192 --out "$pre/vocab/vocab.txt"
-    $prep shard "$out/pretrain.txt" --packing "$packing" --vocab "$pre/vocab/vocab.txt" --out "$pre/data"
-    rate=(); [ "$plr" = preset ] || rate=(--learning-rate "$plr"); [ "$pw" = default ] || rate+=(--warmup-steps "$pw")
-    $bin --shards "$pre/data" --preset tiny --steps "$steps" --batch-size 32 "${rate[@]}" --log-every 50 --eval-every $((steps / 4)) --save-every "$steps" --threads "$threads" --out "$pre/run"
-    $bin export "$pre/run" --out "$pre/hf"
-  fi
-  disc=$pre/hf/discriminator
+  disc=$(THREADS=$threads tools/compare-pretrain.sh "$out/pretrain.txt" "$out")
 fi
 common=(--task custom --train "$out/train.tsv" --dev "$out/dev.tsv" --text-column text --label-column label
         --learning-rate "$lr" --epochs "$epochs" --batch-size "$batch" --threads "$threads" ${DROPOUT:+--dropout "$DROPOUT"})

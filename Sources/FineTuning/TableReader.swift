@@ -43,12 +43,13 @@ func readRecords(_ text: String, format: TableFormat, file: String) throws -> [R
     }
 }
 
-/// Non-blank lines with their 1-based numbers (a trailing \r is dropped).
+/// Non-blank lines with their 1-based numbers (a trailing \r is dropped). Split on the byte \n:
+/// a String splits on Characters, and "\r\n" is one Character, so a CRLF file would be one line.
 private func lines(_ text: String) -> [(line: Int, text: String)] {
     var out: [(Int, String)] = []
-    for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-        var s = String(raw)
-        if s.hasSuffix("\r") { s.removeLast() }
+    for (i, raw) in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+        var s = String(decoding: raw, as: UTF8.self)
+        if s.utf8.last == UInt8(ascii: "\r") { s = String(decoding: s.utf8.dropLast(), as: UTF8.self) }
         if !s.trimmingCharacters(in: .whitespaces).isEmpty { out.append((i + 1, s)) }
     }
     return out

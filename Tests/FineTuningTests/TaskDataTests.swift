@@ -63,6 +63,36 @@ final class TaskDataTests: XCTestCase {
         XCTAssertEqual(j.badRows.map(\.line), [2, 3])
     }
 
+    func testCRLFFilesReadAsTheirLFTwins() throws {
+        // "\r\n" is one Character in Swift: splitting a String on "\n" left a CRLF file as one line.
+        let tsv = "sentence\tlabel\nGood film.\tpos\n\nBad film.\tneg\nno label\n"
+        // (A line break inside a quoted CSV field is the field's text and stays as the file has it, as Python's csv keeps it.)
+        let csv = "review,sentiment\n\"Good, film\",pos\nBad film,neg\n"
+        let jsonl = "{\"review\": \"fine\", \"sentiment\": \"pos\"}\n\n{\"review\": \"bad\", \"sentiment\": \"neg\"}\n"
+        let conll = "-DOCSTART-\tO\n\nEmpire\tB-location\nState\tI-location\n\t\nHi\tO\nBob\tB-person\n\n"
+        let crlf = { (text: String) in text.replacingOccurrences(of: "\n", with: "\r\n") }
+        let custom = { (format: TableFormat, text: String, label: String) in
+            TaskSpec(name: "custom", format: format, hasHeader: true, text: .name(text), textPair: nil, label: .name(label),
+                     labels: [], regression: false, metric: .accuracy)
+        }
+        for (text, name, spec) in [(tsv, "t.tsv", custom(.tsv, "sentence", "label")), (csv, "t.csv", custom(.csv, "review", "sentiment")),
+                                   (jsonl, "t.jsonl", custom(.jsonl, "review", "sentiment"))] {
+            let lf = try readTaskFile(try write(text, name), spec: spec)
+            let cr = try readTaskFile(try write(crlf(text), name), spec: spec)
+            XCTAssertGreaterThanOrEqual(lf.examples.count, 2, name)
+            XCTAssertEqual(cr.examples.map(\.text), lf.examples.map(\.text), name)
+            XCTAssertEqual(cr.examples.map(\.label), lf.examples.map(\.label), name)
+            XCTAssertEqual(cr.examples.map(\.line), lf.examples.map(\.line), name)
+            XCTAssertEqual(cr.badRows.map(\.line), lf.badRows.map(\.line), name)
+        }
+        let lf = try readConllFile(try write(conll, "t.conll"))
+        let cr = try readConllFile(try write(crlf(conll), "t.conll"))
+        XCTAssertEqual(lf.sentences.count, 2)
+        XCTAssertEqual(cr.sentences, lf.sentences)
+        XCTAssertEqual(cr.sentenceLines, lf.sentenceLines)
+        XCTAssertEqual(cr.badLines, lf.badLines)
+    }
+
     func testWholeFileErrorsNameTheFileAndWhatToDo() throws {
         let wrong = try write("text\tlabel\nhello\t1\n", "train.tsv")
         XCTAssertThrowsError(try readTaskFile(wrong, spec: TaskSpec.glue("rte")!)) { error in
