@@ -281,6 +281,9 @@ def main():
     for k in range(args.seeds):
         gen, disc = train_pytorch(args, configs, reader, train_frames, L, specials, args.seed + k)
         runs.append((f"seed {args.seed + k}", evaluate(gen, disc, batches, noises), gen))
+        r = runs[-1][1]   # as each run ends: a long comparison shows its results as they come
+        print(f"pytorch seed {args.seed + k}: held-out generator accuracy {r['acc']:.4f}, AUC {r['auc']:.4f}, "
+              f"last-layer spread {r['spread']:.5f}, top share {r['top']:.3f}", flush=True)
     package_runs = []
     for k in range(args.package_seeds):   # PyTorch fed by electra_shards: electra-train's batches, seed for seed
         import pretrain_torch
