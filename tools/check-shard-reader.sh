@@ -6,7 +6,7 @@
 #  3. same bytes with --threads 1 and 2; verify passes; a second run skips what is done;
 #     other options are refused naming both values;
 #  4. kill -9 in the middle of a run: the index verifies, a rerun finishes with the same data;
-#  5. bad input: 50 MB single line, binary file, blank file, missing file, vocab without [CLS].
+#  5. bad input: 20 MB single line (packed whole), 36 MB line (refused), binary file, blank file, missing file, vocab without [CLS].
 #  6. no corpus, a folder as --vocab, a file as --out: errors in words; each help default said once.
 # Exits non-zero on the first failure.
 set -euo pipefail
@@ -95,14 +95,16 @@ done
 # 5. bad input
 bad="$tmp/bad"
 mkdir -p "$bad"
-$PY -c "import sys; sys.stdout.write('in the beginning ' * 3_300_000 + '\n')" > "$bad/one-line.txt"   # ~56 MB, one line
+$PY -c "import sys; sys.stdout.write('in the beginning ' * 1_200_000 + '\n')" > "$bad/one-line.txt"   # ~20 MB, one line
+$PY -c "import sys; sys.stdout.write('in the beginning ' * 2_100_000 + '\n')" > "$bad/huge-line.txt"  # ~36 MB: over the 32 MiB a line may hold
 printf 'text\n\x00\x01\x02binary\n' > "$bad/blob.bin"
 printf '\n  \n\t\n' > "$bad/blank.txt"
 $prep shard "$bad" --vocab "$tmp/vocab.txt" --out "$tmp/badout" > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "bad inputs crashed the run"; }
 grep -q "blob.bin.*binary" "$tmp/log" || fail "the binary file was not reported: $(cat "$tmp/log")"
 grep -q "blank.txt.*0 sequences" "$tmp/log" || fail "the blank file was not reported"
+grep -q "huge-line.txt:1: the line is longer than 32 MiB" "$tmp/log" || fail "the 36 MB line was not refused by name: $(cat "$tmp/log")"
 # Lossless (the default): the line's ~9.9M tokens all reach the shards, in pieces of an example.
-grep -qE "one-line.txt: 1 document, 1 line, [0-9]{5,} sequences" "$tmp/log" || fail "the 50 MB line was not packed whole: $(cat "$tmp/log")"
+grep -qE "one-line.txt: 1 document, 1 line, [0-9]{5,} sequences" "$tmp/log" || fail "the 20 MB line was not packed whole: $(cat "$tmp/log")"
 grep -qE "text tokens: ([0-9]+) in the input, \1 in the sequences \(100.0%\)" "$tmp/log" || fail "tokens were lost: $(cat "$tmp/log")"
 $prep verify "$tmp/badout" > /dev/null || fail "verify failed after bad inputs"
 # The original's rules: the line is cut to one example, and the summary says what was dropped.
@@ -114,7 +116,7 @@ grep -q "missing.txt: no such file" "$tmp/log" || fail "the missing file was not
 grep -v '\[CLS\]' "$tmp/vocab.txt" > "$tmp/nocls.txt"
 if $prep shard "$corpus" --vocab "$tmp/nocls.txt" --out "$tmp/nocls" > "$tmp/log" 2>&1; then fail "a vocabulary without [CLS] was accepted"; fi
 grep -q "nocls.txt" "$tmp/log" || fail "the bad vocabulary was not named: $(cat "$tmp/log")"
-echo "bad input: 50 MB line, binary, blank, missing file, vocabulary without [CLS] handled"
+echo "bad input: 20 MB line packed whole, 36 MB line refused, binary, blank, missing file, vocabulary without [CLS] handled"
 
 # 6. a first-time user's mistakes: no corpus (no silent default), a folder as --vocab, a file as
 #    --out, each said in words (no "NSCocoaErrorDomain"); every help states a default once
@@ -124,7 +126,7 @@ if $prep shard "$corpus" --vocab "$tmp" --out "$tmp/dirvocab" > "$tmp/log" 2>&1;
 grep -q "is a directory.*--vocab $tmp/vocab.txt" "$tmp/log" && ! grep -q Domain "$tmp/log" || fail "folder as --vocab: $(cat "$tmp/log")"
 touch "$tmp/a-file"
 if $prep shard "$corpus" --vocab "$tmp/vocab.txt" --out "$tmp/a-file" > "$tmp/log" 2>&1; then fail "a file as --out was accepted"; fi
-grep -q "a-file: cannot create the output directory (.*file.*); choose another --out" "$tmp/log" && ! grep -q Domain "$tmp/log" \
+grep -qE "a-file: (cannot create the output directory \(.*file.*\); choose another --out|exists and is a file, not a directory; choose another path)" "$tmp/log" && ! grep -q Domain "$tmp/log" \
   || fail "file as --out: $(cat "$tmp/log")"
 for sub in build-vocab tokenize shard verify inspect; do
   $prep "$sub" --help | awk 'BEGIN { RS = "\n  -" } NR > 1 && gsub(/default/, "&") > 1 { print "-" $0; twice = 1 } END { exit twice }' \

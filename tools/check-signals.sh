@@ -132,7 +132,12 @@ if command -v mpirun > /dev/null; then
   set +e; wait $pid; status=$?; set -e
   newest=$(ls "$run/checkpoints" | sort -t- -k2 -n | tail -n 1)
   [ "${newest#step-}" -ge 12 ] && [ -f "$run/checkpoints/$newest/state.json" ] || fail "mpirun SIGTERM: no complete checkpoint of the stop ($newest)"
-  "${mpi[@]}" $train "${args[@]}" --threads 1 --out "$run" --resume > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "mpirun --resume after SIGTERM to mpirun failed"; }
+  if [ "$newest" = step-36 ]; then
+    # mpirun forwards the signal when it gets to it: on a loaded machine the 36 steps can end first.
+    echo "SIGTERM to mpirun: the job had finished all 36 steps before the forwarded signal reached the ranks (mpirun exit $status); nothing to resume"
+  else
+    "${mpi[@]}" $train "${args[@]}" --threads 1 --out "$run" --resume > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "mpirun --resume after SIGTERM to mpirun failed"; }
+  fi
   strip_timing "$run/metrics.jsonl" | cmp -s - "$tmp/mpi-expected.txt" || fail "mpirun SIGTERM: metrics differ from the uninterrupted 2-rank run"
   cmp -s "$run/checkpoints/step-36/weights.bin" "$tmp/mpi-whole/checkpoints/step-36/weights.bin" || fail "mpirun SIGTERM: final weights differ"
   echo "SIGTERM to mpirun: forwarded, the ranks stopped with $newest complete (mpirun exit $status); resumed: identical"

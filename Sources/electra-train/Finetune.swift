@@ -89,7 +89,13 @@ struct Finetune: ParsableCommand {
         }
         if resume && !existing { throw ValidationError("\(outPath): no checkpoint to resume (leave out --resume to start)") }
 
+        let created = !FileManager.default.fileExists(atPath: runURL.path)
         try prepareWritableDirectory(runURL)   // a read-only --out: refused before any work
+        defer {   // refused input: the directory made for it goes again (nothing was written in it)
+            if created, (try? FileManager.default.contentsOfDirectory(atPath: runURL.path))?.isEmpty == true {
+                try? FileManager.default.removeItem(at: runURL)
+            }
+        }
         // Read, label and tokenize (nothing is written before the input is known to be usable).
         let vocabulary = try Vocabulary(tokens: source.vocabulary)
         let specialIDs = (Int32(vocabulary.padID), Int32(vocabulary.clsID), Int32(vocabulary.sepID))
