@@ -32,10 +32,6 @@ mount -t tmpfs -o ro,size=1m tmpfs "$ro" || fail "could mount a tmpfs but not a 
 for product in electra-prep electra-train; do
   swift build -c "$config" --product $product > "$tmp/build.log" 2>&1 || { tail -20 "$tmp/build.log"; fail "build of $product failed"; }
 done
-strip_timing() {
-  grep -v '"kind": *"system"' "$1" \
-    | sed -E 's/"(tokens_per_second|elapsed_seconds|communication_wait_seconds|allreduce_seconds)": *[^,}]*,?//g; s/, *}/}/g'
-}
 # fill [KEEP]: fills the small file system, then frees KEEP 4 KB pages (default 0).
 fill() {
   dd if=/dev/zero of="$mnt/fill" bs=4096 2> /dev/null || true
@@ -50,17 +46,11 @@ expect_failure() {   # WHAT PATTERN COMMAND...: the command must exit 1 with PAT
   echo "  $what (exit 1): $(grep -m1 -- "$pattern" "$tmp/out")"
 }
 
-char_vocab > "$tmp/vocab.txt"
-small_corpus "$tmp/corpus.txt"
-$prep shard "$tmp/corpus.txt" --vocab "$tmp/vocab.txt" --out "$tmp/data" --max-seq-length 64 --seed 1 \
-  --sequences-per-frame 32 > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "shard failed"; }
-args=(--shards "$tmp/data" --embedding-size 16 --hidden-size 32 --layers 2 --heads 2 --generator-fraction 0.5
-      --batch-size 8 --steps 36 --warmup-steps 5 --learning-rate 1e-3 --seed 11 --log-every 4 --eval-every 9
-      --eval-batches 2 --save-every 6 --keep-checkpoints 2 --threads 2)
+pretraining_fixture   # check-resume's case: $tmp/data and args
 $train "${args[@]}" --out "$tmp/whole" > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "the uninterrupted run failed"; }
-strip_timing "$tmp/whole/metrics.jsonl" > "$tmp/expected.txt"
+canonical_metrics "$tmp/whole/metrics.jsonl" > "$tmp/expected.txt"
 same() {
-  strip_timing "$1/metrics.jsonl" | cmp -s - "$tmp/expected.txt" || fail "$2: metrics differ from the uninterrupted run"
+  canonical_metrics "$1/metrics.jsonl" | cmp -s - "$tmp/expected.txt" || fail "$2: metrics differ from the uninterrupted run"
   cmp -s "$1/checkpoints/step-36/weights.bin" "$tmp/whole/checkpoints/step-36/weights.bin" || fail "$2: final weights differ"
 }
 # A run on the small file system stopped (SIGTERM) after about 12 steps, as the starting point.
@@ -95,7 +85,7 @@ echo "checkpoint on a full disk: $newest intact, no temporary left; --resume aft
 #    stop's checkpoint the next write needing a new page of the full disk is a metrics line
 args=("${args[@]}" --save-every 0 --log-every 1)   # a metrics line a step: more than a page of them follows the stop
 $train "${args[@]}" --out "$tmp/whole0" > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "the uninterrupted --save-every 0 run failed"; }
-strip_timing "$tmp/whole0/metrics.jsonl" > "$tmp/expected.txt"
+canonical_metrics "$tmp/whole0/metrics.jsonl" > "$tmp/expected.txt"
 cp "$tmp/whole0/checkpoints/step-36/weights.bin" "$tmp/whole/checkpoints/step-36/weights.bin"
 newest=$(stopped_run)
 fill

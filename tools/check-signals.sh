@@ -26,10 +26,6 @@ for product in electra-prep electra-train; do
   swift build -c "$config" --product $product > "$tmp/build.log" 2>&1 || { tail -20 "$tmp/build.log"; fail "build of $product failed"; }
 done
 # canonical_metrics without python: drop the timing fields and the system records.
-strip_timing() {
-  grep -v '"kind": *"system"' "$1" \
-    | sed -E 's/"(tokens_per_second|elapsed_seconds|communication_wait_seconds|allreduce_seconds|examples_per_second)": *[^,}]*,?//g; s/, *}/}/g'
-}
 wait_for() {   # PID FILE PATTERN: waits until FILE holds PATTERN (fails if PID ends first)
   until grep -q "$3" "$2" 2>/dev/null; do kill -0 "$1" 2>/dev/null || fail "the run ended before the signal ($2 has no $3)"; sleep 0.02; done
 }
@@ -46,18 +42,11 @@ continue_with() {   # WHAT: runs the command the stop line printed
   eval "$cmd" > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "$1: the printed command failed"; }
 }
 
-# The pre-training fixture of check-resume.
-char_vocab > "$tmp/vocab.txt"
-small_corpus "$tmp/corpus.txt"
-$prep shard "$tmp/corpus.txt" --vocab "$tmp/vocab.txt" --out "$tmp/data" --max-seq-length 64 --seed 1 \
-  --sequences-per-frame 32 > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "shard failed"; }
-args=(--shards "$tmp/data" --embedding-size 16 --hidden-size 32 --layers 2 --heads 2 --generator-fraction 0.5
-      --batch-size 8 --steps 36 --warmup-steps 5 --learning-rate 1e-3 --seed 11 --log-every 4 --eval-every 9
-      --eval-batches 2 --save-every 6 --keep-checkpoints 2 --threads 2)
+pretraining_fixture   # check-resume's case: $tmp/data and args
 $train "${args[@]}" --out "$tmp/whole" > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "the uninterrupted run failed"; }
-strip_timing "$tmp/whole/metrics.jsonl" > "$tmp/expected.txt"
+canonical_metrics "$tmp/whole/metrics.jsonl" > "$tmp/expected.txt"
 same() {   # RUN WHAT
-  strip_timing "$1/metrics.jsonl" > "$tmp/got.txt"
+  canonical_metrics "$1/metrics.jsonl" > "$tmp/got.txt"
   cmp -s "$tmp/got.txt" "$tmp/expected.txt" || { diff "$tmp/expected.txt" "$tmp/got.txt" | head -6; fail "$2: metrics differ from the uninterrupted run"; }
   cmp -s "$1/checkpoints/step-36/weights.bin" "$tmp/whole/checkpoints/step-36/weights.bin" || fail "$2: final weights differ"
 }
@@ -103,7 +92,7 @@ if command -v mpirun > /dev/null; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
   mpi=(mpirun -np 2 --oversubscribe --bind-to none)
   "${mpi[@]}" $train "${args[@]}" --threads 1 --out "$tmp/mpi-whole" > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "the uninterrupted mpirun run failed"; }
-  strip_timing "$tmp/mpi-whole/metrics.jsonl" > "$tmp/mpi-expected.txt"
+  canonical_metrics "$tmp/mpi-whole/metrics.jsonl" > "$tmp/mpi-expected.txt"
   run="$tmp/mpi-term"
   "${mpi[@]}" $train "${args[@]}" --threads 1 --out "$run" > "$tmp/log" 2> "$tmp/err" &
   pid=$!
@@ -119,7 +108,7 @@ if command -v mpirun > /dev/null; then
   [ -f "$run/checkpoints/step-$step/weights.bin" ] || fail "mpirun: no checkpoint of step $step"
   # The printed command is this rank's; the job is the same command under mpirun.
   "${mpi[@]}" $train "${args[@]}" --threads 1 --out "$run" --resume > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "mpirun --resume failed"; }
-  strip_timing "$run/metrics.jsonl" | cmp -s - "$tmp/mpi-expected.txt" || fail "mpirun: metrics differ from the uninterrupted 2-rank run"
+  canonical_metrics "$run/metrics.jsonl" | cmp -s - "$tmp/mpi-expected.txt" || fail "mpirun: metrics differ from the uninterrupted 2-rank run"
   cmp -s "$run/checkpoints/step-36/weights.bin" "$tmp/mpi-whole/checkpoints/step-36/weights.bin" || fail "mpirun: final weights differ"
   echo "mpirun, SIGTERM to both ranks: both stopped after step $step (mpirun exit $status), rank 0 wrote it; resumed: identical to the uninterrupted 2-rank run"
   # SIGTERM to mpirun itself: it forwards it to the ranks (its exit status and relaying of the
@@ -138,7 +127,7 @@ if command -v mpirun > /dev/null; then
   else
     "${mpi[@]}" $train "${args[@]}" --threads 1 --out "$run" --resume > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "mpirun --resume after SIGTERM to mpirun failed"; }
   fi
-  strip_timing "$run/metrics.jsonl" | cmp -s - "$tmp/mpi-expected.txt" || fail "mpirun SIGTERM: metrics differ from the uninterrupted 2-rank run"
+  canonical_metrics "$run/metrics.jsonl" | cmp -s - "$tmp/mpi-expected.txt" || fail "mpirun SIGTERM: metrics differ from the uninterrupted 2-rank run"
   cmp -s "$run/checkpoints/step-36/weights.bin" "$tmp/mpi-whole/checkpoints/step-36/weights.bin" || fail "mpirun SIGTERM: final weights differ"
   echo "SIGTERM to mpirun: forwarded, the ranks stopped with $newest complete (mpirun exit $status); resumed: identical"
 else
@@ -174,7 +163,7 @@ continue_with "finetune SIGTERM"
 grep -q "resumed at step $step" "$tmp/log" || fail "finetune: the continuation did not resume at step $step"
 cmp -s "$d/a/checkpoint.bin" "$d/b/checkpoint.bin" || fail "finetune: checkpoint.bin differs"
 cmp -s "$d/a/best.bin" "$d/b/best.bin" || fail "finetune: best.bin differs"
-cmp -s <(strip_timing "$d/a/metrics.jsonl") <(strip_timing "$d/b/metrics.jsonl") || fail "finetune: metrics.jsonl differs (timing aside)"
+cmp -s <(canonical_metrics "$d/a/metrics.jsonl") <(canonical_metrics "$d/b/metrics.jsonl") || fail "finetune: metrics.jsonl differs (timing aside)"
 echo "finetune SIGTERM: stopped after step $step (exit 143), continued: identical checkpoint.bin, best.bin, metrics"
 
 # 5. shard: eight inputs, one thread; SIGINT once the first is done

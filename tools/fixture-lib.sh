@@ -24,6 +24,19 @@ import json, sys
 for line in open(sys.argv[1]):
     o = json.loads(line)
     if o["kind"] == "system": continue
-    for k in ("tokens_per_second", "elapsed_seconds", "communication_wait_seconds", "allreduce_seconds"): o.pop(k, None)
+    for k in ("tokens_per_second", "examples_per_second", "elapsed_seconds", "communication_wait_seconds", "allreduce_seconds"): o.pop(k, None)
     print(json.dumps(o, sort_keys=True))' "$1"
+}
+
+# pretraining_fixture: check-resume's small pre-training case in $tmp (character vocabulary, the
+# small corpus sharded into $tmp/data) and its arguments in the array `args` (36 steps of a
+# 2-layer model, a checkpoint every 6); needs $prep, $tmp and fail.
+pretraining_fixture() {
+  char_vocab > "$tmp/vocab.txt"
+  small_corpus "$tmp/corpus.txt"
+  $prep shard "$tmp/corpus.txt" --vocab "$tmp/vocab.txt" --out "$tmp/data" --max-seq-length 64 --seed 1 \
+    --sequences-per-frame 32 > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "shard failed"; }
+  args=(--shards "$tmp/data" --embedding-size 16 --hidden-size 32 --layers 2 --heads 2 --generator-fraction 0.5
+        --batch-size 8 --steps 36 --warmup-steps 5 --learning-rate 1e-3 --seed 11 --log-every 4 --eval-every 9
+        --eval-batches 2 --save-every 6 --keep-checkpoints 2 --threads 2)
 }
